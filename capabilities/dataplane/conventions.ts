@@ -1,0 +1,37 @@
+/**
+ * Names and annotations shared by the controller (which writes config and reads what the
+ * data plane serves) and the data-plane agent (which reads config and reports what it serves).
+ * No imports: the agent bundles this file.
+ */
+
+export const CONTROLLER_NAME = "crossway.dev/gateway-controller";
+export const FIELD_MANAGER = "crossway";
+
+/** Prefix of every per-Gateway object, which lives in the Gateway's namespace. */
+export const dataPlaneName = (gatewayName: string) => `crossway-${gatewayName}`;
+/** Secret holding the rendered config: data["haproxy.cfg"] + data["<certname>.pem"]. */
+export const configSecretName = (gatewayName: string) => `crossway-${gatewayName}-config`;
+/** ConfigMap with the bundled agent script (agent.js); changes only on upgrades. */
+export const AGENT_CONFIGMAP = "crossway-agent";
+
+/** On the config Secret: monotonically increasing config generation (decimal string). */
+export const ANN_CONFIG_GENERATION = "crossway.dev/config-generation";
+/** On the config Secret: sha256 of haproxy.cfg + certs, so unchanged renders are not re-applied. */
+export const ANN_CONFIG_HASH = "crossway.dev/config-hash";
+/** On each data-plane Pod, written by its agent: the config generation HAProxy serves now. */
+export const ANN_SERVED_GENERATION = "crossway.dev/served-generation";
+/** On each data-plane Pod, written by its agent when a config was rejected (haproxy -c output). */
+export const ANN_REJECTED = "crossway.dev/rejected-config";
+
+/** Labels on data-plane objects. */
+export const LABEL_GATEWAY = "crossway.dev/gateway";
+export const LABEL_COMPONENT = "app.kubernetes.io/component";
+
+/** Pinned public images (the local cluster maps them to host binaries). */
+export const HAPROXY_IMAGE = "haproxy:2.6.22";
+export const AGENT_IMAGE = "node:20.19.5-bookworm-slim";
+
+/** Inside the pod: the emptyDir shared by haproxy and the agent. */
+export const RUN_DIR = "/run/crossway";
+export const MASTER_SOCKET = `${RUN_DIR}/master.sock`;
+export const CONFIG_PATH = `${RUN_DIR}/haproxy.cfg`;

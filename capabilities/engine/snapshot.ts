@@ -1,0 +1,32 @@
+/**
+ * The engine's one input: a plain, YAML-serialisable snapshot of everything it reads.
+ * The Pepr shell builds it from its watch index; tests build it from YAML fixtures.
+ */
+import type { V1EndpointSlice, V1Namespace, V1Secret, V1Service } from "@kubernetes/client-node";
+import type {
+  GatewayClass,
+  Gateway,
+  GRPCRoute,
+  HTTPRoute,
+  ListenerSet,
+  ReferenceGrant,
+} from "../crd";
+
+export interface ClusterSnapshot {
+  gatewayClasses: GatewayClass[];
+  gateways: Gateway[];
+  listenerSets: ListenerSet[];
+  httpRoutes: HTTPRoute[];
+  grpcRoutes: GRPCRoute[];
+  referenceGrants: ReferenceGrant[];
+  namespaces: V1Namespace[];
+  services: V1Service[];
+  endpointSlices: V1EndpointSlice[];
+  /** Only Secrets referenced by listeners need to be present (kubernetes.io/tls). */
+  secrets: V1Secret[];
+}
+
+export interface TranslateOptions {
+  /** GatewayClass spec.controllerName we own, e.g. "crossway.dev/gateway-controller". */
+  controllerName: string;
+}
