@@ -1,0 +1,55 @@
+/**
+ * The module's configuration, read once from the environment (package.json `pepr.env`, or the
+ * Helm chart's `env` values when deployed). Every knob is documented in README-module.md.
+ */
+import { CONTROLLER_NAME } from "../dataplane/conventions";
+
+export interface ModuleSettings {
+  /** GatewayClass spec.controllerName we own. */
+  controllerName: string;
+  /** Namespace label keys only label admins may add, change or remove. Empty = policy off. */
+  protectedLabels: string[];
+  /** Users allowed to change protected labels. */
+  labelAdmins: string[];
+  /** Groups allowed to change protected labels. */
+  labelAdminGroups: string[];
+  /** Trailing debounce of the reconcile loop. */
+  debounceMs: number;
+  /** Longest a dirty mark waits for a recompute, however busy the event stream. */
+  maxWaitMs: number;
+  /** First retry delay after a failed reconcile; doubles up to backoffMaxMs. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Full relist of every watched kind, to repair any missed watch event. 0 = off. */
+  resyncSeconds: number;
+}
+
+const list = (raw: string | undefined, fallback: string): string[] =>
+  (raw ?? fallback)
+    .split(",")
+    .map(s => s.trim())
+    .filter(s => s.length > 0);
+
+function num(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) {
+    throw new Error(`${key}=${JSON.stringify(raw)} is not a number >= ${min}`);
+  }
+  return n;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): ModuleSettings {
+  return {
+    controllerName: env.CROSSWAY_CONTROLLER_NAME?.trim() || CONTROLLER_NAME,
+    protectedLabels: list(env.CROSSWAY_PROTECTED_LABELS, "shared-gateway-access"),
+    labelAdmins: list(env.CROSSWAY_LABEL_ADMINS, ""),
+    labelAdminGroups: list(env.CROSSWAY_LABEL_ADMIN_GROUPS, "system:masters"),
+    debounceMs: num(env, "CROSSWAY_DEBOUNCE_MS", 75, 0),
+    maxWaitMs: num(env, "CROSSWAY_MAX_WAIT_MS", 500, 1),
+    backoffBaseMs: num(env, "CROSSWAY_BACKOFF_BASE_MS", 200, 1),
+    backoffMaxMs: num(env, "CROSSWAY_BACKOFF_MAX_MS", 30_000, 1),
+    resyncSeconds: num(env, "CROSSWAY_RESYNC_SECONDS", 300, 0),
+  };
+}

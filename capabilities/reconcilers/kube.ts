@@ -1,0 +1,111 @@
+/**
+ * The one boundary between the controller and the API server. Everything the reconcilers do to
+ * the cluster goes through `KubeClient`; tests substitute a recording fake for it.
+ *
+ * kubernetes-fluent-client does reads, deletes and `/status` merge patches; its server-side apply
+ * hard-codes the field manager "pepr", so apply goes through @kubernetes/client-node (which kfc
+ * itself uses) with our field manager.
+ */
+import { K8s, kind, type GenericClass, type KubernetesObject } from "kubernetes-fluent-client";
+import { KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
+import { GatewayClass, Gateway, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant } from "../crd";
+import { FIELD_MANAGER } from "../dataplane/conventions";
+import type { StatusKind } from "../engine/result";
+import type { IndexKind } from "./index";
+import { errorStatus } from "./log";
+
+export interface ObjectName {
+  namespace?: string;
+  name: string;
+}
+
+export interface KubeClient {
+  /** Merge-patch `/status`; resolves with the updated object, or undefined if it is gone. */
+  patchStatus(
+    kind: StatusKind,
+    ref: ObjectName,
+    status: Record<string, unknown>,
+  ): Promise<KubernetesObject | undefined>;
+  /** Server-side apply with our field manager, forcing ownership of the fields we set. */
+  apply(obj: KubernetesObject): Promise<KubernetesObject>;
+  /** undefined when not found. */
+  get(kind: "Secret", ref: ObjectName): Promise<KubernetesObject | undefined>;
+  delete(obj: KubernetesObject): Promise<void>;
+  list(kind: IndexKind): Promise<{ items: KubernetesObject[]; resourceVersion?: string }>;
+}
+
+export const MODELS: Record<IndexKind, GenericClass> = {
+  GatewayClass,
+  Gateway,
+  ListenerSet,
+  HTTPRoute,
+  GRPCRoute,
+  ReferenceGrant,
+  Namespace: kind.Namespace,
+  Service: kind.Service,
+  EndpointSlice: kind.EndpointSlice,
+  Secret: kind.Secret,
+  Pod: kind.Pod,
+};
+
+const isNotFound = (e: unknown) => errorStatus(e) === 404;
+
+/** The real client. Reads the kubeconfig the same way kubernetes-fluent-client does. */
+export function liveKubeClient(): KubeClient {
+  let objects: KubernetesObjectApi | undefined;
+  const objectApi = () => {
+    if (!objects) {
+      const kc = new KubeConfig();
+      kc.loadFromDefault();
+      objects = KubernetesObjectApi.makeApiClient(kc);
+    }
+    return objects;
+  };
+  return {
+    async patchStatus(k, ref, status) {
+      try {
+        return await K8s(MODELS[k]).PatchStatus({
+          metadata: { name: ref.name, namespace: ref.namespace },
+          status,
+        } as never);
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    },
+    async apply(obj) {
+      const api = objectApi();
+      return (await api.patch(
+        obj as never,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        true,
+        PatchStrategy.ServerSideApply,
+      )) as KubernetesObject;
+    },
+    async get(_k, ref) {
+      try {
+        const q = K8s(kind.Secret);
+        return await (ref.namespace ? q.InNamespace(ref.namespace) : q).Get(ref.name);
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    },
+    async delete(obj) {
+      const api = objectApi();
+      try {
+        await api.delete(obj as never);
+      } catch (e) {
+        const code = (e as { code?: number }).code;
+        if (code === 404 || isNotFound(e)) return;
+        throw e;
+      }
+    },
+    async list(k) {
+      const res = await K8s(MODELS[k]).Get();
+      return { items: res.items, resourceVersion: res.metadata?.resourceVersion };
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/** A recording stand-in for the one K8s client boundary (KubeClient). */
+import type { KubernetesObject } from "kubernetes-fluent-client";
+import type { KubeClient, ObjectName } from "../../capabilities/reconcilers/kube";
+import type { StatusKind } from "../../capabilities/engine/result";
+import type { IndexKind } from "../../capabilities/reconcilers/index";
+
+export interface PatchCall {
+  kind: StatusKind;
+  ref: ObjectName;
+  status: Record<string, unknown>;
+}
+
+export class FakeKube implements KubeClient {
+  patches: PatchCall[] = [];
+  applied: KubernetesObject[] = [];
+  deleted: KubernetesObject[] = [];
+  objects = new Map<string, KubernetesObject>();
+  /** Names (ns/name) whose status patch fails with the given HTTP response. */
+  failPatch = new Map<string, { status: number; statusText: string; data: unknown }>();
+  #rv = 1000;
+
+  key = (kind: string, ns: string | undefined, name: string) => `${kind}/${ns ?? ""}/${name}`;
+
+  put(obj: KubernetesObject) {
+    this.objects.set(this.key(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!), obj);
+  }
+
+  async patchStatus(kind: StatusKind, ref: ObjectName, status: Record<string, unknown>) {
+    const fail = this.failPatch.get(`${ref.namespace ?? ""}/${ref.name}`);
+    if (fail) throw { ok: false, ...fail };
+    this.patches.push({ kind, ref: { namespace: ref.namespace, name: ref.name }, status });
+    const k = this.key(kind, ref.namespace, ref.name);
+    const held = this.objects.get(k);
+    if (!held) return undefined;
+    const merged = { ...((held as { status?: object }).status ?? {}) } as Record<string, unknown>;
+    for (const [key, v] of Object.entries(status)) {
+      if (v === null) delete merged[key];
+      else merged[key] = v;
+    }
+    const next = {
+      ...held,
+      metadata: { ...held.metadata, resourceVersion: String(++this.#rv) },
+      status: merged,
+    } as KubernetesObject;
+    this.objects.set(k, next);
+    return next;
+  }
+
+  async apply(obj: KubernetesObject) {
+    this.applied.push(obj);
+    const withRv = {
+      ...obj,
+      metadata: { ...obj.metadata, resourceVersion: String(++this.#rv), uid: `uid-${obj.metadata?.name}` },
+    };
+    this.put(withRv);
+    return withRv;
+  }
+
+  async get(kind: "Secret", ref: ObjectName) {
+    return this.objects.get(this.key(kind, ref.namespace, ref.name));
+  }
+
+  async delete(obj: KubernetesObject) {
+    this.deleted.push(obj);
+    this.objects.delete(this.key(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!));
+  }
+
+  async list(kind: IndexKind) {
+    return {
+      items: [...this.objects.values()].filter(o => o.kind === kind),
+      resourceVersion: String(this.#rv),
+    };
+  }
+}
