@@ -1,0 +1,148 @@
+/**
+ * The local control plane is a real Kubernetes: readyz, the Gateway API CRDs Established, CEL
+ * validation rejecting bad Gateways with the CRD's own messages, server-side apply dry-run, and
+ * kube-controller-manager doing its work (Deployment → ReplicaSet → Pod, namespace deletion,
+ * service-account tokens). Uses the shared cluster (ensureCluster); leaves it running.
+ */
+import { readFileSync } from "node:fs";
+import { parseAllDocuments } from "yaml";
+import { GATEWAY_API_CRDS, GATEWAY_API_VERSION, K8S_VERSION } from "../../hack/cluster/config.js";
+import { ensureCluster, type ClusterInfo } from "../../hack/cluster/up.js";
+import { kubectl, kubectlError, kubectlJson } from "./kube.js";
+
+jest.setTimeout(120_000);
+
+const NS = `cp-test-${process.pid}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}: ${last instanceof Error ? last.message : "not yet"}`);
+}
+
+const gateway = (name: string, listeners: object[]) =>
+  JSON.stringify({
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "Gateway",
+    metadata: { name, namespace: NS },
+    spec: { gatewayClassName: "crossway", listeners },
+  });
+
+let first: ClusterInfo;
+
+beforeAll(async () => {
+  first = await ensureCluster();
+  await kubectl(["create", "namespace", NS]);
+});
+
+afterAll(async () => {
+  await kubectl(["delete", "namespace", NS, "--wait=false", "--ignore-not-found"]).catch(() => undefined);
+});
+
+test("the API server is ready and runs the pinned Kubernetes version", async () => {
+  expect(await kubectl(["get", "--raw", "/readyz"])).toBe("ok");
+  const v = await kubectlJson<{ serverVersion: { gitVersion: string } }>(["version"]);
+  expect(v.serverVersion.gitVersion).toBe(K8S_VERSION);
+});
+
+test("every Gateway API CRD of the vendored standard install is Established at the vendored version", async () => {
+  const wanted = parseAllDocuments(readFileSync(GATEWAY_API_CRDS, "utf8"))
+    .map((d) => d.toJS() as { kind?: string; metadata?: { name: string } })
+    .filter((d) => d?.kind === "CustomResourceDefinition")
+    .map((d) => d.metadata!.name)
+    .sort();
+  expect(wanted).toEqual(expect.arrayContaining(["gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io"]));
+  type Crd = { metadata: { name: string; annotations?: Record<string, string> }; status?: { conditions?: { type: string; status: string }[] } };
+  const crds = (await kubectlJson<{ items: Crd[] }>(["get", "crd"])).items.filter((c) => wanted.includes(c.metadata.name));
+  expect(crds.map((c) => c.metadata.name).sort()).toEqual(wanted);
+  for (const c of crds) {
+    expect({ name: c.metadata.name, established: c.status?.conditions?.find((x) => x.type === "Established")?.status }).toEqual({
+      name: c.metadata.name,
+      established: "True",
+    });
+    expect(c.metadata.annotations?.["gateway.networking.k8s.io/bundle-version"]).toBe(GATEWAY_API_VERSION);
+  }
+});
+
+test("CEL rules of the Gateway CRD reject a listener with tls on HTTP, with the CRD's message", async () => {
+  const bad = gateway("tls-on-http", [
+    { name: "web", port: 80, protocol: "HTTP", tls: { mode: "Terminate", certificateRefs: [{ name: "cert" }] } },
+  ]);
+  const err = await kubectlError(["apply", "--server-side", "-f", "-"], bad);
+  expect(err.stderr).toContain("is invalid");
+  expect(err.stderr).toContain("tls must not be specified for protocols ['HTTP', 'TCP', 'UDP']");
+  await expect(kubectl(["get", "gateway", "tls-on-http", "-n", NS])).rejects.toThrow(/NotFound|not found/);
+});
+
+test("CEL rules reject two listeners with the same port, protocol and hostname", async () => {
+  const bad = gateway("dup-listeners", [
+    { name: "a", port: 80, protocol: "HTTP" },
+    { name: "b", port: 80, protocol: "HTTP" },
+  ]);
+  const err = await kubectlError(["create", "-f", "-"], bad);
+  expect(err.stderr).toContain("Combination of port, protocol and hostname must be unique for each listener");
+});
+
+test("server-side apply with dry-run validates and defaults without persisting", async () => {
+  const ok = gateway("dry", [{ name: "web", port: 80, protocol: "HTTP" }]);
+  const out = JSON.parse(
+    await kubectl(["apply", "--server-side", "--dry-run=server", "--field-manager=crossway-test", "-o", "json", "-f", "-"], ok),
+  ) as { spec: { listeners: { allowedRoutes?: { namespaces?: { from?: string } } }[] } };
+  // CRD schema defaulting ran on the server: allowedRoutes.namespaces.from defaults to Same.
+  expect(out.spec.listeners[0].allowedRoutes?.namespaces?.from).toBe("Same");
+  await expect(kubectl(["get", "gateway", "dry", "-n", NS])).rejects.toThrow(/NotFound|not found/);
+});
+
+test("kube-controller-manager turns a Deployment into a ReplicaSet and a Pod", async () => {
+  await kubectl(["create", "deployment", "web", "-n", NS, "--image=registry.k8s.io/pause:3.10", "--replicas=1"]);
+  const rs = await eventually("a ReplicaSet owned by the Deployment", async () => {
+    const list = await kubectlJson<{ items: { metadata: { ownerReferences?: { kind: string; name: string }[] } }[] }>(["get", "rs", "-n", NS]);
+    return list.items.find((r) => r.metadata.ownerReferences?.some((o) => o.kind === "Deployment" && o.name === "web"));
+  });
+  expect(rs).toBeDefined();
+  const pod = await eventually("a Pod created by the ReplicaSet", async () => {
+    const list = await kubectlJson<{ items: { metadata: { name: string }; spec: { serviceAccountName?: string } }[] }>(["get", "pods", "-n", NS, "-l", "app=web"]);
+    return list.items[0];
+  });
+  // The ServiceAccount admission plugin ran (normal admission chain).
+  expect(pod.spec.serviceAccountName).toBe("default");
+});
+
+test("service-account tokens are signed by the cluster and accepted by the API server", async () => {
+  const token = (await kubectl(["create", "token", "default", "-n", NS, "--duration=10m"])).trim();
+  expect(token.split(".")).toHaveLength(3);
+  const review = JSON.parse(
+    await kubectl(["create", "-o", "json", "-f", "-"], JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } })),
+  ) as { status: { authenticated?: boolean; user?: { username?: string } } };
+  expect(review.status.authenticated).toBe(true);
+  expect(review.status.user?.username).toBe(`system:serviceaccount:${NS}:default`);
+});
+
+test("namespace deletion is finalized by the namespace controller", async () => {
+  const ns = `${NS}-gone`;
+  await kubectl(["create", "namespace", ns]);
+  await kubectl(["create", "configmap", "x", "-n", ns, "--from-literal=a=b"]);
+  await kubectl(["delete", "namespace", ns, "--wait=false"]);
+  await eventually(`namespace ${ns} to disappear`, async () => {
+    const err = await kubectlError(["get", "namespace", ns]).catch(() => undefined);
+    return err && /NotFound|not found/.test(err.stderr) ? true : undefined;
+  }, 60_000);
+});
+
+test("ensureCluster is idempotent: a second call starts nothing and returns quickly", async () => {
+  const again = await ensureCluster();
+  expect(again.processes.map((p) => p.name)).toEqual(first.processes.map((p) => p.name));
+  expect(again.processes.filter((p) => p.started)).toEqual([]);
+  expect(again.processes.map((p) => p.pid)).toEqual(first.processes.map((p) => p.pid));
+  expect(again.elapsedMs).toBeLessThan(10_000);
+});
