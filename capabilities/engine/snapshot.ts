@@ -3,6 +3,7 @@
  * The Pepr shell builds it from its watch index; tests build it from YAML fixtures.
  */
 import type { V1EndpointSlice, V1Namespace, V1Secret, V1Service } from "@kubernetes/client-node";
+import type { DataplaneValidator } from "./features";
 import type {
   GatewayClass,
   Gateway,
@@ -29,4 +30,9 @@ export interface ClusterSnapshot {
 export interface TranslateOptions {
   /** GatewayClass spec.controllerName we own, e.g. "crossway.dev/gateway-controller". */
   controllerName: string;
+  /**
+   * Data-plane specific checks (header names, regex dialect, path characters, reserved ports).
+   * Optional (additive): defaults to `defaultValidator()` from ./features, permissive but safe.
+   */
+  validator?: DataplaneValidator;
 }

@@ -1,0 +1,388 @@
+/**
+ * The ONE catalogue of condition types, reasons and messages the engine writes.
+ * Types and reasons are the upstream Gateway API v1.6.1 names. Every message is built here
+ * (they surface as kubectl output and admission warnings), so they must name the object,
+ * the listener or rule, and the reason in plain words. No inline messages elsewhere.
+ */
+
+export const ConditionType = {
+  Accepted: "Accepted",
+  Programmed: "Programmed",
+  SupportedVersion: "SupportedVersion",
+  Conflicted: "Conflicted",
+  ResolvedRefs: "ResolvedRefs",
+} as const;
+
+export const Reason = {
+  // shared
+  Accepted: "Accepted",
+  Programmed: "Programmed",
+  Invalid: "Invalid",
+  Pending: "Pending",
+  ResolvedRefs: "ResolvedRefs",
+  RefNotPermitted: "RefNotPermitted",
+  InvalidParameters: "InvalidParameters",
+  UnsupportedValue: "UnsupportedValue",
+  // GatewayClass
+  SupportedVersion: "SupportedVersion",
+  // Gateway
+  ListenersNotValid: "ListenersNotValid",
+  UnsupportedAddress: "UnsupportedAddress",
+  // Listener
+  PortUnavailable: "PortUnavailable",
+  UnsupportedProtocol: "UnsupportedProtocol",
+  NoConflicts: "NoConflicts",
+  HostnameConflict: "HostnameConflict",
+  ProtocolConflict: "ProtocolConflict",
+  InvalidCertificateRef: "InvalidCertificateRef",
+  InvalidRouteKinds: "InvalidRouteKinds",
+  // ListenerSet
+  NotAllowed: "NotAllowed",
+  ParentNotAccepted: "ParentNotAccepted",
+  // Route
+  NotAllowedByListeners: "NotAllowedByListeners",
+  NoMatchingListenerHostname: "NoMatchingListenerHostname",
+  NoMatchingParent: "NoMatchingParent",
+  BackendNotFound: "BackendNotFound",
+  InvalidKind: "InvalidKind",
+} as const;
+
+export type ReasonName = (typeof Reason)[keyof typeof Reason];
+export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
+
+/** A condition before the status stage stamps observedGeneration. */
+export interface Condition {
+  type: ConditionTypeName;
+  status: "True" | "False" | "Unknown";
+  reason: ReasonName;
+  message: string;
+}
+
+const c = (type: ConditionTypeName, ok: boolean, reason: ReasonName, message: string): Condition => ({
+  type,
+  status: ok ? "True" : "False",
+  reason,
+  message,
+});
+
+/** Human descriptions of objects, used inside messages. */
+export const describe = {
+  gateway: (ns: string, name: string) => `Gateway ${ns}/${name}`,
+  listenerSet: (ns: string, name: string) => `ListenerSet ${ns}/${name}`,
+  /** e.g. `listener "http" of Gateway infra-ns/shared-gateway` */
+  listener: (listener: string, owner: string) => `listener "${listener}" of ${owner}`,
+  route: (kind: string, ns: string, name: string) => `${kind} ${ns}/${name}`,
+  rule: (ruleIndex: number, ruleName?: string) =>
+    ruleName ? `rule ${ruleIndex} ("${ruleName}")` : `rule ${ruleIndex}`,
+  backend: (ns: string, name: string, port?: number) =>
+    `backend ${ns}/${name}${port === undefined ? "" : `:${port}`}`,
+  secret: (ns: string, name: string) => `Secret ${ns}/${name}`,
+};
+
+// ---------------------------------------------------------------------------------------------
+// GatewayClass
+export const gatewayClass = {
+  accepted: (name: string) =>
+    c("Accepted", true, Reason.Accepted, `GatewayClass ${name} is accepted by crossway`),
+  invalidParameters: (name: string, ref: string) =>
+    c(
+      "Accepted",
+      false,
+      Reason.InvalidParameters,
+      `GatewayClass ${name} sets parametersRef ${ref}, but crossway takes no parameters; remove spec.parametersRef`,
+    ),
+  supportedVersion: (bundleVersion: string) =>
+    c(
+      "SupportedVersion",
+      true,
+      Reason.SupportedVersion,
+      `Gateway API CRDs ${bundleVersion} are supported`,
+    ),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Gateway
+export const gateway = {
+  accepted: (gw: string) => c("Accepted", true, Reason.Accepted, `${gw} is accepted`),
+  acceptedWithInvalidListeners: (gw: string, invalid: string[], valid: string[]) =>
+    c(
+      "Accepted",
+      true,
+      Reason.ListenersNotValid,
+      `${gw} is accepted with listeners ${quoteList(valid)} only; listeners ${quoteList(invalid)} are not valid (see status.listeners)`,
+    ),
+  listenersNotValid: (gw: string, invalid: string[]) =>
+    c(
+      "Accepted",
+      false,
+      Reason.ListenersNotValid,
+      `${gw} has no valid listener: ${quoteList(invalid)} are not valid (see status.listeners)`,
+    ),
+  unsupportedAddress: (gw: string, types: string[]) =>
+    c(
+      "Accepted",
+      false,
+      Reason.UnsupportedAddress,
+      `${gw} requests spec.addresses of type ${quoteList(types)}, which crossway cannot assign; remove spec.addresses to get an address from the data-plane Service`,
+    ),
+  invalidParameters: (gw: string, ref: string) =>
+    c(
+      "Accepted",
+      false,
+      Reason.InvalidParameters,
+      `${gw} sets spec.infrastructure.parametersRef ${ref}, but crossway takes no parameters`,
+    ),
+  classNotAccepted: (gw: string, className: string) =>
+    c(
+      "Accepted",
+      false,
+      Reason.Pending,
+      `${gw} waits for its GatewayClass ${className}, which is not accepted`,
+    ),
+  programmed: (gw: string) =>
+    c("Programmed", true, Reason.Programmed, `${gw} is valid and its configuration is built`),
+  notProgrammed: (gw: string) =>
+    c("Programmed", false, Reason.Invalid, `${gw} is not programmed because it is not accepted`),
+  /**
+   * For the shell: the engine reports Programmed=True when the Gateway is valid; the shell
+   * replaces it with this until the data plane reports serving the Gateway's generation.
+   */
+  pending: (gw: string) =>
+    c(
+      "Programmed",
+      false,
+      Reason.Pending,
+      `${gw} is waiting for its data plane to serve the current configuration`,
+    ),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Listeners (on Gateways and ListenerSets)
+export const listener = {
+  accepted: (l: string) => c("Accepted", true, Reason.Accepted, `${l} is accepted`),
+  unsupportedProtocol: (l: string, protocol: string) =>
+    c(
+      "Accepted",
+      false,
+      Reason.UnsupportedProtocol,
+      `${l} uses protocol "${protocol}"; crossway supports HTTP and HTTPS`,
+    ),
+  unsupportedTLSMode: (l: string, mode: string) =>
+    c(
+      "Accepted",
+      false,
+      Reason.UnsupportedProtocol,
+      `${l} uses TLS mode "${mode}"; HTTPS listeners support only mode Terminate`,
+    ),
+  portUnavailable: (l: string, port: number, why: string) =>
+    c("Accepted", false, Reason.PortUnavailable, `${l} cannot use port ${port}: ${why}`),
+  noConflicts: (l: string) =>
+    c("Conflicted", false, Reason.NoConflicts, `${l} does not conflict with other listeners`),
+  hostnameConflict: (l: string, port: number, hostname: string | undefined, others: string[]) =>
+    c(
+      "Conflicted",
+      true,
+      Reason.HostnameConflict,
+      `${l} conflicts with ${others.join(", ")}: both use port ${port} with ${hostname ? `hostname "${hostname}"` : "no hostname"}`,
+    ),
+  protocolConflict: (l: string, port: number, protocol: string, others: string[]) =>
+    c(
+      "Conflicted",
+      true,
+      Reason.ProtocolConflict,
+      `${l} uses protocol ${protocol} on port ${port}, which ${others.join(", ")} use with another protocol`,
+    ),
+  resolvedRefs: (l: string) =>
+    c("ResolvedRefs", true, Reason.ResolvedRefs, `${l} has all its references resolved`),
+  invalidRouteKinds: (l: string, invalid: string[], valid: string[]) =>
+    c(
+      "ResolvedRefs",
+      false,
+      Reason.InvalidRouteKinds,
+      `${l} allows route kinds ${quoteList(invalid)}, which crossway does not support; supported: ${valid.length ? quoteList(valid) : "none of the listed kinds"}`,
+    ),
+  invalidCertificateRef: (l: string, what: string) =>
+    c("ResolvedRefs", false, Reason.InvalidCertificateRef, `${l}: ${what}`),
+  certRefNotPermitted: (l: string, secret: string, fromKind: string, fromNs: string) =>
+    c(
+      "ResolvedRefs",
+      false,
+      Reason.RefNotPermitted,
+      `${l} references ${secret} in another namespace, but no ReferenceGrant there allows ${fromKind}s from namespace "${fromNs}" to use it`,
+    ),
+  programmed: (l: string) => c("Programmed", true, Reason.Programmed, `${l} is programmed`),
+  invalid: (l: string, why: string) =>
+    c("Programmed", false, Reason.Invalid, `${l} is not programmed: ${why}`),
+};
+
+/** Why a listener is not programmed (for `listener.invalid`). */
+export const listenerNotProgrammedWhy = {
+  notAccepted: (reason: string) => `it is not accepted (${reason})`,
+  conflicted: (reason: string) => `it conflicts with another listener (${reason})`,
+  unresolved: (reason: string) => `its references do not resolve (${reason})`,
+  ownerNotAccepted: (owner: string) => `${owner} is not accepted`,
+};
+
+/** Human reasons (for the messages above) why a listener certificateRef does not resolve. */
+export const certProblem = {
+  noRefs: () => "HTTPS needs at least one tls.certificateRefs entry",
+  wrongKind: (group: string, kind: string) =>
+    `certificateRef of kind "${kind}"${group ? ` (group "${group}")` : ""} is not supported; use a core Secret`,
+  notFound: (secret: string) => `${secret} does not exist`,
+  wrongType: (secret: string, type: string) =>
+    `${secret} has type "${type}"; it must be "kubernetes.io/tls"`,
+  badPem: (secret: string, field: string) =>
+    `${secret} field "${field}" does not hold a PEM ${field === "tls.key" ? "private key" : "certificate"}`,
+};
+
+// ---------------------------------------------------------------------------------------------
+// ListenerSet
+export const listenerSet = {
+  accepted: (ls: string, gw: string) =>
+    c("Accepted", true, Reason.Accepted, `${ls} is attached to ${gw}`),
+  acceptedWithInvalidListeners: (ls: string, gw: string, invalid: string[]) =>
+    c(
+      "Accepted",
+      true,
+      Reason.ListenersNotValid,
+      `${ls} is attached to ${gw}, but listeners ${quoteList(invalid)} are not valid (see status.listeners)`,
+    ),
+  notAllowed: (ls: string, gw: string, why: string) =>
+    c("Accepted", false, Reason.NotAllowed, `${ls} is not allowed by ${gw}: ${why}`),
+  parentNotAccepted: (ls: string, gw: string) =>
+    c("Accepted", false, Reason.ParentNotAccepted, `${ls} cannot attach: ${gw} is not accepted`),
+  listenersNotValid: (ls: string, invalid: string[]) =>
+    c(
+      "Accepted",
+      false,
+      Reason.ListenersNotValid,
+      `${ls} has no valid listener: ${quoteList(invalid)} are not valid (see status.listeners)`,
+    ),
+  programmed: (ls: string) => c("Programmed", true, Reason.Programmed, `${ls} is programmed`),
+  notProgrammed: (ls: string) =>
+    c("Programmed", false, Reason.Invalid, `${ls} is not programmed because it is not accepted`),
+};
+
+/** Why a Gateway's allowedListeners does not admit a ListenerSet's namespace. */
+export const listenerSetNotAllowedWhy = {
+  none: () => `the Gateway's spec.allowedListeners does not allow ListenerSets (from: None)`,
+  same: (ns: string, gwNs: string) =>
+    `namespace "${ns}" is not the Gateway's namespace "${gwNs}" (allowedListeners from: Same)`,
+  selector: (ns: string, selector: string) =>
+    `namespace "${ns}" does not match allowedListeners selector ${selector}`,
+  unknownNamespace: (ns: string) => `namespace "${ns}" is unknown`,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Routes (HTTPRoute, GRPCRoute): one entry per parentRef
+export const route = {
+  accepted: (r: string, parent: string, listeners: string[]) =>
+    c(
+      "Accepted",
+      true,
+      Reason.Accepted,
+      `${r} is accepted by ${parent} on listener${listeners.length === 1 ? "" : "s"} ${quoteList(listeners)}`,
+    ),
+  notAllowedByListeners: (r: string, parent: string, why: string[]) =>
+    c(
+      "Accepted",
+      false,
+      Reason.NotAllowedByListeners,
+      `${r} is not allowed by any listener of ${parent}: ${why.join("; ")}`,
+    ),
+  noMatchingListenerHostname: (r: string, parent: string, hostnames: string[], why: string[]) =>
+    c(
+      "Accepted",
+      false,
+      Reason.NoMatchingListenerHostname,
+      `${r} hostnames ${quoteList(hostnames)} match no listener hostname of ${parent}: ${why.join("; ")}`,
+    ),
+  noMatchingParent: (r: string, parent: string, why: string) =>
+    c("Accepted", false, Reason.NoMatchingParent, `${r} cannot attach to ${parent}: ${why}`),
+  unsupportedValue: (r: string, problems: string[]) =>
+    c(
+      "Accepted",
+      false,
+      Reason.UnsupportedValue,
+      `${r} is not accepted: ${problems.join("; ")}`,
+    ),
+  resolvedRefs: (r: string) =>
+    c("ResolvedRefs", true, Reason.ResolvedRefs, `${r} has all its backend references resolved`),
+  unresolvedRefs: (reason: BackendReason, problems: string[]) =>
+    c("ResolvedRefs", false, reason, problems.join("; ")),
+};
+
+/** Why one listener does not take a route (joined into NotAllowedByListeners / hostname messages). */
+export const listenerRefusal = {
+  namespaceNotSame: (routeNs: string, l: string, ownerNs: string) =>
+    `namespace "${routeNs}" is not allowed by ${l}: it only allows routes from its own namespace "${ownerNs}"`,
+  namespaceSelector: (routeNs: string, l: string, selector: string) =>
+    `namespace "${routeNs}" is not allowed by ${l}: it does not match selector ${selector}`,
+  namespaceUnknown: (routeNs: string, l: string) =>
+    `namespace "${routeNs}" is not allowed by ${l}: the namespace is unknown`,
+  kindNotAllowed: (kind: string, l: string, kinds: string[]) =>
+    `${l} does not allow kind ${kind} (allows ${kinds.length ? quoteList(kinds) : "no route kinds"})`,
+  listenerNotAccepted: (l: string) => `${l} is not accepted`,
+  hostnameMismatch: (l: string, hostname: string) => `${l} has hostname "${hostname}"`,
+};
+
+/** Why a parentRef selects no listener (NoMatchingParent). */
+export const parentProblem = {
+  noSection: (section: string) => `it has no listener named "${section}"`,
+  noPort: (port: number, section?: string) =>
+    section ? `listener "${section}" does not use port ${port}` : `it has no listener on port ${port}`,
+  notAccepted: () => `it is not accepted`,
+  listenerSetNotAttached: (gw: string) => `it is not attached to ${gw}`,
+};
+
+export type BackendReason =
+  | typeof Reason.RefNotPermitted
+  | typeof Reason.BackendNotFound
+  | typeof Reason.InvalidKind
+  | typeof Reason.UnsupportedProtocol;
+
+/** Why one backendRef (or mirror backendRef) did not resolve, naming rule and backend. */
+export const backendProblem = {
+  refNotPermitted: (where: string, backend: string, backendNs: string, fromKind: string, fromNs: string) =>
+    `${where} ${backend}: no ReferenceGrant in namespace "${backendNs}" allows ${fromKind}s from namespace "${fromNs}" to reference this Service`,
+  invalidKind: (where: string, group: string, kind: string, name: string) =>
+    `${where} backendRef ${name} has kind "${kind}"${group ? ` (group "${group}")` : ""}; only core Services are supported`,
+  serviceNotFound: (where: string, backend: string) => `${where} ${backend}: the Service does not exist`,
+  portMissing: (where: string, backend: string) => `${where} ${backend}: backendRef port is required for a Service`,
+  portNotFound: (where: string, backend: string, port: number) =>
+    `${where} ${backend}: the Service has no port ${port}`,
+  unsupportedProtocol: (where: string, backend: string, appProtocol: string) =>
+    `${where} ${backend}: Service port appProtocol "${appProtocol}" is not supported`,
+};
+
+/** Unsupported values inside a route (joined into UnsupportedValue messages). */
+export const valueProblem = {
+  filter: (where: string, type: string) => `${where} uses filter ${type}, which crossway does not support`,
+  backendFilter: (where: string, type: string) =>
+    `${where} uses backendRef filter ${type}, which crossway does not support on backendRefs`,
+  filterMissingConfig: (where: string, type: string) =>
+    `${where} filter ${type} has no ${type.charAt(0).toLowerCase()}${type.slice(1)} configuration`,
+  timeout: (where: string, field: string, value: string) =>
+    `${where} timeouts.${field} "${value}" is not a Gateway API duration (e.g. "10s", "1m30s", "500ms")`,
+  timeoutOrder: (where: string) =>
+    `${where} timeouts.backendRequest must not be longer than timeouts.request`,
+  validator: (where: string, what: string) => `${where}: ${what}`,
+  redirectStatus: (where: string, code: number) =>
+    `${where} RequestRedirect statusCode ${code} is not supported (use 301, 302, 303, 307 or 308)`,
+  prefixRewriteWithoutPrefix: (where: string, filter: string) =>
+    `${where} ${filter} uses ReplacePrefixMatch, which needs every match of the rule to be a PathPrefix match`,
+};
+
+/** Data-plane validator findings (the validator returns these strings). */
+export const dataplaneProblem = {
+  headerName: (name: string) => `header name "${name}" is not a valid HTTP header name`,
+  headerValue: (name: string) => `value of header "${name}" contains control characters`,
+  regex: (pattern: string, err: string) => `regular expression "${pattern}" is not supported: ${err}`,
+  path: (path: string, why: string) => `path "${path}" is not supported: ${why}`,
+  port: (port: number) => `port ${port} is reserved by the crossway data plane`,
+  queryName: (name: string) => `query parameter name "${name}" is not supported`,
+};
+
+function quoteList(items: string[]): string {
+  return items.map((i) => `"${i}"`).join(", ");
+}

@@ -1,0 +1,79 @@
+/**
+ * What crossway claims to support, and the data-plane specific validation the engine needs
+ * but must not know the details of (HAProxy's header, regex and path rules).
+ */
+import { dataplaneProblem } from "./conditions";
+
+/**
+ * Gateway API feature names written to GatewayClass status.supportedFeatures.
+ * Claim only what passes conformance end to end; extend as the data plane proves more.
+ */
+export const SUPPORTED_FEATURES: readonly string[] = ["Gateway", "HTTPRoute", "ReferenceGrant"];
+
+/** Gateway API CRD bundle version we ship and report in SupportedVersion. */
+export const GATEWAY_API_BUNDLE_VERSION = "v1.6.1";
+
+/** Gateway spec.addresses types crossway can honour (none yet: the data-plane Service assigns). */
+export const SUPPORTED_ADDRESS_TYPES: readonly string[] = [];
+
+/** Service port appProtocol values → IR appProtocol. Anything else → UnsupportedProtocol. */
+export const SUPPORTED_APP_PROTOCOLS: Readonly<Record<string, string>> = {
+  http: "http",
+  "kubernetes.io/h2c": "h2c",
+  "kubernetes.io/ws": "ws",
+};
+
+/**
+ * Data-plane checks passed in through TranslateOptions.validator. Each returns undefined when
+ * the value is fine, or a human sentence (from conditions.ts `dataplaneProblem`) saying why not.
+ */
+export interface DataplaneValidator {
+  headerName(name: string): string | undefined;
+  headerValue(name: string, value: string): string | undefined;
+  queryParamName(name: string): string | undefined;
+  /** A RegularExpression path/header/query match value. */
+  regex(pattern: string): string | undefined;
+  /** An Exact/PathPrefix path match, or a rewrite/redirect path. */
+  path(path: string): string | undefined;
+  /** A listener port the data plane can bind. */
+  port(port: number): string | undefined;
+}
+
+export interface DefaultValidatorOptions {
+  /** Ports the data plane uses itself (e.g. stats/health), unavailable to listeners. */
+  reservedPorts?: number[];
+}
+
+const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Permissive but safe: anything that could break out of a config line or a header (control
+ * characters, whitespace in paths, non-token header names, regexes that do not compile) is refused.
+ */
+export function defaultValidator(opts: DefaultValidatorOptions = {}): DataplaneValidator {
+  const reserved = new Set(opts.reservedPorts ?? []);
+  return {
+    headerName: (name) => (TOKEN.test(name) ? undefined : dataplaneProblem.headerName(name)),
+    headerValue: (name, value) => (CONTROL.test(value) ? dataplaneProblem.headerValue(name) : undefined),
+    queryParamName: (name) =>
+      name === "" || CONTROL.test(name) || /[\s&=#]/.test(name) ? dataplaneProblem.queryName(name) : undefined,
+    regex: (pattern) => {
+      if (CONTROL.test(pattern)) return dataplaneProblem.regex(pattern, "it contains control characters");
+      try {
+        new RegExp(pattern);
+        return undefined;
+      } catch (e) {
+        return dataplaneProblem.regex(pattern, e instanceof Error ? e.message : String(e));
+      }
+    },
+    path: (path) => {
+      if (!path.startsWith("/")) return dataplaneProblem.path(path, "it must start with /");
+      if (CONTROL.test(path) || /\s/.test(path)) return dataplaneProblem.path(path, "it contains whitespace or control characters");
+      if (/[?#]/.test(path)) return dataplaneProblem.path(path, "it contains ? or #");
+      return undefined;
+    },
+    port: (port) => (reserved.has(port) ? dataplaneProblem.port(port) : undefined),
+  };
+}

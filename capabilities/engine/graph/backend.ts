@@ -1,0 +1,115 @@
+/**
+ * backendRefs → BackendIR. A ref that does not resolve stays in the IR as `kind: "invalid"` with
+ * its weight (the data plane answers 500 for exactly that share). A cross-namespace Service never
+ * resolves without a ReferenceGrant in its namespace, so it never gets endpoints without one.
+ */
+import type { V1EndpointSlice, V1ServicePort } from "@kubernetes/client-node";
+import type { BackendIR, EndpointIR, FilterIR } from "../ir";
+import { Reason, backendProblem as P, describe, type BackendReason } from "../conditions";
+import { SUPPORTED_APP_PROTOCOLS } from "../features";
+import { CORE_GROUP, GATEWAY_GROUP, asArray, cmp, key } from "../meta";
+import { referenceAllowed } from "./referencegrant";
+import type { Lookup } from "./lookup";
+import type { RouteKind } from "./types";
+
+export interface BackendRefLike {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  port?: number;
+  weight?: number;
+}
+
+export interface BackendContext {
+  routeKind: RouteKind;
+  routeNs: string;
+  /** e.g. `rule 0` or `rule 0 RequestMirror`, for messages. */
+  where: string;
+  /** Unique within the route, e.g. `r0_b1`, for ids that must not collide. */
+  slot: string;
+  routeName: string;
+}
+
+export interface BackendProblem {
+  reason: BackendReason;
+  message: string;
+}
+
+export interface ResolvedBackend {
+  backend: BackendIR;
+  problem?: BackendProblem;
+}
+
+export function resolveBackend(ref: BackendRefLike, filters: FilterIR[], ctx: BackendContext, lookup: Lookup): ResolvedBackend {
+  const weight = Number.isFinite(Number(ref?.weight)) ? Math.max(0, Math.trunc(Number(ref?.weight ?? 1))) : 1;
+  const invalidId = `invalid_${ctx.routeKind.toLowerCase()}_${ctx.routeNs}_${ctx.routeName}_${ctx.slot}`;
+  const invalid = (reason: BackendReason, message: string): ResolvedBackend => ({
+    backend: { kind: "invalid", id: invalidId, weight, reason },
+    problem: { reason, message },
+  });
+
+  const group = ref?.group ?? CORE_GROUP;
+  const kind = ref?.kind ?? "Service";
+  const name = String(ref?.name ?? "");
+  if (group !== CORE_GROUP || kind !== "Service") {
+    return invalid(Reason.InvalidKind, P.invalidKind(ctx.where, group, kind, name));
+  }
+  const namespace = ref.namespace ?? ctx.routeNs;
+  const port = ref.port === undefined || ref.port === null ? undefined : Number(ref.port);
+  const desc = describe.backend(namespace, name, port);
+  const permitted = referenceAllowed(
+    lookup.grants,
+    { group: GATEWAY_GROUP, kind: ctx.routeKind, namespace: ctx.routeNs },
+    { group: CORE_GROUP, kind: "Service", namespace, name },
+  );
+  if (!permitted) return invalid(Reason.RefNotPermitted, P.refNotPermitted(ctx.where, desc, namespace, ctx.routeKind, ctx.routeNs));
+  const svc = lookup.services.get(key(namespace, name));
+  if (!svc) return invalid(Reason.BackendNotFound, P.serviceNotFound(ctx.where, desc));
+  if (port === undefined) return invalid(Reason.BackendNotFound, P.portMissing(ctx.where, desc));
+  const svcPort = asArray(svc.spec?.ports).find((p) => p?.port === port);
+  if (!svcPort) return invalid(Reason.BackendNotFound, P.portNotFound(ctx.where, desc, port));
+
+  let appProtocol: string | undefined;
+  if (svcPort.appProtocol) {
+    appProtocol = SUPPORTED_APP_PROTOCOLS[svcPort.appProtocol];
+    if (!appProtocol) return invalid(Reason.UnsupportedProtocol, P.unsupportedProtocol(ctx.where, desc, svcPort.appProtocol));
+  } else if (ctx.routeKind === "GRPCRoute") appProtocol = "h2c";
+
+  const id =
+    filters.length === 0
+      ? `${namespace}_${name}_${port}`
+      : `${namespace}_${name}_${port}_${ctx.routeKind.toLowerCase()}_${ctx.routeNs}_${ctx.routeName}_${ctx.slot}`;
+  const backend: BackendIR = {
+    kind: "service",
+    id,
+    service: { namespace, name },
+    port,
+    weight,
+    endpoints: endpointsFor(lookup.slices.get(key(namespace, name)) ?? [], svcPort),
+    filters,
+  };
+  if (appProtocol) backend.appProtocol = appProtocol;
+  return { backend };
+}
+
+/** Ready endpoints of the Service port: slices' port with the same name; ready unless explicitly false. */
+function endpointsFor(slices: V1EndpointSlice[], svcPort: V1ServicePort): EndpointIR[] {
+  const seen = new Set<string>();
+  const out: EndpointIR[] = [];
+  const portName = svcPort.name ?? "";
+  for (const es of slices) {
+    const p = asArray(es?.ports).find((sp) => (sp?.name ?? "") === portName);
+    if (!p || typeof p.port !== "number") continue;
+    for (const ep of asArray(es.endpoints)) {
+      if (ep?.conditions?.ready === false) continue;
+      for (const ip of asArray(ep?.addresses)) {
+        const k = `${ip}:${p.port}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        out.push({ ip, port: p.port });
+      }
+    }
+  }
+  return out.sort((a, b) => cmp(a.ip, b.ip) || a.port - b.port);
+}

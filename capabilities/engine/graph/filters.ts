@@ -1,0 +1,167 @@
+/**
+ * Route filters → FilterIR, shared by HTTPRoute and GRPCRoute. Unsupported filter types and
+ * values the data plane cannot carry are reported (UnsupportedValue), never silently dropped.
+ */
+import type { FilterIR, HeaderModifierIR } from "../ir";
+import { valueProblem as V } from "../conditions";
+import { asArray } from "../meta";
+import { resolveBackend, type BackendContext, type BackendProblem, type BackendRefLike } from "./backend";
+import type { Lookup } from "./lookup";
+
+/** Accumulates what a route's conversion found wrong. */
+export interface Findings {
+  /** UnsupportedValue sentences (route accepted nowhere). */
+  problems: string[];
+  /** Unresolved backend refs (ResolvedRefs=False), in rule order. */
+  refProblems: BackendProblem[];
+}
+
+interface ModifierSpec {
+  set?: { name: string; value: string }[];
+  add?: { name: string; value: string }[];
+  remove?: string[];
+}
+
+export interface FilterSpec {
+  type: string;
+  requestHeaderModifier?: ModifierSpec;
+  responseHeaderModifier?: ModifierSpec;
+  requestRedirect?: {
+    scheme?: string;
+    hostname?: string;
+    port?: number;
+    statusCode?: number;
+    path?: { type: string; replaceFullPath?: string; replacePrefixMatch?: string };
+  };
+  urlRewrite?: { hostname?: string; path?: { type: string; replaceFullPath?: string; replacePrefixMatch?: string } };
+  requestMirror?: { backendRef: BackendRefLike; percent?: number; fraction?: { numerator: number; denominator?: number } };
+}
+
+export type FilterScope = "rule" | "backendRef";
+
+const REDIRECT_CODES = [301, 302, 303, 307, 308] as const;
+
+export function convertFilters(
+  specs: FilterSpec[] | undefined,
+  scope: FilterScope,
+  where: string,
+  ctx: Omit<BackendContext, "where" | "slot">,
+  lookup: Lookup,
+  found: Findings,
+): FilterIR[] {
+  const out: FilterIR[] = [];
+  asArray(specs).forEach((f, i) => {
+    const type = String(f?.type ?? "");
+    const here = `${where} filter ${i}`;
+    if (scope === "backendRef" && type !== "RequestHeaderModifier" && type !== "ResponseHeaderModifier") {
+      found.problems.push(V.backendFilter(where, type));
+      return;
+    }
+    switch (type) {
+      case "RequestHeaderModifier":
+      case "ResponseHeaderModifier": {
+        const spec = type === "RequestHeaderModifier" ? f.requestHeaderModifier : f.responseHeaderModifier;
+        if (!spec) return void found.problems.push(V.filterMissingConfig(here, type));
+        out.push({ type, modifier: convertModifier(spec, here, lookup, found) });
+        return;
+      }
+      case "RequestRedirect": {
+        const r = f.requestRedirect;
+        if (!r) return void found.problems.push(V.filterMissingConfig(here, type));
+        const statusCode = Number(r.statusCode ?? 302);
+        if (!(REDIRECT_CODES as readonly number[]).includes(statusCode)) found.problems.push(V.redirectStatus(here, statusCode));
+        const ir: Extract<FilterIR, { type: "RequestRedirect" }> = {
+          type,
+          statusCode: statusCode as (typeof REDIRECT_CODES)[number],
+        };
+        if (r.scheme === "http" || r.scheme === "https") ir.scheme = r.scheme;
+        if (r.hostname) ir.hostname = r.hostname;
+        if (r.port !== undefined && r.port !== null) ir.port = Number(r.port);
+        const path = convertPathModifier(r.path, here, lookup, found);
+        if (path) ir.path = path;
+        out.push(ir);
+        return;
+      }
+      case "URLRewrite": {
+        const r = f.urlRewrite;
+        if (!r) return void found.problems.push(V.filterMissingConfig(here, type));
+        const ir: Extract<FilterIR, { type: "URLRewrite" }> = { type };
+        if (r.hostname) ir.hostname = r.hostname;
+        const path = convertPathModifier(r.path, here, lookup, found);
+        if (path) ir.path = path;
+        out.push(ir);
+        return;
+      }
+      case "RequestMirror": {
+        const m = f.requestMirror;
+        if (!m?.backendRef) return void found.problems.push(V.filterMissingConfig(here, type));
+        const mirrorWhere = `${here} (RequestMirror)`;
+        const r = resolveBackend(m.backendRef, [], { ...ctx, where: mirrorWhere, slot: `${where.replace(/\W+/g, "_")}_m${i}` }, lookup);
+        if (r.problem) found.refProblems.push(r.problem);
+        out.push({ type, backend: r.backend, percent: mirrorPercent(m) });
+        return;
+      }
+      default:
+        found.problems.push(V.filter(where, type || "(no type)"));
+    }
+  });
+  return out;
+}
+
+function mirrorPercent(m: NonNullable<FilterSpec["requestMirror"]>): number {
+  if (m.percent !== undefined && m.percent !== null) return clampPercent(Number(m.percent));
+  if (m.fraction) {
+    const den = Number(m.fraction.denominator ?? 100);
+    return den > 0 ? clampPercent((Number(m.fraction.numerator) / den) * 100) : 0;
+  }
+  return 100;
+}
+
+const clampPercent = (p: number) => (Number.isFinite(p) ? Math.min(100, Math.max(0, p)) : 0);
+
+function convertModifier(spec: ModifierSpec, where: string, lookup: Lookup, found: Findings): HeaderModifierIR {
+  const v = lookup.validator;
+  const check = (name: string, value?: string) => {
+    const p = v.headerName(name) ?? (value === undefined ? undefined : v.headerValue(name, value));
+    if (p) found.problems.push(V.validator(where, p));
+  };
+  const pairs = (list: { name: string; value: string }[] | undefined) =>
+    asArray(list).map((h) => {
+      const name = String(h?.name ?? "");
+      const value = String(h?.value ?? "");
+      check(name, value);
+      return { name, value };
+    });
+  const remove = asArray(spec.remove).map((n) => {
+    check(String(n));
+    return String(n);
+  });
+  return { set: pairs(spec.set), add: pairs(spec.add), remove };
+}
+
+type PathModifier = { type: "ReplaceFullPath"; value: string } | { type: "ReplacePrefixMatch"; value: string };
+
+function convertPathModifier(
+  p: { type: string; replaceFullPath?: string; replacePrefixMatch?: string } | undefined,
+  where: string,
+  lookup: Lookup,
+  found: Findings,
+): PathModifier | undefined {
+  if (!p) return undefined;
+  const value = p.type === "ReplaceFullPath" ? p.replaceFullPath : p.type === "ReplacePrefixMatch" ? p.replacePrefixMatch : undefined;
+  if (value === undefined) {
+    found.problems.push(V.filterMissingConfig(where, `path ${p.type}`));
+    return undefined;
+  }
+  const problem = lookup.validator.path(value);
+  if (problem) found.problems.push(V.validator(where, problem));
+  return p.type === "ReplaceFullPath" ? { type: "ReplaceFullPath", value } : { type: "ReplacePrefixMatch", value };
+}
+
+/** True when a filter list rewrites/redirects with ReplacePrefixMatch (needs PathPrefix matches). */
+export function usesPrefixReplace(filters: FilterIR[]): string | undefined {
+  for (const f of filters) {
+    if ((f.type === "RequestRedirect" || f.type === "URLRewrite") && f.path?.type === "ReplacePrefixMatch") return f.type;
+  }
+  return undefined;
+}

@@ -1,0 +1,119 @@
+/** HTTPRoute → RouteDraft: matches, filters, backends and timeouts of every rule. */
+import type { HTTPRoute } from "../../crd";
+import type { MatchIR, PathMatchIR, QueryParamMatchIR } from "../ir";
+import { valueProblem as V } from "../conditions";
+import { asArray, createdOf, generationOf, nameOf, nsOf } from "../meta";
+import { convertFilters, usesPrefixReplace, type FilterSpec, type Findings } from "./filters";
+import type { Lookup } from "./lookup";
+import { convertBackends, convertHeaderMatches, ruleWhere, type RouteCtx, type RouteDraft } from "./rules";
+import type { RuleNode } from "./types";
+import { parseDuration } from "./duration";
+
+export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
+  const ctx: RouteCtx = { routeKind: "HTTPRoute", routeNs: nsOf(r), routeName: nameOf(r) };
+  const found: Findings = { problems: [], refProblems: [] };
+  const rules: RuleNode[] = asArray(r.spec?.rules).map((rule, i) => {
+    const where = ruleWhere(i, rule?.name);
+    const matches = asArray(rule?.matches).length
+      ? asArray(rule.matches).map((m, j) => convertMatch(m, `${where} match ${j}`, lookup, found))
+      : [{ path: { type: "PathPrefix", value: "/" }, headers: [], queryParams: [] } as MatchIR];
+    const filters = convertFilters(rule?.filters as FilterSpec[] | undefined, "rule", where, ctx, lookup, found);
+    const prefixFilter = usesPrefixReplace(filters);
+    if (prefixFilter && matches.some((m) => m.path?.type !== "PathPrefix")) {
+      found.problems.push(V.prefixRewriteWithoutPrefix(where, prefixFilter));
+    }
+    const node: RuleNode = {
+      index: i,
+      matches,
+      filters,
+      backends: convertBackends(rule?.backendRefs as never, i, where, ctx, lookup, found),
+    };
+    if (rule?.name) node.name = rule.name;
+    const timeouts = convertTimeouts(rule?.timeouts, where, found);
+    if (timeouts) node.timeouts = timeouts;
+    return node;
+  });
+  return {
+    kind: "HTTPRoute",
+    namespace: ctx.routeNs,
+    name: ctx.routeName,
+    generation: generationOf(r),
+    created: createdOf(r),
+    hostnames: asArray(r.spec?.hostnames).map((h) => String(h).toLowerCase()),
+    parentRefs: asArray(r.spec?.parentRefs),
+    rules,
+    found,
+  };
+}
+
+type MatchSpec = NonNullable<NonNullable<NonNullable<HTTPRoute["spec"]>["rules"]>[number]["matches"]>[number];
+
+function convertMatch(m: MatchSpec, where: string, lookup: Lookup, found: Findings): MatchIR {
+  const v = lookup.validator;
+  const pathType: string = m?.path?.type ?? "PathPrefix";
+  const value = String(m?.path?.value ?? "/");
+  let path: PathMatchIR;
+  if (pathType === "Exact" || pathType === "PathPrefix") {
+    path = { type: pathType, value };
+    const p = v.path(value);
+    if (p) found.problems.push(V.validator(where, p));
+  } else if (pathType === "RegularExpression") {
+    path = { type: pathType, value };
+    const p = v.regex(value);
+    if (p) found.problems.push(V.validator(where, p));
+  } else {
+    found.problems.push(V.validator(where, `path match type "${pathType}" is not supported`));
+    path = { type: "Exact", value };
+  }
+  const out: MatchIR = {
+    path,
+    headers: convertHeaderMatches(m?.headers, where, lookup, found),
+    queryParams: convertQueryMatches(m?.queryParams, where, lookup, found),
+  };
+  if (m?.method) out.method = String(m.method);
+  return out;
+}
+
+function convertQueryMatches(
+  params: { name: string; type?: string; value: string }[] | undefined,
+  where: string,
+  lookup: Lookup,
+  found: Findings,
+): QueryParamMatchIR[] {
+  const seen = new Set<string>();
+  const out: QueryParamMatchIR[] = [];
+  for (const q of asArray(params)) {
+    const name = String(q?.name ?? "");
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const type = q?.type === "RegularExpression" ? "RegularExpression" : "Exact";
+    const value = String(q?.value ?? "");
+    const problem = lookup.validator.queryParamName(name) ?? (type === "RegularExpression" ? lookup.validator.regex(value) : undefined);
+    if (problem) found.problems.push(V.validator(where, problem));
+    out.push({ type, name, value });
+  }
+  return out;
+}
+
+function convertTimeouts(
+  t: { request?: string; backendRequest?: string } | undefined,
+  where: string,
+  found: Findings,
+): RuleNode["timeouts"] {
+  if (!t) return undefined;
+  const out: NonNullable<RuleNode["timeouts"]> = {};
+  for (const [field, outKey] of [
+    ["request", "requestMs"],
+    ["backendRequest", "backendRequestMs"],
+  ] as const) {
+    const raw = t[field];
+    if (raw === undefined || raw === null) continue;
+    const ms = parseDuration(String(raw));
+    if (ms === undefined) found.problems.push(V.timeout(where, field, String(raw)));
+    else out[outKey] = ms;
+  }
+  if (out.requestMs && out.backendRequestMs && out.backendRequestMs > out.requestMs) {
+    found.problems.push(V.timeoutOrder(where));
+  }
+  return Object.keys(out).length ? out : undefined;
+}

@@ -1,0 +1,49 @@
+/**
+ * buildGraph: snapshot (already sorted) → the resolved graph of everything we own.
+ * Order matters and is one-way: classes → gateways → listenerSets (merge, conflicts) → routes.
+ */
+import type { ClusterSnapshot } from "../snapshot";
+import { keyOf, nsOf, nameOf, key } from "../meta";
+import { buildGatewayClasses } from "./gatewayclass";
+import { buildGateway } from "./gateway";
+import { buildListenerSets } from "./listenerset";
+import { draftHTTPRoute } from "./httproute";
+import { draftGRPCRoute } from "./grpcroute";
+import { attachRoute } from "./route";
+import type { Lookup } from "./lookup";
+import type { GatewayClassNode, GatewayNode, ListenerSetNode, RouteNode } from "./types";
+
+export interface Graph {
+  classes: GatewayClassNode[];
+  gateways: GatewayNode[];
+  listenerSets: ListenerSetNode[];
+  routes: RouteNode[];
+}
+
+export function buildGraph(s: ClusterSnapshot, lookup: Lookup): Graph {
+  const classes = buildGatewayClasses(s.gatewayClasses, lookup.controllerName);
+  const gateways = new Map<string, GatewayNode>();
+  for (const gw of s.gateways) {
+    const cls = classes.get(String(gw?.spec?.gatewayClassName ?? ""));
+    if (cls) gateways.set(keyOf(gw), buildGateway(gw, cls, lookup));
+  }
+  const listenerSets = buildListenerSets(s.listenerSets, gateways, lookup);
+  const lsByKey = new Map(listenerSets.map((ls) => [key(ls.namespace, ls.name), ls]));
+  const parents = { gateways, listenerSets: lsByKey };
+
+  const routes: RouteNode[] = [];
+  const drafts = [
+    ...s.httpRoutes.filter(hasParentRefs).map((r) => draftHTTPRoute(r, lookup)),
+    ...s.grpcRoutes.filter(hasParentRefs).map((r) => draftGRPCRoute(r, lookup)),
+  ];
+  for (const d of drafts) {
+    const node = attachRoute(d, parents, lookup);
+    if (node) routes.push(node);
+  }
+  return { classes: [...classes.values()], gateways: [...gateways.values()], listenerSets, routes };
+}
+
+/** Cheap pre-filter: a route with no parentRefs cannot be ours. */
+function hasParentRefs(r: { spec?: { parentRefs?: unknown[] }; metadata?: unknown }): boolean {
+  return Array.isArray(r?.spec?.parentRefs) && r.spec.parentRefs.length > 0 && nameOf(r as never) !== "" && nsOf(r as never) !== "";
+}

@@ -1,0 +1,186 @@
+/**
+ * One listener (of a Gateway or a ListenerSet) on its own: protocol, port, TLS certificate refs,
+ * allowed route kinds and namespaces. Conflicts between listeners are decided in gateway.ts,
+ * which sees the merged list.
+ */
+import type { ListenerTLSIR } from "../ir";
+import { certProblem, describe, listener as L, listenerRefusal } from "../conditions";
+import { CORE_GROUP, GATEWAY_GROUP, asArray, key } from "../meta";
+import { referenceAllowed } from "./referencegrant";
+import { formatSelector, selectorMatches } from "./selector";
+import type { Lookup } from "./lookup";
+import type { GatewayNode, GroupKind, LabelSelector, ListenerNode, OwnerKind, RouteKind } from "./types";
+
+/** The fields Gateway and ListenerSet listeners share (both generated types fit). */
+export interface ListenerSpec {
+  name: string;
+  port: number;
+  protocol: string;
+  hostname?: string;
+  allowedRoutes?: {
+    kinds?: { group?: string; kind: string }[];
+    namespaces?: { from?: string; selector?: LabelSelector };
+  };
+  tls?: { mode?: string; certificateRefs?: { group?: string; kind?: string; name: string; namespace?: string }[] };
+}
+
+export interface ListenerOwner {
+  kind: OwnerKind;
+  namespace: string;
+  name: string;
+  desc: string;
+}
+
+const ROUTE_KINDS: readonly RouteKind[] = ["HTTPRoute", "GRPCRoute"];
+const PROTOCOL_KINDS: Record<string, readonly RouteKind[]> = { HTTP: ROUTE_KINDS, HTTPS: ROUTE_KINDS };
+
+export function buildListener(spec: ListenerSpec, owner: ListenerOwner, gateway: GatewayNode, lookup: Lookup): ListenerNode {
+  const name = String(spec?.name ?? "");
+  const port = Number(spec?.port ?? 0);
+  const protocol = String(spec?.protocol ?? "");
+  const desc = describe.listener(name, owner.desc);
+  const node: ListenerNode = {
+    id: `${owner.namespace}/${owner.name}/${name}`,
+    name,
+    port,
+    protocol,
+    hostname: spec?.hostname ? String(spec.hostname).toLowerCase() : undefined,
+    ownerKind: owner.kind,
+    ownerNs: owner.namespace,
+    ownerName: owner.name,
+    desc,
+    gateway,
+    attachable: false,
+    supportedKinds: [],
+    namespaces: {
+      from: String(spec?.allowedRoutes?.namespaces?.from ?? "Same"),
+      ownerNs: owner.namespace,
+      selector: spec?.allowedRoutes?.namespaces?.selector,
+    },
+    accepted: L.accepted(desc),
+    conflicted: L.noConflicts(desc),
+    resolvedRefs: L.resolvedRefs(desc),
+    attached: new Map(),
+  };
+
+  const kindsForProtocol = PROTOCOL_KINDS[protocol];
+  if (!kindsForProtocol) {
+    node.accepted = L.unsupportedProtocol(desc, protocol);
+    return node;
+  }
+  const mode = String(spec?.tls?.mode ?? "Terminate");
+  if (protocol === "HTTPS" && mode !== "Terminate") {
+    node.accepted = L.unsupportedTLSMode(desc, mode);
+    return node;
+  }
+  const portProblem = lookup.validator.port(port);
+  if (portProblem) {
+    node.accepted = L.portUnavailable(desc, port, portProblem);
+    return node;
+  }
+  node.attachable = true;
+
+  const kinds = resolveKinds(spec, kindsForProtocol);
+  node.supportedKinds = kinds.valid;
+  if (kinds.invalid.length > 0) {
+    node.resolvedRefs = L.invalidRouteKinds(desc, kinds.invalid, kinds.valid.map((k) => k.kind));
+  }
+  if (protocol === "HTTPS") {
+    const certs = resolveCertificates(spec, owner, desc, lookup);
+    if ("problem" in certs) node.resolvedRefs = certs.problem;
+    else node.tls = certs.tls;
+  }
+  return node;
+}
+
+function resolveKinds(spec: ListenerSpec, allowed: readonly RouteKind[]): { valid: GroupKind[]; invalid: string[] } {
+  const requested = asArray(spec?.allowedRoutes?.kinds);
+  if (requested.length === 0) return { valid: allowed.map((kind) => ({ group: GATEWAY_GROUP, kind })), invalid: [] };
+  const valid: GroupKind[] = [];
+  const invalid: string[] = [];
+  for (const k of requested) {
+    const group = k?.group ?? GATEWAY_GROUP;
+    const kind = String(k?.kind ?? "");
+    if (group === GATEWAY_GROUP && (allowed as readonly string[]).includes(kind)) {
+      if (!valid.some((v) => v.kind === kind)) valid.push({ group, kind });
+    } else invalid.push(group === GATEWAY_GROUP ? kind : `${group}/${kind}`);
+  }
+  return { valid, invalid };
+}
+
+type CertResult = { tls: ListenerTLSIR } | { problem: ListenerNode["resolvedRefs"] };
+
+function resolveCertificates(spec: ListenerSpec, owner: ListenerOwner, desc: string, lookup: Lookup): CertResult {
+  const refs = asArray(spec?.tls?.certificateRefs);
+  if (refs.length === 0) return { problem: L.invalidCertificateRef(desc, certProblem.noRefs()) };
+  const certificates: ListenerTLSIR["certificates"] = [];
+  for (const ref of refs) {
+    const group = ref?.group ?? CORE_GROUP;
+    const kind = ref?.kind ?? "Secret";
+    if (group !== CORE_GROUP || kind !== "Secret") {
+      return { problem: L.invalidCertificateRef(desc, certProblem.wrongKind(group, kind)) };
+    }
+    const namespace = ref.namespace ?? owner.namespace;
+    const name = String(ref.name ?? "");
+    const secretDesc = describe.secret(namespace, name);
+    const permitted = referenceAllowed(
+      lookup.grants,
+      { group: GATEWAY_GROUP, kind: owner.kind, namespace: owner.namespace },
+      { group: CORE_GROUP, kind: "Secret", namespace, name },
+    );
+    if (!permitted) return { problem: L.certRefNotPermitted(desc, secretDesc, owner.kind, owner.namespace) };
+    const secret = lookup.secrets.get(key(namespace, name));
+    if (!secret) return { problem: L.invalidCertificateRef(desc, certProblem.notFound(secretDesc)) };
+    if (secret.type !== "kubernetes.io/tls") {
+      return { problem: L.invalidCertificateRef(desc, certProblem.wrongType(secretDesc, String(secret.type ?? ""))) };
+    }
+    const certPem = decode(secret.data?.["tls.crt"]);
+    const keyPem = decode(secret.data?.["tls.key"]);
+    if (!/-----BEGIN CERTIFICATE-----/.test(certPem)) {
+      return { problem: L.invalidCertificateRef(desc, certProblem.badPem(secretDesc, "tls.crt")) };
+    }
+    if (!/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/.test(keyPem)) {
+      return { problem: L.invalidCertificateRef(desc, certProblem.badPem(secretDesc, "tls.key")) };
+    }
+    certificates.push({ ref: { namespace, name }, certPem, keyPem });
+  }
+  return { tls: { certificates } };
+}
+
+function decode(b64: string | undefined): string {
+  if (typeof b64 !== "string") return "";
+  try {
+    return Buffer.from(b64, "base64").toString("utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** Undefined if the listener admits routes from `routeNs`, else the human reason it does not. */
+export function namespaceRefusal(l: ListenerNode, routeNs: string, lookup: Lookup): string | undefined {
+  const p = l.namespaces;
+  switch (p.from) {
+    case "All":
+      return undefined;
+    case "Same":
+      return routeNs === p.ownerNs ? undefined : listenerRefusal.namespaceNotSame(routeNs, l.desc, p.ownerNs);
+    case "Selector": {
+      const labels = lookup.namespaceLabels.get(routeNs);
+      if (!labels) return listenerRefusal.namespaceUnknown(routeNs, l.desc);
+      if (!p.selector) return listenerRefusal.namespaceSelector(routeNs, l.desc, formatSelector(undefined));
+      return selectorMatches(p.selector, labels)
+        ? undefined
+        : listenerRefusal.namespaceSelector(routeNs, l.desc, formatSelector(p.selector));
+    }
+    default:
+      return listenerRefusal.namespaceSelector(routeNs, l.desc, `from: ${p.from}`);
+  }
+}
+
+/** Undefined if the listener takes routes of `kind`, else why not. */
+export function kindRefusal(l: ListenerNode, kind: RouteKind): string | undefined {
+  if (!l.attachable) return listenerRefusal.listenerNotAccepted(l.desc);
+  return l.supportedKinds.some((k) => k.kind === kind)
+    ? undefined
+    : listenerRefusal.kindNotAllowed(kind, l.desc, l.supportedKinds.map((k) => k.kind));
+}

@@ -1,0 +1,115 @@
+/**
+ * Route attachment, common to HTTPRoute and GRPCRoute: each parentRef is resolved to a Gateway
+ * or ListenerSet of ours, narrowed by sectionName/port, filtered by each listener's allowed kinds
+ * and namespaces, then by hostname intersection. Only listeners that allow the route get it.
+ */
+import { describe, parentProblem as PP, route as C, listenerRefusal } from "../conditions";
+import { GATEWAY_GROUP, key } from "../meta";
+import { effectiveHostnames } from "./hostname";
+import { kindRefusal, namespaceRefusal } from "./listener";
+import type { Lookup } from "./lookup";
+import type { ParentRefSpec, RouteDraft } from "./rules";
+import type { Condition } from "../conditions";
+import type { GatewayNode, ListenerNode, ListenerSetNode, ParentStatus, RouteNode } from "./types";
+
+export interface Parents {
+  gateways: Map<string, GatewayNode>;
+  listenerSets: Map<string, ListenerSetNode>;
+}
+
+/** Attach one route; returns undefined when none of its parentRefs is ours (no status for it). */
+export function attachRoute(d: RouteDraft, parents: Parents, lookup: Lookup): RouteNode | undefined {
+  const desc = describe.route(d.kind, d.namespace, d.name);
+  const node: RouteNode = {
+    kind: d.kind,
+    namespace: d.namespace,
+    name: d.name,
+    generation: d.generation,
+    created: d.created,
+    desc,
+    hostnames: d.hostnames,
+    rules: d.rules,
+    problems: d.found.problems,
+    resolvedRefs:
+      d.found.refProblems.length === 0
+        ? C.resolvedRefs(desc)
+        : C.unresolvedRefs(d.found.refProblems[0].reason, d.found.refProblems.map((p) => p.message)),
+    parents: [],
+  };
+  for (const ref of d.parentRefs) {
+    const parent = resolveParent(ref, d.namespace, parents);
+    if (!parent) continue;
+    node.parents.push({ parentRef: echoParentRef(ref), accepted: acceptOn(node, ref, parent, lookup) });
+  }
+  return node.parents.length > 0 ? node : undefined;
+}
+
+type Parent = { kind: "Gateway"; gw: GatewayNode } | { kind: "ListenerSet"; ls: ListenerSetNode };
+
+function resolveParent(ref: ParentRefSpec, routeNs: string, parents: Parents): Parent | undefined {
+  if ((ref?.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP) return undefined;
+  const k = key(ref.namespace ?? routeNs, String(ref.name ?? ""));
+  const kind = ref.kind ?? "Gateway";
+  if (kind === "Gateway") {
+    const gw = parents.gateways.get(k);
+    return gw ? { kind, gw } : undefined;
+  }
+  if (kind === "ListenerSet") {
+    const ls = parents.listenerSets.get(k);
+    return ls ? { kind, ls } : undefined;
+  }
+  return undefined;
+}
+
+function acceptOn(route: RouteNode, ref: ParentRefSpec, parent: Parent, lookup: Lookup): Condition {
+  const parentDesc = parent.kind === "Gateway" ? parent.gw.desc : parent.ls.desc;
+  if (route.problems.length > 0) return C.unsupportedValue(route.desc, route.problems);
+  if (parent.kind === "Gateway" && !parent.gw.accepted) return C.noMatchingParent(route.desc, parentDesc, PP.notAccepted());
+  if (parent.kind === "ListenerSet" && !parent.ls.accepted) {
+    return C.noMatchingParent(route.desc, parentDesc, PP.listenerSetNotAttached(parent.ls.gateway.desc));
+  }
+  let candidates: ListenerNode[] = parent.kind === "Gateway" ? parent.gw.listeners : parent.ls.listeners;
+  if (ref.sectionName !== undefined && ref.sectionName !== null) {
+    candidates = candidates.filter((l) => l.name === ref.sectionName);
+    if (candidates.length === 0) return C.noMatchingParent(route.desc, parentDesc, PP.noSection(ref.sectionName));
+  }
+  if (ref.port !== undefined && ref.port !== null) {
+    candidates = candidates.filter((l) => l.port === Number(ref.port));
+    if (candidates.length === 0) return C.noMatchingParent(route.desc, parentDesc, PP.noPort(Number(ref.port), ref.sectionName));
+  }
+
+  const refusals: string[] = [];
+  const allowed: ListenerNode[] = [];
+  for (const l of candidates) {
+    const why = kindRefusal(l, route.kind) ?? namespaceRefusal(l, route.namespace, lookup);
+    if (why) refusals.push(why);
+    else allowed.push(l);
+  }
+  if (allowed.length === 0) return C.notAllowedByListeners(route.desc, parentDesc, refusals);
+
+  const matched: ListenerNode[] = [];
+  const hostRefusals: string[] = [];
+  for (const l of allowed) {
+    const hostnames = effectiveHostnames(l.hostname, route.hostnames);
+    if (hostnames.length === 0) {
+      hostRefusals.push(listenerRefusal.hostnameMismatch(l.desc, l.hostname ?? "*"));
+      continue;
+    }
+    matched.push(l);
+    const routeKey = `${route.kind}/${route.namespace}/${route.name}`;
+    const prev = l.attached.get(routeKey);
+    const merged = prev ? [...new Set([...prev.hostnames, ...hostnames])] : hostnames;
+    l.attached.set(routeKey, { route, hostnames: merged });
+  }
+  if (matched.length === 0) return C.noMatchingListenerHostname(route.desc, parentDesc, route.hostnames, hostRefusals);
+  return C.accepted(route.desc, parentDesc, matched.map((l) => l.name));
+}
+
+/** The parentRef as written in spec (status.parents[].parentRef must identify it). */
+function echoParentRef(ref: ParentRefSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ["group", "kind", "namespace", "name", "sectionName", "port"] as const) {
+    if (ref[k] !== undefined && ref[k] !== null) out[k] = ref[k];
+  }
+  return out;
+}

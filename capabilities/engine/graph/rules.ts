@@ -1,0 +1,82 @@
+/**
+ * Shared per-rule pieces of HTTPRoute and GRPCRoute: header matches, backendRefs with their
+ * filters, and the route draft both converters produce.
+ */
+import type { BackendIR, HeaderMatchIR } from "../ir";
+import { describe, valueProblem as V } from "../conditions";
+import { asArray } from "../meta";
+import { resolveBackend, type BackendRefLike } from "./backend";
+import { convertFilters, type FilterSpec, type Findings } from "./filters";
+import type { Lookup } from "./lookup";
+import type { RouteKind, RuleNode } from "./types";
+
+export interface ParentRefSpec {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  port?: number;
+  sectionName?: string;
+}
+
+/** A route converted on its own, before attachment to parents. */
+export interface RouteDraft {
+  kind: RouteKind;
+  namespace: string;
+  name: string;
+  generation: number;
+  created: string;
+  hostnames: string[];
+  parentRefs: ParentRefSpec[];
+  rules: RuleNode[];
+  found: Findings;
+}
+
+export interface RouteCtx {
+  routeKind: RouteKind;
+  routeNs: string;
+  routeName: string;
+}
+
+export const ruleWhere = (i: number, name?: string) => describe.rule(i, name);
+
+/** Header matches: names lower-cased; only the first match per name counts (spec). */
+export function convertHeaderMatches(
+  headers: { name: string; type?: string; value: string }[] | undefined,
+  where: string,
+  lookup: Lookup,
+  found: Findings,
+): HeaderMatchIR[] {
+  const seen = new Set<string>();
+  const out: HeaderMatchIR[] = [];
+  for (const h of asArray(headers)) {
+    const name = String(h?.name ?? "").toLowerCase();
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const type = h?.type === "RegularExpression" ? "RegularExpression" : "Exact";
+    const value = String(h?.value ?? "");
+    const problem =
+      lookup.validator.headerName(name) ??
+      (type === "RegularExpression" ? lookup.validator.regex(value) : lookup.validator.headerValue(name, value));
+    if (problem) found.problems.push(V.validator(where, problem));
+    out.push({ type, name, value });
+  }
+  return out;
+}
+
+export function convertBackends(
+  refs: (BackendRefLike & { filters?: FilterSpec[] })[] | undefined,
+  ruleIndex: number,
+  where: string,
+  ctx: RouteCtx,
+  lookup: Lookup,
+  found: Findings,
+): BackendIR[] {
+  return asArray(refs).map((ref, j) => {
+    const bWhere = `${where} backendRef ${j}`;
+    const filters = convertFilters(ref?.filters, "backendRef", bWhere, ctx, lookup, found);
+    const r = resolveBackend(ref, filters, { ...ctx, where, slot: `r${ruleIndex}_b${j}` }, lookup);
+    if (r.problem) found.refProblems.push(r.problem);
+    return r.backend;
+  });
+}

@@ -1,0 +1,129 @@
+/**
+ * The resolved graph: every object we own, with `valid`-style flags and its conditions.
+ * Built once per translate() by graph/index.ts; read (never mutated) by status/ and ir/.
+ */
+import type { GatewayClass, Gateway, ListenerSet } from "../../crd";
+import type { Condition } from "../conditions";
+import type { BackendIR, FilterIR, ListenerTLSIR, MatchIR } from "../ir";
+
+export interface GroupKind {
+  group: string;
+  kind: string;
+}
+
+export interface GatewayClassNode {
+  obj: GatewayClass;
+  name: string;
+  generation: number;
+  accepted: boolean;
+  conditions: Condition[];
+}
+
+export type OwnerKind = "Gateway" | "ListenerSet";
+
+/** How a listener admits route namespaces (allowedRoutes.namespaces). */
+export interface NamespacePolicy {
+  from: string; // "Same" | "All" | "Selector" | anything else (admits nothing)
+  /** The listener owner's namespace (Gateway's or ListenerSet's). */
+  ownerNs: string;
+  selector?: LabelSelector;
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+export interface ListenerNode {
+  /** `<ownerNs>/<ownerName>/<listener>` */
+  id: string;
+  name: string;
+  port: number;
+  protocol: string;
+  hostname?: string;
+  ownerKind: OwnerKind;
+  ownerNs: string;
+  ownerName: string;
+  /** e.g. `listener "http" of Gateway infra-ns/shared` (for messages). */
+  desc: string;
+  gateway: GatewayNode;
+  /** Supported protocol and mode: routes may attach (and count in attachedRoutes). */
+  attachable: boolean;
+  supportedKinds: GroupKind[];
+  namespaces: NamespacePolicy;
+  tls?: ListenerTLSIR;
+  accepted: Condition;
+  conflicted: Condition;
+  resolvedRefs: Condition;
+  /** Keys `<kind>/<ns>/<name>` of routes accepted on this listener. */
+  attached: Map<string, Attachment>;
+}
+
+export interface Attachment {
+  route: RouteNode;
+  /** Effective hostnames (route ∩ listener), "*" = any. */
+  hostnames: string[];
+}
+
+export interface GatewayNode {
+  obj: Gateway;
+  namespace: string;
+  name: string;
+  generation: number;
+  desc: string;
+  gatewayClass: GatewayClassNode;
+  accepted: boolean;
+  conditions: Condition[];
+  listeners: ListenerNode[];
+  /** ListenerSets that reference this Gateway and are ours, in merge precedence order. */
+  listenerSets: ListenerSetNode[];
+}
+
+export interface ListenerSetNode {
+  obj: ListenerSet;
+  namespace: string;
+  name: string;
+  generation: number;
+  desc: string;
+  gateway: GatewayNode;
+  /** Admitted by the Gateway's allowedListeners. */
+  allowed: boolean;
+  accepted: boolean;
+  conditions: Condition[];
+  listeners: ListenerNode[];
+}
+
+export type RouteKind = "HTTPRoute" | "GRPCRoute";
+
+export interface RuleNode {
+  index: number;
+  name?: string;
+  matches: MatchIR[];
+  filters: FilterIR[];
+  backends: BackendIR[];
+  timeouts?: { requestMs?: number; backendRequestMs?: number };
+}
+
+export interface ParentStatus {
+  /** The parentRef exactly as the route spec wrote it. */
+  parentRef: Record<string, unknown>;
+  accepted: Condition;
+}
+
+export interface RouteNode {
+  kind: RouteKind;
+  namespace: string;
+  name: string;
+  generation: number;
+  created: string;
+  desc: string;
+  hostnames: string[];
+  rules: RuleNode[];
+  /** UnsupportedValue findings: a route with any is accepted nowhere. */
+  problems: string[];
+  resolvedRefs: Condition;
+  parents: ParentStatus[];
+}
+
+export const isListenerValid = (l: ListenerNode): boolean =>
+  l.accepted.status === "True" && l.conflicted.status === "False" && l.resolvedRefs.status === "True";

@@ -1,0 +1,45 @@
+/**
+ * The pure engine: translate(snapshot, opts) → statuses + data-plane IR.
+ * No I/O, no clock, no pepr: the same snapshot always gives byte-identical output.
+ *
+ * Pipeline (one-way): normalize (sort inputs) → lookup (indexes) → graph/ (resolve and attach)
+ * → status/ (desired .status per object) and ir/ (per-Gateway routing IR).
+ */
+import type { ClusterSnapshot, TranslateOptions } from "./snapshot";
+import type { TranslateResult } from "./result";
+import { defaultValidator } from "./features";
+import { byNsName } from "./meta";
+import { buildLookup } from "./graph/lookup";
+import { buildGraph } from "./graph";
+import { buildStatuses } from "./status";
+import { buildIR } from "./ir/index";
+
+export type { ClusterSnapshot, TranslateOptions } from "./snapshot";
+export type { TranslateResult, ObjectStatus, ConditionOut, StatusKind } from "./result";
+export type { DataplaneValidator } from "./features";
+export { defaultValidator, SUPPORTED_FEATURES } from "./features";
+
+export function translate(snapshot: ClusterSnapshot, opts: TranslateOptions): TranslateResult {
+  const s = normalize(snapshot);
+  const lookup = buildLookup(s, opts.controllerName, opts.validator ?? defaultValidator());
+  const graph = buildGraph(s, lookup);
+  return { statuses: buildStatuses(graph, opts.controllerName), ir: buildIR(graph) };
+}
+
+/** Copy every list sorted by namespace/name (missing lists become empty), so input order never matters. */
+function normalize(s: Partial<ClusterSnapshot> | undefined): ClusterSnapshot {
+  const sorted = <T extends object>(list: T[] | undefined): T[] =>
+    (Array.isArray(list) ? list.filter((o) => o && typeof o === "object") : []).sort(byNsName as (a: T, b: T) => number);
+  return {
+    gatewayClasses: sorted(s?.gatewayClasses),
+    gateways: sorted(s?.gateways),
+    listenerSets: sorted(s?.listenerSets),
+    httpRoutes: sorted(s?.httpRoutes),
+    grpcRoutes: sorted(s?.grpcRoutes),
+    referenceGrants: sorted(s?.referenceGrants),
+    namespaces: sorted(s?.namespaces),
+    services: sorted(s?.services),
+    endpointSlices: sorted(s?.endpointSlices),
+    secrets: sorted(s?.secrets),
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Small, pure helpers over Kubernetes object metadata shared by every engine stage.
+ * Everything tolerates missing fields: the engine never throws on odd input.
+ */
+
+export const GATEWAY_GROUP = "gateway.networking.k8s.io";
+export const CORE_GROUP = "";
+
+export interface Meta {
+  namespace?: string;
+  name?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  creationTimestamp?: string | Date;
+}
+
+interface HasMeta {
+  metadata?: Meta | { [key: string]: unknown };
+}
+
+export function metaOf(o: HasMeta | undefined): Meta {
+  return ((o?.metadata ?? {}) as Meta) ?? {};
+}
+
+export const nameOf = (o: HasMeta | undefined): string => String(metaOf(o).name ?? "");
+export const nsOf = (o: HasMeta | undefined): string => String(metaOf(o).namespace ?? "");
+export const generationOf = (o: HasMeta | undefined): number => {
+  const g = Number(metaOf(o).generation);
+  return Number.isFinite(g) ? g : 0;
+};
+
+/** creationTimestamp as a sortable ISO string; objects without one sort last. */
+export function createdOf(o: HasMeta | undefined): string {
+  const t = metaOf(o).creationTimestamp;
+  if (t instanceof Date) return isNaN(t.getTime()) ? "~" : t.toISOString();
+  if (typeof t === "string" && t !== "") {
+    const d = new Date(t);
+    return isNaN(d.getTime()) ? "~" : d.toISOString();
+  }
+  return "~";
+}
+
+export const key = (namespace: string, name: string): string => `${namespace}/${name}`;
+export const keyOf = (o: HasMeta | undefined): string => key(nsOf(o), nameOf(o));
+
+/** Locale-free string comparison (byte order), so output never depends on the host's locale. */
+export const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export function byNsName<T extends HasMeta>(a: T, b: T): number {
+  return cmp(nsOf(a), nsOf(b)) || cmp(nameOf(a), nameOf(b));
+}
+
+/** Push into a Map of arrays. */
+export function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
+
+export const asArray = <T>(v: T[] | undefined | null): T[] => (Array.isArray(v) ? v : []);

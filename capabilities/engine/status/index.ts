@@ -1,0 +1,84 @@
+/**
+ * Graph → desired `.status` of every object we own. Conditions get observedGeneration here;
+ * lastTransitionTime is left to the status writer (it knows the previous status).
+ *
+ * Programmed: the engine reports its own view (True when valid and the configuration is built).
+ * The shell overrides a Gateway's (and ListenerSet's) Programmed=True with `gateway.pending()`
+ * from conditions.ts until the data plane reports serving that generation.
+ */
+import type { ConditionOut, ObjectStatus } from "../result";
+import { listener as L, listenerNotProgrammedWhy as Why, type Condition } from "../conditions";
+import { SUPPORTED_FEATURES } from "../features";
+import { cmp } from "../meta";
+import type { Graph } from "../graph";
+import { isListenerValid, type ListenerNode } from "../graph/types";
+
+export function buildStatuses(g: Graph, controllerName: string): ObjectStatus[] {
+  const out: ObjectStatus[] = [];
+  const features = [...SUPPORTED_FEATURES].sort(cmp).map((name) => ({ name }));
+  for (const c of g.classes) {
+    out.push({
+      kind: "GatewayClass",
+      name: c.name,
+      generation: c.generation,
+      status: { conditions: stamp(c.conditions, c.generation), supportedFeatures: features },
+    });
+  }
+  for (const gw of g.gateways) {
+    out.push({
+      kind: "Gateway",
+      namespace: gw.namespace,
+      name: gw.name,
+      generation: gw.generation,
+      status: {
+        conditions: stamp(gw.conditions, gw.generation),
+        listeners: gw.listeners.map((l) => listenerStatus(l, gw.accepted, gw.desc, gw.generation)),
+        attachedListenerSets: gw.listenerSets.length,
+      },
+    });
+  }
+  for (const ls of g.listenerSets) {
+    const status: Record<string, unknown> = { conditions: stamp(ls.conditions, ls.generation) };
+    // Listener entries only once the ListenerSet is admitted by its Gateway (else they say nothing).
+    if (ls.allowed && ls.gateway.accepted) {
+      status.listeners = ls.listeners.map((l) => listenerStatus(l, ls.accepted, ls.desc, ls.generation));
+    }
+    out.push({ kind: "ListenerSet", namespace: ls.namespace, name: ls.name, generation: ls.generation, status });
+  }
+  for (const r of g.routes) {
+    out.push({
+      kind: r.kind,
+      namespace: r.namespace,
+      name: r.name,
+      generation: r.generation,
+      status: {
+        parents: r.parents.map((p) => ({
+          parentRef: p.parentRef,
+          controllerName,
+          conditions: stamp([p.accepted, r.resolvedRefs], r.generation),
+        })),
+      },
+    });
+  }
+  return out.sort((a, b) => cmp(a.kind, b.kind) || cmp(a.namespace ?? "", b.namespace ?? "") || cmp(a.name, b.name));
+}
+
+function listenerStatus(l: ListenerNode, ownerAccepted: boolean, ownerDesc: string, generation: number) {
+  return {
+    name: l.name,
+    supportedKinds: l.supportedKinds.map((k) => ({ group: k.group, kind: k.kind })),
+    attachedRoutes: l.attached.size,
+    conditions: stamp([l.accepted, l.conflicted, l.resolvedRefs, programmed(l, ownerAccepted, ownerDesc)], generation),
+  };
+}
+
+function programmed(l: ListenerNode, ownerAccepted: boolean, ownerDesc: string): Condition {
+  if (l.accepted.status !== "True") return L.invalid(l.desc, Why.notAccepted(l.accepted.reason));
+  if (l.conflicted.status !== "False") return L.invalid(l.desc, Why.conflicted(l.conflicted.reason));
+  if (l.resolvedRefs.status !== "True") return L.invalid(l.desc, Why.unresolved(l.resolvedRefs.reason));
+  if (!ownerAccepted) return L.invalid(l.desc, Why.ownerNotAccepted(ownerDesc));
+  return isListenerValid(l) ? L.programmed(l.desc) : L.invalid(l.desc, Why.notAccepted(l.accepted.reason));
+}
+
+const stamp = (conds: Condition[], observedGeneration: number): ConditionOut[] =>
+  conds.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message, observedGeneration }));
