@@ -60,6 +60,14 @@ export const apiserver = (): ProcSpec => ({
     "--enable-admission-plugins=NodeRestriction",
     // Webhooks and aggregated APIs behind Services are called at an endpoint IP (there is no kube-proxy).
     "--enable-aggregator-routing=true",
+    // Aggregation layer (front proxy), as kubeadm configures it.
+    `--requestheader-client-ca-file=${PKI.frontProxyCaCert}`,
+    "--requestheader-allowed-names=front-proxy-client",
+    "--requestheader-username-headers=X-Remote-User",
+    "--requestheader-group-headers=X-Remote-Group",
+    "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+    `--proxy-client-cert-file=${PKI.frontProxyClientCert}`,
+    `--proxy-client-key-file=${PKI.frontProxyClientKey}`,
     "--allow-privileged=true",
     "--profiling=false",
   ],
@@ -75,6 +83,7 @@ export const controllerManager = (): ProcSpec => ({
     `--authorization-kubeconfig=${CONTROLLER_MANAGER_KUBECONFIG}`,
     "--bind-address=127.0.0.1",
     `--secure-port=${CONTROLLER_MANAGER_PORT}`,
+    `--requestheader-client-ca-file=${PKI.frontProxyCaCert}`,
     `--root-ca-file=${PKI.caCert}`,
     `--service-account-private-key-file=${PKI.saKey}`,
     "--use-service-account-credentials=true",
@@ -84,7 +93,7 @@ export const controllerManager = (): ProcSpec => ({
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
     // Everything except what needs a cloud or node CIDR allocation, and node lifecycle: the node agent
     // heartbeats one Node, and eviction of its pods on a missed heartbeat would only hide agent bugs.
-    "--controllers=*,-nodeipam-controller,-node-lifecycle-controller,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller",
+    "--controllers=*,-node-ipam-controller,-node-lifecycle-controller,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller",
     // One instance: no leader election, so a restart does not wait out a stale lease.
     "--leader-elect=false",
   ],

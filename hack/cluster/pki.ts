@@ -1,7 +1,8 @@
 /**
  * The cluster's PKI, made once with openssl and reused: a CA, the API server's serving cert (SANs
  * cover loopback, the pod bridge gateway and the in-cluster service names), client certs for the
- * admin user and the controller manager, and the service-account signing key pair.
+ * admin user and the controller manager, the aggregation layer's front-proxy CA and client cert
+ * (as kubeadm makes them), and the service-account signing key pair.
  * ECDSA P-256 throughout: generating it takes milliseconds, which keeps a cold local:up fast.
  */
 import { execFile } from "node:child_process";
@@ -30,6 +31,10 @@ export const PKI = {
   adminKey: p("admin.key"),
   controllerManagerCert: p("controller-manager.crt"),
   controllerManagerKey: p("controller-manager.key"),
+  frontProxyCaCert: p("front-proxy-ca.crt"),
+  frontProxyCaKey: p("front-proxy-ca.key"),
+  frontProxyClientCert: p("front-proxy-client.crt"),
+  frontProxyClientKey: p("front-proxy-client.key"),
   saKey: p("sa.key"),
   saPub: p("sa.pub"),
 } as const;
@@ -48,15 +53,25 @@ export const APISERVER_SANS = [
 const DAYS = "3650";
 const ecKey = (out: string) => openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", out);
 
-/** Signs a leaf cert for `subject` with the CA; `ext` is an openssl extension section body. */
-const signLeaf = async (name: string, subject: string, ext: string[]) => {
+const makeCa = async (cert: string, key: string, cn: string) => {
+  await ecKey(key);
+  await openssl(
+    "req", "-x509", "-new", "-key", key, "-subj", `/CN=${cn}`, "-days", DAYS, "-sha256",
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    "-out", cert,
+  );
+  log.info({ ca: cert }, "created CA");
+};
+
+/** Signs a leaf cert for `subject` with a CA; `ext` is an openssl extension section body. */
+const signLeaf = async (name: string, subject: string, ext: string[], ca = { cert: PKI.caCert, key: PKI.caKey }) => {
   const key = p(`${name}.key`);
   const extFile = p(`${name}.ext`);
   await ecKey(key);
   await openssl("req", "-new", "-key", key, "-subj", subject, "-out", p(`${name}.csr`));
   writeFileSync(extFile, ext.join("\n") + "\n");
   await openssl(
-    "x509", "-req", "-in", p(`${name}.csr`), "-CA", PKI.caCert, "-CAkey", PKI.caKey, "-CAcreateserial",
+    "x509", "-req", "-in", p(`${name}.csr`), "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
     "-days", DAYS, "-sha256", "-extfile", extFile, "-out", p(`${name}.crt`),
   );
 };
@@ -65,15 +80,7 @@ const CLIENT_EXT = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,dig
 
 /** Creates whatever part of the PKI is missing; existing files are kept (idempotent). */
 export async function ensurePki(): Promise<void> {
-  if (!existsSync(PKI.caCert) || !existsSync(PKI.caKey)) {
-    await ecKey(PKI.caKey);
-    await openssl(
-      "req", "-x509", "-new", "-key", PKI.caKey, "-subj", "/CN=crossway-local-ca", "-days", DAYS, "-sha256",
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-      "-out", PKI.caCert,
-    );
-    log.info({ ca: PKI.caCert }, "created cluster CA");
-  }
+  if (!existsSync(PKI.caCert) || !existsSync(PKI.caKey)) await makeCa(PKI.caCert, PKI.caKey, "crossway-local-ca");
   if (!existsSync(PKI.apiserverCert)) {
     await signLeaf("apiserver", "/CN=kube-apiserver", [
       "basicConstraints=critical,CA:FALSE",
@@ -88,6 +95,12 @@ export async function ensurePki(): Promise<void> {
   }
   if (!existsSync(PKI.controllerManagerCert)) {
     await signLeaf("controller-manager", "/CN=system:kube-controller-manager", CLIENT_EXT);
+  }
+  if (!existsSync(PKI.frontProxyCaCert) || !existsSync(PKI.frontProxyCaKey)) {
+    await makeCa(PKI.frontProxyCaCert, PKI.frontProxyCaKey, "crossway-front-proxy-ca");
+  }
+  if (!existsSync(PKI.frontProxyClientCert)) {
+    await signLeaf("front-proxy-client", "/CN=front-proxy-client", CLIENT_EXT, { cert: PKI.frontProxyCaCert, key: PKI.frontProxyCaKey });
   }
   if (!existsSync(PKI.saKey) || !existsSync(PKI.saPub)) {
     await ecKey(PKI.saKey);
