@@ -9,7 +9,7 @@
 import { K8s, kind, type GenericClass, type KubernetesObject } from "kubernetes-fluent-client";
 import { KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { GatewayClass, Gateway, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant } from "../crd";
-import { FIELD_MANAGER } from "../dataplane/conventions";
+import { FIELD_MANAGER, LABEL_GATEWAY } from "../dataplane/conventions";
 import type { StatusKind } from "../engine/result";
 import type { IndexKind } from "./index";
 import { errorStatus } from "./log";
@@ -47,6 +47,28 @@ export const MODELS: Record<IndexKind, GenericClass> = {
   Secret: kind.Secret,
   Pod: kind.Pod,
 };
+
+export const API_VERSIONS: Record<IndexKind, string> = {
+  GatewayClass: "gateway.networking.k8s.io/v1",
+  Gateway: "gateway.networking.k8s.io/v1",
+  ListenerSet: "gateway.networking.k8s.io/v1",
+  HTTPRoute: "gateway.networking.k8s.io/v1",
+  GRPCRoute: "gateway.networking.k8s.io/v1",
+  ReferenceGrant: "gateway.networking.k8s.io/v1",
+  Namespace: "v1",
+  Service: "v1",
+  EndpointSlice: "discovery.k8s.io/v1",
+  Secret: "v1",
+  Pod: "v1",
+};
+
+/** List items come without kind/apiVersion; the index and the engine want them. */
+const typed = (k: IndexKind, items: KubernetesObject[]) =>
+  items.map(i => ({ ...i, apiVersion: i.apiVersion ?? API_VERSIONS[k], kind: i.kind ?? k }));
+
+/** The lower of two integer resourceVersions (a list pair is only as fresh as its older half). */
+const olderRv = (a?: string, b?: string) =>
+  a && b && /^\d+$/.test(a) && /^\d+$/.test(b) ? (BigInt(a) < BigInt(b) ? a : b) : undefined;
 
 const isNotFound = (e: unknown) => errorStatus(e) === 404;
 
@@ -104,8 +126,22 @@ export function liveKubeClient(): KubeClient {
       }
     },
     async list(k) {
+      if (k === "Pod") {
+        // only data-plane pods
+        const res = await K8s(kind.Pod).WithLabel(LABEL_GATEWAY).Get();
+        return { items: typed(k, res.items), resourceVersion: res.metadata?.resourceVersion };
+      }
+      if (k === "Secret") {
+        // TLS Secrets (listener certificates) and our config Secrets, never the rest
+        const tls = await K8s(kind.Secret).WithField("type", "kubernetes.io/tls").Get();
+        const ours = await K8s(kind.Secret).WithLabel(LABEL_GATEWAY).Get();
+        const seen = new Set(tls.items.map(i => i.metadata?.uid));
+        const items = [...tls.items, ...ours.items.filter(i => !seen.has(i.metadata?.uid))];
+        const rv = olderRv(tls.metadata?.resourceVersion, ours.metadata?.resourceVersion);
+        return { items: typed(k, items), resourceVersion: rv };
+      }
       const res = await K8s(MODELS[k]).Get();
-      return { items: res.items, resourceVersion: res.metadata?.resourceVersion };
+      return { items: typed(k, res.items), resourceVersion: res.metadata?.resourceVersion };
     },
   };
 }

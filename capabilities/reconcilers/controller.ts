@@ -1,0 +1,174 @@
+/**
+ * The controller: one index, one reconcile loop, one status writer, one data-plane sync.
+ * Watch bindings call `upserted(kind)` / `deleted(kind)`; every change that affects the engine's
+ * input marks the loop dirty; each run translates the whole snapshot, syncs the data plane and
+ * writes statuses. Validate bindings read the same index to compute kubectl warnings.
+ */
+import { K8s, type KubernetesObject } from "kubernetes-fluent-client";
+import type { Gateway, GatewayClass } from "../crd";
+import type { TranslateOptions } from "../engine/snapshot";
+import type { ModuleSettings } from "./config";
+import { DataPlaneSync, type DataPlaneManifests, type RenderGateway } from "./dataplane";
+import { foldDataPlane } from "./gateway-status";
+import { INDEX_KINDS, ObjectIndex, type IndexKind } from "./index";
+import { API_VERSIONS, MODELS, type KubeClient } from "./kube";
+import { describeError, log as rootLog, type Logger } from "./log";
+import { ReconcileLoop } from "./loop";
+import { StatusWriter } from "./status-writer";
+import type { Translate } from "../policy/warnings";
+
+export interface ControllerDeps {
+  settings: ModuleSettings;
+  kube: KubeClient;
+  translate: Translate;
+  render: RenderGateway;
+  manifests: DataPlaneManifests;
+  log?: Logger;
+}
+
+export class DataPlaneSyncError extends Error {}
+
+export class Controller {
+  readonly index = new ObjectIndex();
+  readonly loop: ReconcileLoop;
+  readonly settings: ModuleSettings;
+  readonly #deps: ControllerDeps;
+  readonly #writer: StatusWriter;
+  readonly #dataplane: DataPlaneSync;
+  readonly #log: Logger;
+  #primed = false;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #watchers: { close: () => void }[] = [];
+  #stopped = false;
+
+  constructor(deps: ControllerDeps) {
+    this.#deps = deps;
+    this.settings = deps.settings;
+    this.#log = (deps.log ?? rootLog).child({ part: "controller" });
+    this.#writer = new StatusWriter(deps.kube, this.index, deps.settings.controllerName, { log: this.#log });
+    this.#dataplane = new DataPlaneSync(deps.kube, this.index, deps.render, deps.manifests, { log: this.#log });
+    this.loop = new ReconcileLoop(() => this.reconcile(), { ...deps.settings, log: this.#log });
+  }
+
+  get translateOptions(): TranslateOptions {
+    return { controllerName: this.settings.controllerName };
+  }
+
+  /** True once every kind has been listed: before that the index is partial. */
+  get primed(): boolean {
+    return this.#primed;
+  }
+
+  upserted = (kind: IndexKind) => (obj: KubernetesObject) => {
+    if (this.index.upsert(kind, obj).inputChanged) this.loop.markDirty();
+  };
+
+  deleted = (kind: IndexKind) => (obj: KubernetesObject) => {
+    if (this.index.remove(kind, obj).inputChanged) this.loop.markDirty();
+  };
+
+  isOurs = (gw: Gateway): boolean => {
+    const cls = this.index.get<GatewayClass>("GatewayClass", undefined, gw.spec?.gatewayClassName ?? "");
+    return cls?.spec?.controllerName === this.settings.controllerName;
+  };
+
+  #listenerSetParent = (namespace: string, name: string) => {
+    const ls = this.index.get<KubernetesObject & { spec?: { parentRef?: { name: string; namespace?: string } } }>(
+      "ListenerSet",
+      namespace,
+      name,
+    );
+    const ref = ls?.spec?.parentRef;
+    return ref ? { namespace: ref.namespace ?? namespace, name: ref.name } : undefined;
+  };
+
+  /** One full recompute. Throws (so the loop retries) if any write failed; others still happen. */
+  async reconcile(): Promise<void> {
+    const started = Date.now();
+    const result = this.#deps.translate(this.index.snapshot(), this.translateOptions);
+    const translated = Date.now();
+    const planes = await this.#dataplane.sync(result.ir, this.isOurs);
+    const statuses = foldDataPlane(result.statuses, planes.gateways, this.#listenerSetParent);
+    let statusError: unknown;
+    const summary = await this.#writer.write(statuses).catch(e => {
+      statusError = e;
+      return undefined;
+    });
+    this.#log.info(
+      {
+        translateMs: translated - started,
+        totalMs: Date.now() - started,
+        statuses: statuses.length,
+        gateways: result.ir.length,
+        ...(summary ?? {}),
+        dataPlaneErrors: planes.errors.length,
+      },
+      "reconciled",
+    );
+    if (statusError) throw statusError;
+    if (planes.errors.length > 0) {
+      throw new DataPlaneSyncError(`${planes.errors.length} data-plane sync(s) failed`);
+    }
+  }
+
+  /** List every kind into the index (drops what a missed DELETE left behind). */
+  async resync(): Promise<void> {
+    for (const kind of INDEX_KINDS) {
+      const { items, resourceVersion } = await this.#deps.kube.list(kind);
+      if (this.index.replaceAll(kind, items, resourceVersion)) this.loop.markDirty();
+    }
+    this.#dataplane.forgetApplied();
+  }
+
+  /** Prime the index (retrying with backoff), then start the loop and the periodic resync. */
+  async start(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stopped) {
+      try {
+        await this.resync();
+        break;
+      } catch (e) {
+        attempt++;
+        const delay = Math.min(this.settings.backoffMaxMs, this.settings.backoffBaseMs * 2 ** (attempt - 1));
+        this.#log.warn({ ...describeError(e), attempt, retryInMs: delay }, "initial list failed; retrying");
+        await new Promise(r => setTimeout(r, delay));
+      }
+    }
+    if (this.#stopped) return;
+    this.#primed = true;
+    this.loop.markDirty();
+    this.loop.start();
+    this.#log.info({ counts: Object.fromEntries(INDEX_KINDS.map(k => [k, this.index.size(k)])) }, "controller started");
+    if (this.settings.resyncSeconds > 0) {
+      this.#resyncTimer = setInterval(() => {
+        this.resync().catch(e => this.#log.warn(describeError(e), "periodic resync failed"));
+      }, this.settings.resyncSeconds * 1000);
+      this.#resyncTimer.unref();
+    }
+  }
+
+  /**
+   * Admission-only processes (pepr's admission Deployment runs no watches) keep the index for
+   * warnings current with their own watches.
+   */
+  async startWatchingDirectly(): Promise<void> {
+    for (const kind of INDEX_KINDS) {
+      const watcher = K8s(MODELS[kind]).Watch((obj, phase) => {
+        const o = { ...obj, apiVersion: obj.apiVersion ?? API_VERSIONS[kind], kind: obj.kind ?? kind };
+        if (String(phase) === "DELETED") this.index.remove(kind, o);
+        else this.index.upsert(kind, o);
+      });
+      this.#watchers.push(watcher);
+      await watcher.start();
+    }
+    this.#primed = true;
+    this.#log.info("admission index watching");
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#resyncTimer);
+    this.#watchers.forEach(w => w.close());
+    this.loop.stop();
+  }
+}

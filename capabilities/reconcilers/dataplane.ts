@@ -1,0 +1,297 @@
+/**
+ * Per Gateway in the IR: publish the rendered config as the Gateway's config Secret (only when its
+ * content hash changed, with a generation that survives controller restarts), server-side apply
+ * the data-plane objects, and work out what the data plane actually serves:
+ * - `addresses` from the data-plane LoadBalancer Service's ingress;
+ * - Programmed=True only when at least one ready data-plane pod exists and every ready one
+ *   reports (ANN_SERVED_GENERATION) the current config generation; otherwise Pending / Invalid /
+ *   AddressNotAssigned with a message saying what it waits for.
+ * Data-plane objects of Gateways that are no longer ours are deleted (deleted Gateways are left
+ * to owner references and the garbage collector).
+ */
+import { createHash } from "node:crypto";
+import type { KubernetesObject } from "kubernetes-fluent-client";
+import type { GatewayIR } from "../engine/ir";
+import type { Gateway } from "../crd";
+import {
+  ANN_CONFIG_GENERATION,
+  ANN_CONFIG_HASH,
+  ANN_REJECTED,
+  ANN_SERVED_GENERATION,
+  LABEL_COMPONENT,
+  LABEL_GATEWAY,
+  configSecretName,
+  dataPlaneName,
+} from "../dataplane/conventions";
+import type { ObjectIndex } from "./index";
+import type { KubeClient } from "./kube";
+import { describeError, log as rootLog, type Logger } from "./log";
+import { canonical } from "./status-merge";
+
+export type RenderGateway = (ir: GatewayIR) => { files: Record<string, string> };
+/** The data-plane objects (Deployment, Service, RBAC …) of one Gateway; ports may be empty. */
+export type DataPlaneManifests = (gateway: Gateway, ir: GatewayIR) => KubernetesObject[];
+
+export interface ProgrammedState {
+  status: "True" | "False";
+  reason: "Programmed" | "Pending" | "Invalid" | "AddressNotAssigned";
+  message: string;
+}
+
+export interface GatewayDataPlane {
+  namespace: string;
+  name: string;
+  generation: number;
+  addresses: { type: "IPAddress" | "Hostname"; value: string }[];
+  programmed: ProgrammedState;
+}
+
+export interface SyncResult {
+  gateways: GatewayDataPlane[];
+  errors: { namespace: string; name: string; error: string; status?: number }[];
+}
+
+const CONFIG_COMPONENT = "crossway-config";
+const REJECTED_MAX = 400;
+
+export function configHash(files: Record<string, string>): string {
+  const h = createHash("sha256");
+  for (const name of Object.keys(files).sort()) h.update(`${name}\0${files[name]}\0`);
+  return h.digest("hex");
+}
+
+const ownerRef = (gw: Gateway) => ({
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "Gateway",
+  name: gw.metadata!.name!,
+  uid: gw.metadata!.uid!,
+  controller: true,
+  blockOwnerDeletion: true,
+});
+
+const objKey = (o: KubernetesObject) =>
+  `${o.apiVersion}/${o.kind}/${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+
+interface PodLike extends KubernetesObject {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+const isReady = (p: PodLike) =>
+  !p.metadata?.deletionTimestamp &&
+  (p.status?.conditions ?? []).some(c => c.type === "Ready" && c.status === "True");
+
+export function programmedState(
+  pods: PodLike[],
+  generation: number,
+  addresses: GatewayDataPlane["addresses"],
+  serviceName: string,
+): ProgrammedState {
+  const ready = pods.filter(isReady);
+  const served = (p: PodLike) => Number(p.metadata?.annotations?.[ANN_SERVED_GENERATION] ?? "0") || 0;
+  const behind = ready.filter(p => served(p) < generation);
+  const rejected = pods.find(
+    p => p.metadata?.annotations?.[ANN_REJECTED] && served(p) < generation,
+  );
+  if (rejected) {
+    const why = String(rejected.metadata!.annotations![ANN_REJECTED]).slice(0, REJECTED_MAX);
+    return {
+      status: "False",
+      reason: "Invalid",
+      message: `data-plane pod ${rejected.metadata?.name} rejected config generation ${generation}: ${why}`,
+    };
+  }
+  if (ready.length === 0) {
+    return {
+      status: "False",
+      reason: "Pending",
+      message: `waiting for a ready data-plane pod to serve config generation ${generation} (${pods.length} pod(s), none ready)`,
+    };
+  }
+  if (behind.length > 0) {
+    const list = behind.map(p => `${p.metadata?.name} serves ${served(p)}`).join(", ");
+    return {
+      status: "False",
+      reason: "Pending",
+      message: `waiting for ${behind.length} of ${ready.length} ready data-plane pod(s) to serve config generation ${generation} (${list})`,
+    };
+  }
+  if (addresses.length === 0) {
+    return {
+      status: "False",
+      reason: "AddressNotAssigned",
+      message: `config generation ${generation} is served; waiting for Service ${serviceName} to get a load-balancer address`,
+    };
+  }
+  return {
+    status: "True",
+    reason: "Programmed",
+    message: `${ready.length} ready data-plane pod(s) serve config generation ${generation}`,
+  };
+}
+
+export function serviceAddresses(svc: KubernetesObject | undefined): GatewayDataPlane["addresses"] {
+  const ingress =
+    (svc as { status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } })
+      ?.status?.loadBalancer?.ingress ?? [];
+  const out: GatewayDataPlane["addresses"] = [];
+  for (const i of ingress) {
+    if (i.ip) out.push({ type: "IPAddress", value: i.ip });
+    else if (i.hostname) out.push({ type: "Hostname", value: i.hostname });
+  }
+  return out;
+}
+
+export class DataPlaneSync {
+  readonly #kube: KubeClient;
+  readonly #index: ObjectIndex;
+  readonly #render: RenderGateway;
+  readonly #manifests: DataPlaneManifests;
+  readonly #log: Logger;
+  /** What we last applied successfully, by object key → canonical JSON. Lost on restart (re-apply once). */
+  #applied = new Map<string, string>();
+
+  constructor(
+    kube: KubeClient,
+    index: ObjectIndex,
+    render: RenderGateway,
+    manifests: DataPlaneManifests,
+    opts: { log?: Logger } = {},
+  ) {
+    this.#kube = kube;
+    this.#index = index;
+    this.#render = render;
+    this.#manifests = manifests;
+    this.#log = (opts.log ?? rootLog).child({ sync: "dataplane" });
+  }
+
+  async sync(irs: GatewayIR[], isOurs: (gw: Gateway) => boolean): Promise<SyncResult> {
+    const result: SyncResult = { gateways: [], errors: [] };
+    for (const ir of irs) {
+      const { namespace, name } = ir.gateway;
+      try {
+        const gw = this.#index.get<Gateway>("Gateway", namespace, name);
+        if (!gw) continue;
+        result.gateways.push(await this.#syncOne(gw, ir));
+      } catch (e) {
+        const d = describeError(e);
+        result.errors.push({ namespace, name, ...d });
+        this.#log.error({ ...d, namespace, name }, "data-plane sync failed");
+      }
+    }
+    await this.#removeForeign(irs, isOurs, result);
+    return result;
+  }
+
+  async #syncOne(gw: Gateway, ir: GatewayIR): Promise<GatewayDataPlane> {
+    const namespace = gw.metadata!.namespace!;
+    const name = gw.metadata!.name!;
+    const generation = await this.#publishConfig(gw, ir);
+    for (const obj of this.#manifests(gw, ir)) await this.#applyIfChanged(obj);
+    const serviceName = dataPlaneName(name);
+    const addresses = serviceAddresses(this.#index.get("Service", namespace, serviceName));
+    const pods = this.#pods(namespace, name);
+    return {
+      namespace,
+      name,
+      generation,
+      addresses,
+      programmed: programmedState(pods, generation, addresses, serviceName),
+    };
+  }
+
+  /** Returns the config generation now published for this Gateway. */
+  async #publishConfig(gw: Gateway, ir: GatewayIR): Promise<number> {
+    const namespace = gw.metadata!.namespace!;
+    const gwName = gw.metadata!.name!;
+    const secretName = configSecretName(gwName);
+    const { files } = this.#render(ir);
+    const hash = configHash(files);
+    // The index may not have seen the Secret yet (startup); the API server is authoritative.
+    const existing =
+      this.#index.get("Secret", namespace, secretName) ??
+      (await this.#kube.get("Secret", { namespace, name: secretName }));
+    const ann = existing?.metadata?.annotations ?? {};
+    const current = Number(ann[ANN_CONFIG_GENERATION] ?? "0") || 0;
+    if (existing && ann[ANN_CONFIG_HASH] === hash) return current;
+    // Never go backwards, even if the Secret was deleted: pods report what they serve.
+    const generation = Math.max(current, this.#servedMax(namespace, gwName)) + 1;
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "Opaque",
+      metadata: {
+        name: secretName,
+        namespace,
+        labels: { [LABEL_GATEWAY]: gwName, [LABEL_COMPONENT]: CONFIG_COMPONENT },
+        annotations: { [ANN_CONFIG_GENERATION]: String(generation), [ANN_CONFIG_HASH]: hash },
+        ownerReferences: [ownerRef(gw)],
+      },
+      data: Object.fromEntries(
+        Object.keys(files)
+          .sort()
+          .map(k => [k, Buffer.from(files[k]).toString("base64")]),
+      ),
+    };
+    const applied = await this.#kube.apply(secret as KubernetesObject);
+    this.#index.upsert("Secret", applied);
+    this.#log.info(
+      { namespace, gateway: gwName, generation, hash: hash.slice(0, 12) },
+      "published data-plane config",
+    );
+    return generation;
+  }
+
+  #servedMax(namespace: string, gwName: string): number {
+    return this.#pods(namespace, gwName).reduce(
+      (m, p) => Math.max(m, Number(p.metadata?.annotations?.[ANN_SERVED_GENERATION] ?? "0") || 0),
+      0,
+    );
+  }
+
+  #pods(namespace: string, gwName: string): PodLike[] {
+    return this.#index
+      .list<PodLike>("Pod")
+      .filter(p => p.metadata?.namespace === namespace && p.metadata?.labels?.[LABEL_GATEWAY] === gwName);
+  }
+
+  /** Forget what was applied, so the next sync re-applies every object (repairs manual edits). */
+  forgetApplied(): void {
+    this.#applied.clear();
+  }
+
+  async #applyIfChanged(obj: KubernetesObject) {
+    const key = objKey(obj);
+    const want = canonical(obj);
+    if (this.#applied.get(key) === want) return;
+    await this.#kube.apply(obj);
+    this.#applied.set(key, want);
+    this.#log.info({ kind: obj.kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name }, "applied data-plane object");
+  }
+
+  /** Config Secrets of Gateways that exist but are not ours any more: delete their data plane. */
+  async #removeForeign(irs: GatewayIR[], isOurs: (gw: Gateway) => boolean, result: SyncResult) {
+    const programmed = new Set(irs.map(i => `${i.gateway.namespace}/${i.gateway.name}`));
+    for (const secret of this.#index.list("Secret")) {
+      const gwName = secret.metadata?.labels?.[LABEL_GATEWAY];
+      const namespace = secret.metadata?.namespace ?? "";
+      if (!gwName || secret.metadata?.labels?.[LABEL_COMPONENT] !== CONFIG_COMPONENT) continue;
+      if (programmed.has(`${namespace}/${gwName}`)) continue;
+      const gw = this.#index.get<Gateway>("Gateway", namespace, gwName);
+      if (!gw || isOurs(gw)) continue; // gone: GC handles it; ours but not accepted: keep serving
+      try {
+        const empty: GatewayIR = { gateway: { namespace, name: gwName }, generation: 0, ports: [] };
+        for (const obj of this.#manifests(gw, empty)) {
+          await this.#kube.delete(obj);
+          this.#applied.delete(objKey(obj));
+        }
+        await this.#kube.delete(secret);
+        this.#index.remove("Secret", secret);
+        this.#log.info({ namespace, gateway: gwName }, "removed data plane of a Gateway that is no longer ours");
+      } catch (e) {
+        const d = describeError(e);
+        result.errors.push({ namespace, name: gwName, ...d });
+        this.#log.error({ ...d, namespace, gateway: gwName }, "data-plane removal failed");
+      }
+    }
+  }
+}
