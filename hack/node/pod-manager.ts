@@ -1,0 +1,132 @@
+/**
+ * Routes Pod, ConfigMap and Secret watch events to per-pod workers: binds unscheduled pods to this
+ * node (there is no scheduler), starts a worker per pod bound here, adopts what a previous agent
+ * run left in the state dir and tears down what no longer has a pod.
+ */
+import { Change } from "./informer.js";
+import { Ipam } from "./ipam.js";
+import { Kube, isStatus } from "./kube.js";
+import { Log, errInfo } from "./log.js";
+import { NODE_NAME } from "./node-info.js";
+import { PodWorker } from "./pod-worker.js";
+import { PodRecord, StateDir } from "./state.js";
+import { TokenCache } from "./tokens.js";
+import { ConfigMap, Pod, Secret } from "./types.js";
+import { VolumeSources, volumeUses } from "./volumes.js";
+
+export class PodManager {
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly binding = new Set<string>();
+  private readonly adoptable = new Map<string, PodRecord>();
+
+  constructor(
+    private readonly kube: Kube,
+    private readonly state: StateDir,
+    private readonly ipam: Ipam,
+    private readonly sources: VolumeSources,
+    private readonly tokens: TokenCache,
+    private readonly log: Log,
+  ) {
+    for (const rec of state.loadPods()) this.adoptable.set(rec.uid, rec);
+    ipam.retainOnly(new Set(this.adoptable.keys()));
+  }
+
+  get size() {
+    return this.workers.size;
+  }
+
+  onPod(c: Change<Pod>) {
+    const pod = c.obj;
+    const uid = pod.metadata.uid!;
+    if (c.type === "delete") {
+      this.workers.get(uid)?.removed();
+      return;
+    }
+    if (!pod.spec.nodeName) {
+      if (!pod.metadata.deletionTimestamp) void this.bind(pod);
+      return;
+    }
+    if (pod.spec.nodeName !== NODE_NAME) return;
+    let w = this.workers.get(uid);
+    if (!w) {
+      w = new PodWorker(
+        pod,
+        {
+          kube: this.kube,
+          state: this.state,
+          ipam: this.ipam,
+          sources: this.sources,
+          log: this.log,
+          pathInUse: (p, except) => [...this.workers.values()].some((o) => o.uid !== except && o.usesPath(p)),
+          onFinished: (id) => {
+            this.workers.delete(id);
+            this.tokens.forget(id);
+          },
+        },
+        this.adoptable.get(uid),
+      );
+      this.adoptable.delete(uid);
+      this.workers.set(uid, w);
+    }
+    w.update(pod);
+  }
+
+  /** Called once the pod list is synced: state records with no pod left are torn down. */
+  reapOrphans(livePods: Pod[]) {
+    const live = new Set(livePods.map((p) => p.metadata.uid));
+    for (const rec of [...this.adoptable.values()]) {
+      if (live.has(rec.uid)) continue;
+      this.adoptable.delete(rec.uid);
+      this.log.info({ pod: `${rec.namespace}/${rec.name}`, uid: rec.uid }, "pod from a previous agent run is gone; cleaning up");
+      const stub = { metadata: { name: rec.name, namespace: rec.namespace, uid: rec.uid }, spec: { containers: [] } } as Pod;
+      const w = new PodWorker(stub, { ...this.depsFor(), onFinished: (id) => this.workers.delete(id) }, rec);
+      this.workers.set(rec.uid, w);
+      w.removed();
+    }
+  }
+
+  private depsFor() {
+    return {
+      kube: this.kube,
+      state: this.state,
+      ipam: this.ipam,
+      sources: this.sources,
+      log: this.log,
+      pathInUse: (p: string, except: string) => [...this.workers.values()].some((o) => o.uid !== except && o.usesPath(p)),
+    };
+  }
+
+  onObject(kind: "ConfigMap" | "Secret", c: Change<ConfigMap | Secret>) {
+    const ns = c.obj.metadata.namespace;
+    const name = c.obj.metadata.name;
+    for (const w of this.workers.values()) {
+      if (w.pod.metadata.namespace !== ns) continue;
+      if ((w.pod.spec.volumes ?? []).some((v) => volumeUses(v, kind, name))) w.volumesChanged();
+    }
+  }
+
+  private async bind(pod: Pod) {
+    const uid = pod.metadata.uid!;
+    if (this.binding.has(uid)) return;
+    this.binding.add(uid);
+    const { namespace: ns, name } = pod.metadata;
+    try {
+      await this.kube.request("POST", `/api/v1/namespaces/${ns}/pods/${name}/binding`, {
+        apiVersion: "v1",
+        kind: "Binding",
+        metadata: { name, namespace: ns, uid },
+        target: { apiVersion: "v1", kind: "Node", name: NODE_NAME },
+      });
+      this.log.info({ pod: `${ns}/${name}`, uid, node: NODE_NAME }, "pod bound to node");
+    } catch (err) {
+      if (!isStatus(err, 409) && !isStatus(err, 404)) this.log.warn({ pod: `${ns}/${name}`, err: errInfo(err) }, "binding failed; retrying on the next event");
+    } finally {
+      setTimeout(() => this.binding.delete(uid), 2000);
+    }
+  }
+
+  /** Leave every pod running (for the next agent run to adopt). */
+  detachAll() {
+    for (const w of this.workers.values()) w.detach();
+  }
+}

@@ -1,0 +1,483 @@
+/**
+ * One pod on this node, driven by a serialized sync loop (kicked by watch events, process exits,
+ * probe results and a 1 s tick): sandbox (IP + netns) -> volumes -> init containers in order ->
+ * containers (restart with backoff per restartPolicy) -> probes -> status patch when it changed.
+ * Deletion stops the processes (SIGTERM, SIGKILL after grace), removes the sandbox and then
+ * finalises the Pod object. Errors stay inside the pod: they show in its status and the log.
+ */
+import path from "node:path";
+import { Ctr, isRunning, newCtr } from "./container-status.js";
+import { containerEnv, expand } from "./env.js";
+import { containerArgv, ensureHostBinary, mapImage } from "./images.js";
+import { Ipam } from "./ipam.js";
+import { Kube, isStatus } from "./kube.js";
+import { Log, errInfo } from "./log.js";
+import { ensurePodNetwork, netnsName, netnsPids, removePodNetwork } from "./netns.js";
+import { NODE_IP } from "./node-info.js";
+import { buildStatus, podPhase } from "./pod-status.js";
+import { runProbe } from "./probes.js";
+import { Mount, launch, missingHostPaths, signalGroup, stopGroup } from "./process.js";
+import { PodRecord, StateDir, procAlive, removeEmptyTree } from "./state.js";
+import { ContainerStatus, Pod, Probe } from "./types.js";
+import { Token, VolumeSources, materialiseVolume } from "./volumes.js";
+
+export interface WorkerDeps {
+  kube: Kube;
+  state: StateDir;
+  ipam: Ipam;
+  sources: VolumeSources;
+  log: Log;
+  /** paths other live pods created on the host (not to be removed under them) */
+  pathInUse: (p: string, exceptUid: string) => boolean;
+  onFinished: (uid: string) => void;
+}
+
+const BACKOFF_MAX_MS = 60_000;
+const BACKOFF_RESET_AFTER_MS = 60_000;
+
+const statusKey = (s: unknown) => JSON.stringify(s);
+
+export class PodWorker {
+  readonly uid: string;
+  pod: Pod;
+  rec?: PodRecord;
+  private readonly log: Log;
+  private init: Ctr[] = [];
+  private main: Ctr[] = [];
+  private volumePaths = new Map<string, string>();
+  private volumeErrors = new Map<string, string>();
+  private volumesDirty = true;
+  private tokenRefreshAt = Infinity;
+  private sandboxReady = false;
+  private sandboxMessage?: string;
+  private startTime = new Date().toISOString();
+  private lastPublished = "";
+  private running = false;
+  private dirty = false;
+  private deleting = false;
+  /** the Pod object is gone from the API (no finalising delete needed) */
+  private gone = false;
+  private finished = false;
+  private readonly timer: NodeJS.Timeout;
+  private terminalOnArrival: boolean;
+
+  constructor(
+    pod: Pod,
+    private readonly d: WorkerDeps,
+    rec?: PodRecord,
+  ) {
+    this.uid = pod.metadata.uid!;
+    this.pod = pod;
+    this.rec = rec;
+    this.log = d.log.child({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, uid: this.uid });
+    const phase = pod.status?.phase;
+    // a finished pod we hold no state for (agent restarted after it ended) must not run again
+    this.terminalOnArrival = !rec && (phase === "Succeeded" || phase === "Failed");
+    if (pod.status?.startTime) this.startTime = pod.status.startTime;
+    this.buildContainers();
+    this.timer = setInterval(() => this.kick(), 1000);
+  }
+
+  private buildContainers() {
+    const prev = new Map<string, ContainerStatus>(
+      [...(this.pod.status?.containerStatuses ?? []), ...(this.pod.status?.initContainerStatuses ?? [])].map((s) => [s.name, s]),
+    );
+    const mk = (spec: Pod["spec"]["containers"][number], init: boolean) => {
+      const count = this.rec?.restartCounts[spec.name] ?? prev.get(spec.name)?.restartCount ?? 0;
+      const c = newCtr(spec, init, mapImage(spec.image), count);
+      const p = this.rec?.procs[spec.name];
+      if (p && procAlive(p)) {
+        Object.assign(c, { pid: p.pid, startTicks: p.startTicks, startedAt: p.startedAt, adopted: true, everStarted: true });
+        this.log.info({ container: spec.name, pid: p.pid }, "adopted running container from previous agent run");
+      }
+      return c;
+    };
+    this.init = (this.pod.spec.initContainers ?? []).map((s) => mk(s, true));
+    this.main = this.pod.spec.containers.map((s) => mk(s, false));
+    // adopted main containers imply init containers already completed
+    if (this.main.some((c) => c.adopted)) for (const c of this.init) c.done = true;
+  }
+
+  update(pod: Pod) {
+    this.pod = pod;
+    this.kick();
+  }
+
+  volumesChanged() {
+    this.volumesDirty = true;
+    this.kick();
+  }
+
+  /** The Pod object was deleted from the API (force delete or our own finalising delete). */
+  removed() {
+    this.gone = true;
+    this.kick();
+  }
+
+  usesPath(p: string) {
+    return !!this.rec?.createdPaths.includes(p);
+  }
+
+  kick() {
+    if (this.finished) return;
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
+    this.running = true;
+    void (async () => {
+      try {
+        do {
+          this.dirty = false;
+          await this.sync();
+        } while (this.dirty && !this.finished);
+      } catch (err) {
+        this.log.error({ err: errInfo(err) }, "pod sync failed; retrying on next tick");
+      } finally {
+        this.running = false;
+      }
+    })();
+  }
+
+  private async sync() {
+    if (this.pod.metadata.deletionTimestamp || this.gone) return this.terminate();
+    if (this.terminalOnArrival) return;
+    if (!(await this.ensureSandbox())) return this.publish();
+    if (this.volumesDirty || Date.now() >= this.tokenRefreshAt) await this.syncVolumes();
+    this.pollAdopted();
+    const phase = podPhase(this.view());
+    if (phase !== "Succeeded" && phase !== "Failed") {
+      const pending = this.init.find((c) => !c.done);
+      if (pending) await this.maybeStart(pending);
+      else for (const c of this.main) await this.maybeStart(c);
+      this.probe();
+    }
+    await this.publish();
+  }
+
+  private view() {
+    return { pod: this.pod, ip: this.rec?.ip, sandboxReady: this.sandboxReady, sandboxMessage: this.sandboxMessage, init: this.init, main: this.main, startTime: this.startTime };
+  }
+
+  private saveRec() {
+    if (this.rec) this.d.state.savePod(this.rec);
+  }
+
+  private async ensureSandbox(): Promise<boolean> {
+    if (this.sandboxReady) return true;
+    const hostNet = !!this.pod.spec.hostNetwork;
+    try {
+      if (!this.rec) {
+        const ip = hostNet ? NODE_IP : this.d.ipam.allocate(this.uid);
+        this.rec = {
+          uid: this.uid,
+          namespace: this.pod.metadata.namespace ?? "default",
+          name: this.pod.metadata.name,
+          netns: hostNet ? "" : netnsName(this.uid),
+          hostVeth: "",
+          ip,
+          procs: {},
+          restartCounts: {},
+          createdPaths: [],
+        };
+        this.saveRec(); // before touching the host, so cleanup always knows
+      }
+      if (!hostNet) {
+        const hostname = (this.pod.spec.hostname ?? this.pod.metadata.name).slice(0, 63);
+        const net = await ensurePodNetwork(this.uid, this.rec.ip, hostname);
+        this.rec.netns = net.netns;
+        this.rec.hostVeth = net.hostVeth;
+        this.saveRec();
+      }
+      this.sandboxReady = true;
+      this.sandboxMessage = undefined;
+      this.log.info({ ip: this.rec.ip, netns: this.rec.netns || "(host)" }, "pod sandbox ready");
+      return true;
+    } catch (err) {
+      const msg = `pod sandbox: ${(err as Error).message ?? err}`;
+      if (msg !== this.sandboxMessage) this.log.error({ err: errInfo(err) }, "pod sandbox setup failed");
+      this.sandboxMessage = msg;
+      return false;
+    }
+  }
+
+  private async syncVolumes() {
+    this.volumesDirty = false;
+    let refreshAt = Infinity;
+    const sources: VolumeSources = {
+      ...this.d.sources,
+      configMap: this.d.sources.configMap,
+      secret: this.d.sources.secret,
+      token: async (pod, aud, exp): Promise<Token> => {
+        const t = await this.d.sources.token(pod, aud, exp);
+        refreshAt = Math.min(refreshAt, t.expiresAt - 0.2 * exp * 1000);
+        return t;
+      },
+    };
+    for (const vol of this.pod.spec.volumes ?? []) {
+      const r = await materialiseVolume(this.pod, vol, this.d.state.volumesDir(this.uid), this.rec!.ip, sources);
+      if (r.ok) {
+        this.volumePaths.set(vol.name, r.hostPath);
+        if (this.volumeErrors.delete(vol.name)) this.log.info({ volume: vol.name }, "volume ready");
+        if (r.changed) this.log.info({ volume: vol.name }, "volume contents updated");
+      } else {
+        if (this.volumeErrors.get(vol.name) !== r.reason) this.log.warn({ volume: vol.name, reason: r.reason }, "volume not ready");
+        this.volumeErrors.set(vol.name, r.reason);
+        this.volumesDirty = true; // retry next tick
+      }
+    }
+    this.tokenRefreshAt = refreshAt;
+  }
+
+  private pollAdopted() {
+    for (const c of [...this.init, ...this.main]) {
+      if (c.adopted && c.pid !== undefined && !procAlive({ pid: c.pid, startTicks: c.startTicks!, startedAt: "" })) {
+        this.onExit(c, 255, null, "exited while the node agent was not watching it");
+      }
+    }
+  }
+
+  private shouldRestart(c: Ctr): boolean {
+    const policy = this.pod.spec.restartPolicy ?? "Always";
+    if (c.init) return c.terminated?.exitCode !== 0 && policy !== "Never";
+    return policy === "Always" || (policy === "OnFailure" && c.terminated?.exitCode !== 0);
+  }
+
+  private async maybeStart(c: Ctr) {
+    if (isRunning(c) || c.done || Date.now() < c.nextStartAt) return;
+    const name = c.spec.name;
+    const setWaiting = (reason: string, message: string) => {
+      if (c.waiting?.message !== message) this.log.warn({ container: name, reason, message }, "container cannot start");
+      c.waiting = { reason, message };
+    };
+    // volumes
+    const mounts: Mount[] = [];
+    for (const vm of c.spec.volumeMounts ?? []) {
+      const hostPath = this.volumePaths.get(vm.name);
+      if (!hostPath) {
+        const why = this.volumeErrors.get(vm.name) ?? `volume "${vm.name}" is not defined in the pod`;
+        return setWaiting("ContainerCreating", why);
+      }
+      mounts.push({ hostPath: vm.subPath ? path.join(hostPath, vm.subPath) : hostPath, mountPath: vm.mountPath, readOnly: !!vm.readOnly });
+    }
+    const envR = containerEnv(this.pod, c.spec, this.rec!.ip, this.d.sources);
+    if (!envR.ok) return setWaiting("CreateContainerConfigError", envR.reason);
+    const now = new Date().toISOString();
+    const restarting = c.everStarted;
+    if (!c.mapping) {
+      if (!c.skipped)
+        this.log.warn({ container: name, image: c.spec.image }, "UNKNOWN IMAGE: container NOT RUN; reported Ready without a process (no host command maps to this image)");
+      Object.assign(c, { skipped: true, everStarted: true, startedAt: now, ready: true, waiting: undefined });
+      return;
+    }
+    const argv = containerArgv(
+      c.mapping,
+      c.spec.command?.map((s) => expand(s, envR.env)),
+      c.spec.args?.map((s) => expand(s, envR.env)),
+    );
+    const missing = await ensureHostBinary(c.mapping, this.log);
+    if (missing) return setWaiting("ErrImagePull", missing);
+    for (const p of missingHostPaths(mounts)) if (!this.rec!.createdPaths.includes(p)) this.rec!.createdPaths.push(p);
+    try {
+      const l = launch({
+        netns: this.pod.spec.hostNetwork ? undefined : this.rec!.netns,
+        hostname: (this.pod.spec.hostname ?? this.pod.metadata.name).slice(0, 63),
+        argv,
+        env: envR.env,
+        workingDir: c.spec.workingDir,
+        mounts,
+        logFile: this.d.state.logFile(this.rec!.namespace, this.rec!.name, name),
+      });
+      if (restarting) {
+        c.restartCount++;
+        if (c.terminated) c.lastState = { terminated: c.terminated };
+      }
+      Object.assign(c, {
+        pid: l.pid,
+        startTicks: l.startTicks,
+        startedAt: now,
+        child: l.child,
+        adopted: false,
+        everStarted: true,
+        waiting: undefined,
+        terminated: undefined,
+        ready: false,
+        probeOk: 0,
+        probeFail: 0,
+        liveFail: 0,
+      });
+      const delay = (p?: Probe) => Date.now() + (p?.initialDelaySeconds ?? 0) * 1000;
+      c.nextProbeAt = delay(c.spec.readinessProbe);
+      c.nextLiveAt = delay(c.spec.livenessProbe);
+      this.rec!.procs[name] = { pid: l.pid, startTicks: l.startTicks, startedAt: now };
+      this.rec!.restartCounts[name] = c.restartCount;
+      this.saveRec();
+      l.child.on("exit", (code, signal) => {
+        if (c.pid === l.pid) this.onExit(c, code, signal);
+      });
+      this.log.info({ container: name, pid: l.pid, argv, restartCount: c.restartCount }, restarting ? "container restarted" : "container started");
+    } catch (err) {
+      setWaiting("RunContainerError", `${(err as Error).message ?? err}`);
+    }
+  }
+
+  private onExit(c: Ctr, code: number | null, signal: NodeJS.Signals | null, message?: string) {
+    const exitCode = code ?? 128 + (signal ? (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 }) as Record<string, number>)[signal] ?? 0 : 0);
+    const ranMs = c.startedAt ? Date.now() - Date.parse(c.startedAt) : 0;
+    c.terminated = {
+      exitCode,
+      reason: exitCode === 0 ? "Completed" : "Error",
+      startedAt: c.startedAt,
+      finishedAt: new Date().toISOString(),
+      ...(signal ? { signal: exitCode - 128 } : {}),
+      ...(message ? { message } : {}),
+    };
+    c.pid = undefined;
+    c.child = undefined;
+    c.adopted = false;
+    c.ready = false;
+    if (this.rec) {
+      delete this.rec.procs[c.spec.name];
+      this.saveRec();
+    }
+    if (this.deleting) return;
+    if (c.init && exitCode === 0) {
+      c.done = true;
+      this.log.info({ container: c.spec.name }, "init container completed");
+    } else if (this.shouldRestart(c)) {
+      if (ranMs >= BACKOFF_RESET_AFTER_MS) c.backoffMs = 1000;
+      c.nextStartAt = Date.now() + c.backoffMs;
+      c.waiting = { reason: "CrashLoopBackOff", message: `back-off ${Math.round(c.backoffMs / 1000)}s restarting failed container=${c.spec.name} pod=${this.pod.metadata.name}` };
+      c.lastState = { terminated: c.terminated };
+      this.log.warn({ container: c.spec.name, exitCode, signal, backoffMs: c.backoffMs }, "container exited; restarting after back-off");
+      c.backoffMs = Math.min(c.backoffMs * 2, BACKOFF_MAX_MS);
+    } else {
+      c.done = !c.init;
+      this.log.info({ container: c.spec.name, exitCode, signal }, "container exited; not restarting (restartPolicy)");
+    }
+    this.kick();
+  }
+
+  /** Starts due readiness/liveness probes without blocking the sync loop. */
+  private probe() {
+    const now = Date.now();
+    for (const c of this.main) {
+      if (!isRunning(c) || c.skipped || c.probing) continue;
+      const rp = c.spec.readinessProbe;
+      const lp = c.spec.livenessProbe;
+      if (!rp) c.ready = true;
+      const dueR = rp && now >= c.nextProbeAt;
+      const dueL = lp && now >= c.nextLiveAt;
+      if (!dueR && !dueL) continue;
+      c.probing = true;
+      const pid = c.pid;
+      void (async () => {
+        try {
+          if (dueR && rp) {
+            const r = await runProbe(rp, c.spec, this.rec!.ip, pid);
+            c.nextProbeAt = Date.now() + (rp.periodSeconds ?? 10) * 1000;
+            if (c.pid !== pid) return;
+            if (r.ok) {
+              c.probeFail = 0;
+              if (++c.probeOk >= (rp.successThreshold ?? 1) && !c.ready) {
+                c.ready = true;
+                this.log.info({ container: c.spec.name, detail: r.detail }, "container ready");
+              }
+            } else {
+              c.probeOk = 0;
+              if (++c.probeFail >= (rp.failureThreshold ?? 3) && c.ready) {
+                c.ready = false;
+                this.log.warn({ container: c.spec.name, detail: r.detail }, "container not ready");
+              }
+            }
+          }
+          if (dueL && lp) {
+            const r = await runProbe(lp, c.spec, this.rec!.ip, pid);
+            c.nextLiveAt = Date.now() + (lp.periodSeconds ?? 10) * 1000;
+            if (c.pid !== pid) return;
+            c.liveFail = r.ok ? 0 : c.liveFail + 1;
+            if (c.liveFail >= (lp.failureThreshold ?? 3) && pid !== undefined) {
+              this.log.warn({ container: c.spec.name, detail: r.detail }, "liveness probe failed; killing container");
+              c.liveFail = 0;
+              signalGroup(pid, "SIGKILL");
+            }
+          }
+        } finally {
+          c.probing = false;
+          this.kick();
+        }
+      })();
+    }
+  }
+
+  private async publish() {
+    const now = new Date().toISOString();
+    const status = buildStatus(this.view(), now);
+    const key = statusKey({ ...status, conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: undefined })) });
+    if (key === this.lastPublished) return;
+    const prevPhase = this.pod.status?.phase;
+    const prevReady = this.pod.status?.conditions?.find((c) => c.type === "Ready")?.status;
+    try {
+      const ns = this.pod.metadata.namespace;
+      const updated = await this.d.kube.request<Pod>("PATCH", `/api/v1/namespaces/${ns}/pods/${this.pod.metadata.name}/status`, { status }, "merge");
+      if (updated.metadata.uid !== this.uid) return; // a new pod with the same name: not ours
+      this.lastPublished = key;
+      this.pod = updated;
+      const ready = status.conditions?.find((c) => c.type === "Ready")?.status;
+      if (prevPhase !== status.phase || prevReady !== ready) this.log.info({ phase: status.phase, ready, podIP: status.podIP }, "pod status");
+    } catch (err) {
+      if (isStatus(err, 404)) this.gone = true;
+      else this.log.warn({ err: errInfo(err) }, "pod status update failed; will retry");
+    }
+  }
+
+  private async terminate() {
+    if (this.finished) return;
+    if (!this.deleting) this.log.info({ gone: this.gone }, "stopping pod");
+    this.deleting = true;
+    const graceS = this.pod.metadata.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
+    await Promise.all(
+      [...this.init, ...this.main].map(async (c) => {
+        if (c.pid !== undefined) {
+          await stopGroup(c.pid, Math.max(graceS, 0) * 1000);
+          if (c.adopted || c.pid !== undefined) this.onExit(c, null, "SIGTERM");
+        }
+        c.skipped = false;
+      }),
+    );
+    if (this.rec) {
+      if (this.rec.netns) for (const pid of await netnsPids(this.rec.netns)) signalGroup(pid, "SIGKILL");
+      if (this.rec.netns) await removePodNetwork(this.rec.netns, this.rec.hostVeth);
+      for (const p of this.rec.createdPaths) if (!this.d.pathInUse(p, this.uid)) removeEmptyTree(p);
+      this.d.state.removePod(this.uid);
+      this.d.ipam.release(this.uid);
+      this.log.info("pod sandbox removed");
+    }
+    if (!this.gone) {
+      const { namespace: ns, name } = this.pod.metadata;
+      try {
+        await this.d.kube.request("DELETE", `/api/v1/namespaces/${ns}/pods/${name}`, {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          gracePeriodSeconds: 0,
+          preconditions: { uid: this.uid },
+        });
+        this.log.info("pod finalised (deleted with grace 0)");
+      } catch (err) {
+        if (!isStatus(err, 404) && !isStatus(err, 409)) {
+          this.log.warn({ err: errInfo(err) }, "finalising delete failed; will retry");
+          return; // the tick retries
+        }
+      }
+    }
+    this.finished = true;
+    clearInterval(this.timer);
+    this.d.onFinished(this.uid);
+  }
+
+  /** Agent shutdown without touching the pod: stop ticking, leave processes for adoption. */
+  detach() {
+    this.finished = true;
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * One container = one host process group: `ip netns exec <pod netns> unshare -m -u
+ * --propagation private sh -c <mount script> <argv>`. Every step execs the next, so the pid we
+ * get is the container's main process and its process group is the container. Volumes are bind
+ * mounted in the private mount namespace (invisible to the host); stdout/stderr append to the
+ * container's log file, so the process outlives an agent restart and can be adopted.
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { shq } from "./shell.js";
+import { procStartTicks } from "./state.js";
+
+export interface Mount {
+  hostPath: string;
+  mountPath: string;
+  readOnly: boolean;
+}
+
+export interface LaunchSpec {
+  /** undefined for hostNetwork pods */
+  netns?: string;
+  hostname: string;
+  argv: string[];
+  env: Record<string, string>;
+  workingDir?: string;
+  mounts: Mount[];
+  logFile: string;
+}
+
+export interface Launched {
+  child: ChildProcess;
+  pid: number;
+  startTicks: number;
+}
+
+/** The shell prologue run inside the new mount namespace before exec'ing the container. */
+export const mountScript = (spec: LaunchSpec): string => {
+  const lines = ["set -e", `hostname ${shq(spec.hostname)}`];
+  const mounts = [...spec.mounts].sort((a, b) => a.mountPath.length - b.mountPath.length);
+  for (const m of mounts) {
+    const isFile = fs.existsSync(m.hostPath) && !fs.statSync(m.hostPath).isDirectory();
+    const dst = shq(m.mountPath);
+    lines.push(isFile ? `[ -e ${dst} ] || { mkdir -p ${shq(path.dirname(m.mountPath))}; : > ${dst}; }` : `mkdir -p ${dst}`);
+    lines.push(`mount --bind ${shq(m.hostPath)} ${dst}`);
+    if (m.readOnly) lines.push(`mount -o remount,bind,ro ${dst}`);
+  }
+  lines.push(`cd ${shq(spec.workingDir ?? "/")}`);
+  lines.push('exec "$@"');
+  return lines.join("\n");
+};
+
+/** Topmost host paths a launch would create as mount points (so teardown can remove them). */
+export const missingHostPaths = (mounts: Mount[]): string[] => {
+  const out = new Set<string>();
+  for (const m of mounts) {
+    let p = path.resolve(m.mountPath);
+    let top: string | undefined;
+    while (p !== "/" && !fs.existsSync(p)) {
+      top = p;
+      p = path.dirname(p);
+    }
+    // only paths created outside another mount of the same container are host-visible
+    if (top && !mounts.some((o) => o !== m && top!.startsWith(path.resolve(o.mountPath) + "/"))) out.add(top);
+  }
+  return [...out];
+};
+
+export function launch(spec: LaunchSpec): Launched {
+  fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
+  const fd = fs.openSync(spec.logFile, "a");
+  try {
+    const inner = ["unshare", "-m", "-u", "--propagation", "private", "--", "/bin/sh", "-c", mountScript(spec), "crossway-container", ...spec.argv];
+    const [cmd, ...args] = spec.netns ? ["ip", "netns", "exec", spec.netns, ...inner] : inner;
+    const child = spawn(cmd, args, { detached: true, stdio: ["ignore", fd, fd], env: spec.env, cwd: "/" });
+    child.unref();
+    if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
+    return { child, pid: child.pid, startTicks: procStartTicks(child.pid) ?? -1 };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Signals a container's whole process group; false when it no longer exists. */
+export const signalGroup = (pid: number, sig: NodeJS.Signals): boolean => {
+  try {
+    process.kill(-pid, sig);
+    return true;
+  } catch {
+    try {
+      process.kill(pid, sig);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+};
+
+const groupAlive = (pid: number) => {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the group is gone (or after 5 s more). */
+export async function stopGroup(pid: number, graceMs: number): Promise<void> {
+  if (!signalGroup(pid, "SIGTERM")) return;
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && groupAlive(pid)) await new Promise((r) => setTimeout(r, 100));
+  if (!groupAlive(pid)) return;
+  signalGroup(pid, "SIGKILL");
+  const hard = Date.now() + 5000;
+  while (Date.now() < hard && groupAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+}
