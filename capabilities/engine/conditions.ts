@@ -116,7 +116,7 @@ export const gateway = {
       "Accepted",
       false,
       Reason.ListenersNotValid,
-      `${gw} has no valid listener: ${quoteList(invalid)} are not valid (see status.listeners)`,
+      `${gw} has no valid listener (not valid: ${quoteList(invalid)}; see status.listeners)`,
     ),
   unsupportedAddress: (gw: string, types: string[]) =>
     c(
@@ -190,7 +190,7 @@ export const listener = {
       "Conflicted",
       true,
       Reason.ProtocolConflict,
-      `${l} uses protocol ${protocol} on port ${port}, which ${others.join(", ")} use with another protocol`,
+      `${l} uses protocol ${protocol} on port ${port}, where ${others.join(", ")} ${others.length === 1 ? "uses" : "use"} another protocol`,
     ),
   resolvedRefs: (l: string) =>
     c("ResolvedRefs", true, Reason.ResolvedRefs, `${l} has all its references resolved`),
@@ -256,7 +256,7 @@ export const listenerSet = {
       "Accepted",
       false,
       Reason.ListenersNotValid,
-      `${ls} has no valid listener: ${quoteList(invalid)} are not valid (see status.listeners)`,
+      `${ls} has no valid listener (not valid: ${quoteList(invalid)}; see status.listeners)`,
     ),
   programmed: (ls: string) => c("Programmed", true, Reason.Programmed, `${ls} is programmed`),
   notProgrammed: (ls: string) =>
@@ -288,7 +288,7 @@ export const route = {
       "Accepted",
       false,
       Reason.NotAllowedByListeners,
-      `${r} is not allowed by any listener of ${parent}: ${why.join("; ")}`,
+      `${r} is not attached to ${parent}: ${why.join("; ")}`,
     ),
   noMatchingListenerHostname: (r: string, parent: string, hostnames: string[], why: string[]) =>
     c(
