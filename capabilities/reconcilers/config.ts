@@ -30,26 +30,29 @@ const list = (raw: string | undefined, fallback: string): string[] =>
     .map(s => s.trim())
     .filter(s => s.length > 0);
 
-function num(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number): number {
+function numIn(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number, problems: string[]): number {
   const raw = env[key];
   if (raw === undefined || raw.trim() === "") return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n < min) {
-    throw new Error(`${key}=${JSON.stringify(raw)} is not a number >= ${min}`);
+    problems.push(`${key}=${JSON.stringify(raw)} is not a number >= ${min}; using ${fallback}`);
+    return fallback;
   }
   return n;
 }
 
-export function readSettings(env: NodeJS.ProcessEnv = process.env): ModuleSettings {
+/** Invalid values fall back to their default and are reported in `problems` (logged at startup). */
+export function readSettings(env: NodeJS.ProcessEnv = process.env, problems: string[] = []): ModuleSettings {
+  const num = (key: string, fallback: number, min: number) => numIn(env, key, fallback, min, problems);
   return {
     controllerName: env.CROSSWAY_CONTROLLER_NAME?.trim() || CONTROLLER_NAME,
     protectedLabels: list(env.CROSSWAY_PROTECTED_LABELS, "shared-gateway-access"),
     labelAdmins: list(env.CROSSWAY_LABEL_ADMINS, ""),
     labelAdminGroups: list(env.CROSSWAY_LABEL_ADMIN_GROUPS, "system:masters"),
-    debounceMs: num(env, "CROSSWAY_DEBOUNCE_MS", 75, 0),
-    maxWaitMs: num(env, "CROSSWAY_MAX_WAIT_MS", 500, 1),
-    backoffBaseMs: num(env, "CROSSWAY_BACKOFF_BASE_MS", 200, 1),
-    backoffMaxMs: num(env, "CROSSWAY_BACKOFF_MAX_MS", 30_000, 1),
-    resyncSeconds: num(env, "CROSSWAY_RESYNC_SECONDS", 300, 0),
+    debounceMs: num("CROSSWAY_DEBOUNCE_MS", 75, 0),
+    maxWaitMs: num("CROSSWAY_MAX_WAIT_MS", 500, 1),
+    backoffBaseMs: num("CROSSWAY_BACKOFF_BASE_MS", 200, 1),
+    backoffMaxMs: num("CROSSWAY_BACKOFF_MAX_MS", 30_000, 1),
+    resyncSeconds: num("CROSSWAY_RESYNC_SECONDS", 300, 0),
   };
 }
