@@ -6,8 +6,11 @@
  */
 import { afterAll, beforeAll, expect, jest, test } from "@jest/globals";
 import { readFileSync } from "node:fs";
+import https from "node:https";
+import { X509Certificate } from "node:crypto";
 import { parseAllDocuments } from "yaml";
-import { GATEWAY_API_CRDS, GATEWAY_API_VERSION, K8S_VERSION } from "../../hack/cluster/config.js";
+import { APISERVER_PORT, BRIDGE_IP, GATEWAY_API_CRDS, GATEWAY_API_VERSION, K8S_VERSION } from "../../hack/cluster/config.js";
+import { PKI } from "../../hack/cluster/pki.js";
 import { ensureCluster, type ClusterInfo } from "../../hack/cluster/up.js";
 import { kubectl, kubectlError, kubectlJson } from "./kube.js";
 
@@ -54,6 +57,31 @@ test("the API server is ready and runs the pinned Kubernetes version", async () 
   expect(await kubectl(["get", "--raw", "/readyz"])).toBe("ok");
   const v = await kubectlJson<{ serverVersion: { gitVersion: string } }>(["version"]);
   expect(v.serverVersion.gitVersion).toBe(K8S_VERSION);
+});
+
+test("pods reach the API server at the bridge address: the kubernetes Service points there and the cert is valid for it", async () => {
+  expect(first.node).toBe(true); // the node agent made the bridge that carries BRIDGE_IP
+  type Slice = { endpoints: { addresses: string[] }[]; ports: { port: number }[] };
+  const slice = await kubectlJson<Slice>(["get", "endpointslice", "kubernetes", "-n", "default"]);
+  expect(slice.endpoints.flatMap((e) => e.addresses)).toEqual([BRIDGE_IP]);
+  expect(slice.ports.map((p) => p.port)).toEqual([APISERVER_PORT]);
+  // A TLS client that checks the cert against the cluster CA and the IP it dialled, as a pod's client does.
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = https.get(
+      { host: BRIDGE_IP, port: APISERVER_PORT, path: "/readyz", ca: readFileSync(PKI.caCert), cert: readFileSync(PKI.adminCert), key: readFileSync(PKI.adminKey), timeout: 5000 },
+      (res) => {
+        let b = "";
+        res.on("data", (c: Buffer) => (b += c.toString()));
+        res.on("end", () => resolve(`${res.statusCode} ${b}`));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+  });
+  expect(body).toBe("200 ok");
+  const cert = new X509Certificate(readFileSync(PKI.apiserverCert));
+  for (const name of ["kubernetes.default.svc", "localhost"]) expect(cert.checkHost(name)).toBe(name);
+  for (const ip of ["127.0.0.1", BRIDGE_IP, "10.96.0.1"]) expect(cert.checkIP(ip)).toBe(ip);
 });
 
 test("every Gateway API CRD of the vendored standard install is Established at the vendored version", async () => {

@@ -1,0 +1,348 @@
+/**
+ * The local node agent runs pods as real processes: echo-basic pods answer HTTP at their own pod
+ * IPs with their own name and namespace, a ConfigMap edit reaches a running pod's file, a killed
+ * process is restarted, a LoadBalancer Service gets a reachable ingress IP that follows its
+ * endpoints, an agent restart adopts running pods, and local:down (which runs the agent's
+ * --cleanup) leaves no process, netns, link or mount behind. Uses the shared cluster.
+ */
+import { afterAll, beforeAll, expect, jest, test } from "@jest/globals";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import { DIRS } from "../../hack/cluster/config.js";
+import { leftovers, stopCluster } from "../../hack/cluster/down.js";
+import { ensureCluster } from "../../hack/cluster/up.js";
+import { kubectl, kubectlJson } from "./kube.js";
+
+jest.setTimeout(180_000);
+
+const NS = `node-test-${process.pid}`;
+const ECHO_IMAGE = "gcr.io/k8s-staging-gateway-api/echo-basic:v20240412-v1.0.0-394-g40c666fd";
+const NODE_IMAGE = "node:20.19.5-bookworm-slim";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface PodJson {
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  spec: { nodeName?: string };
+  status: {
+    phase?: string;
+    podIP?: string;
+    podIPs?: { ip: string }[];
+    hostIP?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: {
+      name: string;
+      ready: boolean;
+      started: boolean;
+      restartCount: number;
+      state: { running?: object; waiting?: { reason?: string }; terminated?: { exitCode: number } };
+      lastState: { terminated?: { exitCode: number } };
+    }[];
+  };
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}: ${last instanceof Error ? last.message : String(last ?? "not yet")}`);
+}
+
+/** GET over plain HTTP (only ever to pod IPs on our bridge), bounded by a timeout. */
+function get(url: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: timeoutMs, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on("error", reject);
+  });
+}
+
+const apply = (obj: object) => kubectl(["apply", "-f", "-"], JSON.stringify(obj));
+const pods = async (selector: string) => (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-n", NS, "-l", selector])).items;
+const pod = (name: string) => kubectlJson<PodJson>(["get", "pod", name, "-n", NS]);
+const isReady = (p: PodJson) => p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+const netnsOf = (uid: string) => `crossway-${uid.replace(/-/g, "").slice(0, 12)}`;
+const netnsPids = (ns: string): number[] => {
+  try {
+    return execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+const netnsList = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const readyPods = (selector: string, n: number) =>
+  eventually(`${n} Ready pods ${selector}`, async () => {
+    const ps = (await pods(selector)).filter((p) => !p.metadata.deletionTimestamp);
+    return ps.length === n && ps.every((p) => isReady(p) && p.status.podIP) ? ps : undefined;
+  });
+
+const echoDeployment = {
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "echo", namespace: NS },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: "echo" } },
+    template: {
+      metadata: { labels: { app: "echo" } },
+      spec: {
+        containers: [
+          {
+            name: "echo",
+            image: ECHO_IMAGE,
+            ports: [{ name: "http", containerPort: 3000 }],
+            env: [
+              { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+              { name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+            ],
+            readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 1 },
+          },
+        ],
+      },
+    },
+  },
+};
+
+/** A node container serving a ConfigMap file, its service-account namespace and who it is to the API server. */
+const readerScript = `
+const http = require("http"), https = require("https"), fs = require("fs");
+const sa = "/var/run/secrets/kubernetes.io/serviceaccount";
+http.createServer((req, res) => {
+  if (req.url === "/msg") return res.end(fs.readFileSync("/etc/web/msg", "utf8"));
+  if (req.url === "/whoami") {
+    const r = https.request({
+      host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT, method: "POST",
+      path: "/apis/authentication.k8s.io/v1/selfsubjectreviews", ca: fs.readFileSync(sa + "/ca.crt"),
+      headers: { Authorization: "Bearer " + fs.readFileSync(sa + "/token", "utf8"), "Content-Type": "application/json" },
+    }, (up) => { let b = ""; up.on("data", (c) => (b += c)); up.on("end", () => res.end(b)); });
+    r.on("error", (e) => { res.statusCode = 502; res.end(String(e)); });
+    return r.end(JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }));
+  }
+  res.end(fs.readFileSync(sa + "/namespace", "utf8"));
+}).listen(8080);
+`;
+
+let echoPods: PodJson[] = [];
+
+beforeAll(async () => {
+  const info = await ensureCluster();
+  if (!info.node) throw new Error("the local cluster came up without its node agent");
+  await kubectl(["create", "namespace", NS]);
+  await apply(echoDeployment);
+  await apply({ apiVersion: "v1", kind: "Service", metadata: { name: "echo", namespace: NS }, spec: { selector: { app: "echo" }, ports: [{ port: 3000, targetPort: "http" }] } });
+}, 180_000);
+
+afterAll(async () => {
+  await kubectl(["delete", "namespace", NS, "--wait=false", "--ignore-not-found"]).catch(() => undefined);
+});
+
+test("an echo-basic Deployment behind a Service answers at each pod IP with its own pod name and namespace", async () => {
+  echoPods = await readyPods("app=echo", 2);
+  const ips = echoPods.map((p) => p.status.podIP!);
+  expect(new Set(ips).size).toBe(2);
+  for (const p of echoPods) {
+    expect(p.spec.nodeName).toBe("crossway-node");
+    expect(p.status.phase).toBe("Running");
+    expect(p.status.hostIP).toBe("10.244.0.1");
+    expect(p.status.podIPs).toEqual([{ ip: p.status.podIP }]);
+    expect(p.status.podIP).toMatch(/^10\.244\.([1-9]|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])\.\d+$/);
+    expect(Object.fromEntries((p.status.conditions ?? []).map((c) => [c.type, c.status]))).toMatchObject({
+      PodScheduled: "True",
+      Initialized: "True",
+      ContainersReady: "True",
+      Ready: "True",
+    });
+    const cs = p.status.containerStatuses![0];
+    expect({ ready: cs.ready, started: cs.started, running: !!cs.state.running }).toEqual({ ready: true, started: true, running: true });
+
+    const res = await get(`http://${p.status.podIP}:3000/hello`);
+    expect(res.status).toBe(200);
+    const body = JSON.parse(res.body) as { pod: string; namespace: string; path: string };
+    expect(body).toMatchObject({ pod: p.metadata.name, namespace: NS, path: "/hello" });
+  }
+  // the endpointslice controller sees the pods as ready endpoints of the Service
+  const slices = await eventually("EndpointSlice with both pod IPs ready", async () => {
+    const list = await kubectlJson<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>([
+      "get", "endpointslices", "-n", NS, "-l", "kubernetes.io/service-name=echo",
+    ]);
+    const ready = list.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses);
+    return ready.length === 2 ? ready.sort() : undefined;
+  });
+  expect(slices).toEqual([...ips].sort());
+});
+
+test("a ConfigMap edit reaches the running pod's mounted file within 2 s; the service-account token works from inside the pod", async () => {
+  await apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: NS }, data: { msg: "first" } });
+  await apply({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "reader", namespace: NS, labels: { app: "reader" } },
+    spec: {
+      containers: [
+        {
+          name: "reader",
+          image: NODE_IMAGE,
+          command: ["node", "-e", readerScript],
+          volumeMounts: [{ name: "web", mountPath: "/etc/web", readOnly: true }],
+          readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+        },
+      ],
+      volumes: [{ name: "web", configMap: { name: "web" } }],
+    },
+  });
+  const [reader] = await readyPods("app=reader", 1);
+  const base = `http://${reader.status.podIP}:8080`;
+  expect((await get(`${base}/msg`)).body).toBe("first");
+  // the mount lives in the pod's private mount namespace only
+  expect(fs.existsSync("/etc/web/msg")).toBe(false);
+
+  const t0 = Date.now();
+  await kubectl(["patch", "configmap", "web", "-n", NS, "--type=merge", "-p", JSON.stringify({ data: { msg: "second" } })]);
+  await eventually("the pod to serve the edited ConfigMap", async () => ((await get(`${base}/msg`)).body === "second" ? true : undefined), 10_000, 50);
+  expect(Date.now() - t0).toBeLessThan(2000);
+
+  // projected service-account volume: namespace file, and a token + ca.crt the API server accepts at 10.244.0.1
+  expect((await get(`${base}/ns`)).body).toBe(NS);
+  const who = JSON.parse((await get(`${base}/whoami`, 10_000)).body) as { status?: { userInfo?: { username?: string } } };
+  expect(who.status?.userInfo?.username).toBe(`system:serviceaccount:${NS}:default`);
+});
+
+test("a killed container process is restarted: restartCount and lastState go up and it answers again", async () => {
+  const target = echoPods[0];
+  const ns = netnsOf(target.metadata.uid);
+  const before = netnsPids(ns);
+  expect(before.length).toBeGreaterThan(0);
+  for (const pid of before) process.kill(pid, "SIGKILL");
+
+  const after = await eventually("restartCount 1 and Ready again", async () => {
+    const p = await pod(target.metadata.name);
+    const cs = p.status.containerStatuses?.[0];
+    return cs && cs.restartCount === 1 && cs.ready && isReady(p) ? p : undefined;
+  });
+  const cs = after.status.containerStatuses![0];
+  expect(cs.lastState.terminated?.exitCode).toBe(137);
+  expect(after.status.podIP).toBe(target.status.podIP);
+  const pidsNow = netnsPids(ns);
+  expect(pidsNow.length).toBeGreaterThan(0);
+  expect(pidsNow.some((p) => before.includes(p))).toBe(false);
+  const body = JSON.parse((await get(`http://${target.status.podIP}:3000/`)).body) as { pod: string };
+  expect(body.pod).toBe(target.metadata.name);
+});
+
+test("a container of an unknown image is reported Ready without running; a failing one with restartPolicy Never ends Failed", async () => {
+  await apply({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "pause", namespace: NS, labels: { app: "pause" } },
+    spec: { containers: [{ name: "pause", image: "registry.k8s.io/pause:3.10" }] },
+  });
+  await apply({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "fails", namespace: NS },
+    spec: { restartPolicy: "Never", containers: [{ name: "main", image: NODE_IMAGE, args: ["-e", "process.exit(3)"] }] },
+  });
+  const [pause] = await readyPods("app=pause", 1);
+  expect(netnsPids(netnsOf(pause.metadata.uid))).toEqual([]);
+  const failed = await eventually("pod fails to reach phase Failed", async () => {
+    const p = await pod("fails");
+    return p.status.phase === "Failed" ? p : undefined;
+  });
+  expect(failed.status.containerStatuses![0].state.terminated?.exitCode).toBe(3);
+  expect(failed.status.containerStatuses![0].restartCount).toBe(0);
+});
+
+test("a LoadBalancer Service gets a ready pod's IP as ingress, which answers and follows the endpoints when that pod is deleted", async () => {
+  await apply({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "echo-lb", namespace: NS },
+    spec: { type: "LoadBalancer", selector: { app: "echo" }, ports: [{ port: 3000, targetPort: 3000 }] },
+  });
+  const lbIp = async () =>
+    (await kubectlJson<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>(["get", "service", "echo-lb", "-n", NS])).status.loadBalancer?.ingress?.[0]?.ip;
+  const current = await readyPods("app=echo", 2);
+  const ip = await eventually("a load balancer ingress IP", lbIp);
+  expect(current.map((p) => p.status.podIP)).toContain(ip);
+  const served = JSON.parse((await get(`http://${ip}:3000/lb`)).body) as { pod: string; namespace: string };
+  expect(served.namespace).toBe(NS);
+  expect(current.map((p) => p.metadata.name)).toContain(served.pod);
+
+  // delete the pod behind the ingress: its processes and netns go, the Pod object is finalised, the ingress moves
+  const victim = current.find((p) => p.status.podIP === ip)!;
+  const victimNs = netnsOf(victim.metadata.uid);
+  const victimPids = netnsPids(victimNs);
+  expect(victimPids.length).toBeGreaterThan(0);
+  await kubectl(["delete", "pod", victim.metadata.name, "-n", NS, "--wait=true", "--timeout=60s"]);
+  expect(victimPids.filter(alive)).toEqual([]);
+  expect(netnsList()).not.toContain(victimNs);
+
+  const next = await eventually("the ingress to move to another ready pod", async () => {
+    const v = await lbIp();
+    return v && v !== ip ? v : undefined;
+  });
+  const ready = await readyPods("app=echo", 2);
+  expect(ready.map((p) => p.status.podIP)).toContain(next);
+  const again = JSON.parse((await get(`http://${next}:3000/`)).body) as { pod: string };
+  expect(again.pod).not.toBe(victim.metadata.name);
+});
+
+test("a restarted node agent adopts running pods instead of restarting them", async () => {
+  const [reader] = await readyPods("app=reader", 1);
+  const ns = netnsOf(reader.metadata.uid);
+  const pidsBefore = netnsPids(ns).sort();
+  const [agentPid] = fs.readFileSync(`${DIRS.pids}/node.pid`, "utf8").split("\n").map(Number);
+  process.kill(agentPid, "SIGTERM");
+  await eventually("the node agent to exit", async () => (alive(agentPid) ? undefined : true), 15_000);
+  expect(netnsPids(ns).sort()).toEqual(pidsBefore); // pods keep running without the agent
+
+  const info = await ensureCluster();
+  expect(info.processes.find((p) => p.name === "node")?.started).toBe(true);
+  await sleep(3000); // a few sync rounds of the new agent
+  const p = await pod("reader");
+  expect(netnsPids(ns).sort()).toEqual(pidsBefore);
+  expect(p.status.containerStatuses![0].restartCount).toBe(0);
+  expect(isReady(p)).toBe(true);
+  expect((await get(`http://${reader.status.podIP}:8080/msg`)).body).toBe("second");
+});
+
+// Stopping the shared cluster would break other suites running against it at the same moment on a
+// developer's machine, so this runs in CI (where suites run one after another) or when asked.
+const downTest = process.env.CI || process.env.CROSSWAY_TEST_DOWN ? test : test.skip;
+downTest("local:down (the agent's --cleanup) leaves no process, netns, link or mount behind", async () => {
+  const podPids = (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-A"])).items
+    .filter((p) => p.spec.nodeName === "crossway-node")
+    .flatMap((p) => netnsPids(netnsOf(p.metadata.uid)));
+  expect(podPids.length).toBeGreaterThan(0);
+  const { problems } = await stopCluster();
+  expect(problems).toEqual([]);
+  expect(await leftovers()).toEqual([]);
+  expect(podPids.filter(alive)).toEqual([]);
+  expect(netnsList()).not.toMatch(/crossway-/);
+  expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toMatch(/crossway0|: cw[0-9a-f]{12}/);
+  expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toMatch(/\/run\/netns\/crossway-/);
+  // leave the shared cluster as we found it, for the suites after this one
+  await ensureCluster();
+}, 240_000);
