@@ -45,6 +45,8 @@ export function convertFilters(
   specs: FilterSpec[] | undefined,
   scope: FilterScope,
   where: string,
+  /** Unique within the route (e.g. `r1`), for ids of mirror backends. */
+  slot: string,
   ctx: Omit<BackendContext, "where" | "slot">,
   lookup: Lookup,
   found: Findings,
@@ -96,7 +98,7 @@ export function convertFilters(
         const m = f.requestMirror;
         if (!m?.backendRef) return void found.problems.push(V.filterMissingConfig(here, type));
         const mirrorWhere = `${here} (RequestMirror)`;
-        const r = resolveBackend(m.backendRef, [], { ...ctx, where: mirrorWhere, slot: `${where.replace(/\W+/g, "_")}_m${i}` }, lookup);
+        const r = resolveBackend(m.backendRef, [], { ...ctx, where: mirrorWhere, slot: `${slot}_m${i}` }, lookup);
         if (r.problem) found.refProblems.push(r.problem);
         out.push({ type, backend: r.backend, percent: mirrorPercent(m) });
         return;

@@ -29,7 +29,7 @@ export function draftGRPCRoute(r: GRPCRoute, lookup: Lookup): RouteDraft {
     const node: RuleNode = {
       index: i,
       matches,
-      filters: convertFilters(rule?.filters as FilterSpec[] | undefined, "rule", where, ctx, lookup, found),
+      filters: convertFilters(rule?.filters as FilterSpec[] | undefined, "rule", where, `r${i}`, ctx, lookup, found),
       backends: convertBackends(rule?.backendRefs as never, i, where, ctx, lookup, found),
     };
     if (rule?.name) node.name = rule.name;

@@ -17,7 +17,7 @@ export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
     const matches = asArray(rule?.matches).length
       ? asArray(rule.matches).map((m, j) => convertMatch(m, `${where} match ${j}`, lookup, found))
       : [{ path: { type: "PathPrefix", value: "/" }, headers: [], queryParams: [] } as MatchIR];
-    const filters = convertFilters(rule?.filters as FilterSpec[] | undefined, "rule", where, ctx, lookup, found);
+    const filters = convertFilters(rule?.filters as FilterSpec[] | undefined, "rule", where, `r${i}`, ctx, lookup, found);
     const prefixFilter = usesPrefixReplace(filters);
     if (prefixFilter && matches.some((m) => m.path?.type !== "PathPrefix")) {
       found.problems.push(V.prefixRewriteWithoutPrefix(where, prefixFilter));

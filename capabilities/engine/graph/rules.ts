@@ -74,7 +74,7 @@ export function convertBackends(
 ): BackendIR[] {
   return asArray(refs).map((ref, j) => {
     const bWhere = `${where} backendRef ${j}`;
-    const filters = convertFilters(ref?.filters, "backendRef", bWhere, ctx, lookup, found);
+    const filters = convertFilters(ref?.filters, "backendRef", bWhere, `r${ruleIndex}_b${j}`, ctx, lookup, found);
     const r = resolveBackend(ref, filters, { ...ctx, where, slot: `r${ruleIndex}_b${j}` }, lookup);
     if (r.problem) found.refProblems.push(r.problem);
     return r.backend;
