@@ -49,11 +49,18 @@ export async function leftovers(): Promise<string[]> {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     const cl = cmdline(pid);
-    if (cl && ours.some((m) => cl.includes(m)) && !cl.includes("hack/cluster/down.ts")) found.push(`process ${pid}: ${cl.slice(0, 160)}`);
+    if (cl && ours.some((m) => cl.includes(m)) && !cl.includes("hack/cluster/down.ts"))
+      found.push(`process ${pid}: ${cl.slice(0, 160)}`);
   }
-  const netns = await run("ip", ["netns", "list"]).then((r) => r.stdout, () => "");
+  const netns = await run("ip", ["netns", "list"]).then(
+    (r) => r.stdout,
+    () => "",
+  );
   for (const line of netns.split("\n")) if (line.startsWith("crossway")) found.push(`netns ${line.split(" ")[0]}`);
-  const links = await run("ip", ["-o", "link", "show"]).then((r) => r.stdout, () => "");
+  const links = await run("ip", ["-o", "link", "show"]).then(
+    (r) => r.stdout,
+    () => "",
+  );
   for (const line of links.split("\n")) {
     const name = /^\d+: ([^:@]+)/.exec(line)?.[1];
     if (name?.startsWith("crossway") || (name?.startsWith("cw") && line.includes("veth"))) found.push(`link ${name}`);
@@ -113,7 +120,9 @@ if (isMain) {
         process.stderr.write(`local:down left things behind:\n  ${problems.join("\n  ")}\n`);
         process.exitCode = 1;
       } else {
-        process.stdout.write(`crossway local cluster stopped (${stopped.join(", ") || "nothing was running"}); no process, netns, link or mount left\n`);
+        process.stdout.write(
+          `crossway local cluster stopped (${stopped.join(", ") || "nothing was running"}); no process, netns, link or mount left\n`,
+        );
       }
     },
     (err: Error) => {

@@ -11,7 +11,8 @@ export interface Reply {
 }
 
 let tls: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
-const tlsMaterial = () => (tls ??= { ca: readFileSync(PKI.caCert), cert: readFileSync(PKI.adminCert), key: readFileSync(PKI.adminKey) });
+const tlsMaterial = () =>
+  (tls ??= { ca: readFileSync(PKI.caCert), cert: readFileSync(PKI.adminCert), key: readFileSync(PKI.adminKey) });
 
 const request = (url: URL, opts: https.RequestOptions, timeoutMs: number) =>
   new Promise<Reply>((resolve, reject) => {
@@ -28,7 +29,8 @@ const request = (url: URL, opts: https.RequestOptions, timeoutMs: number) =>
   });
 
 /** GET a path of the API server as the admin user. */
-export const apiGet = (path: string, timeoutMs = 3000) => request(new URL(path, APISERVER_URL), { method: "GET", ...tlsMaterial() }, timeoutMs);
+export const apiGet = (path: string, timeoutMs = 3000) =>
+  request(new URL(path, APISERVER_URL), { method: "GET", ...tlsMaterial() }, timeoutMs);
 
 /** GET a plain-HTTP URL (etcd's /health on loopback). */
 export const httpGet = (url: string, timeoutMs = 2000) => request(new URL(url), { method: "GET" }, timeoutMs);

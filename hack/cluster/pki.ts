@@ -56,9 +56,22 @@ const ecKey = (out: string) => openssl("genpkey", "-algorithm", "EC", "-pkeyopt"
 const makeCa = async (cert: string, key: string, cn: string) => {
   await ecKey(key);
   await openssl(
-    "req", "-x509", "-new", "-key", key, "-subj", `/CN=${cn}`, "-days", DAYS, "-sha256",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-    "-out", cert,
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    key,
+    "-subj",
+    `/CN=${cn}`,
+    "-days",
+    DAYS,
+    "-sha256",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    "-out",
+    cert,
   );
   log.info({ ca: cert }, "created CA");
 };
@@ -71,8 +84,22 @@ const signLeaf = async (name: string, subject: string, ext: string[], ca = { cer
   await openssl("req", "-new", "-key", key, "-subj", subject, "-out", p(`${name}.csr`));
   writeFileSync(extFile, ext.join("\n") + "\n");
   await openssl(
-    "x509", "-req", "-in", p(`${name}.csr`), "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
-    "-days", DAYS, "-sha256", "-extfile", extFile, "-out", p(`${name}.crt`),
+    "x509",
+    "-req",
+    "-in",
+    p(`${name}.csr`),
+    "-CA",
+    ca.cert,
+    "-CAkey",
+    ca.key,
+    "-CAcreateserial",
+    "-days",
+    DAYS,
+    "-sha256",
+    "-extfile",
+    extFile,
+    "-out",
+    p(`${name}.crt`),
   );
 };
 
@@ -100,7 +127,10 @@ export async function ensurePki(): Promise<void> {
     await makeCa(PKI.frontProxyCaCert, PKI.frontProxyCaKey, "crossway-front-proxy-ca");
   }
   if (!existsSync(PKI.frontProxyClientCert)) {
-    await signLeaf("front-proxy-client", "/CN=front-proxy-client", CLIENT_EXT, { cert: PKI.frontProxyCaCert, key: PKI.frontProxyCaKey });
+    await signLeaf("front-proxy-client", "/CN=front-proxy-client", CLIENT_EXT, {
+      cert: PKI.frontProxyCaCert,
+      key: PKI.frontProxyCaKey,
+    });
   }
   if (!existsSync(PKI.saKey) || !existsSync(PKI.saPub)) {
     await ecKey(PKI.saKey);

@@ -65,6 +65,28 @@ async function start(spec: ProcSpec, port?: number) {
   return ensureRunning(spec);
 }
 
+/**
+ * Starts `spec` if needed and waits for `ready`. A process that was already running but exits
+ * during the wait (it was shutting down when we found it) is started once more; one that we just
+ * started and that exits fails with its log tail.
+ */
+async function startAndWait(spec: ProcSpec, what: string, ready: () => Promise<unknown>, timeoutMs: number, port?: number) {
+  for (let attempt = 0; ; attempt++) {
+    const r = await start(spec, port);
+    try {
+      await waitFor(what, async () => (await ready(), true), {
+        timeoutMs,
+        intervalMs: 250,
+        guard: () => assertRunning(spec.name, spec.marker),
+      });
+      return r;
+    } catch (err) {
+      if (r.started || attempt > 0 || runningPid(spec.name, spec.marker)) throw err;
+      log.warn({ proc: spec.name, pid: r.pid }, "exited while we waited for it; starting it again");
+    }
+  }
+}
+
 const checkBinaries = () => {
   const missing = Object.entries(BIN).filter(([, p]) => !existsSync(p));
   if (missing.length) {
@@ -74,7 +96,8 @@ const checkBinaries = () => {
 
 const json = <T>(body: string) => JSON.parse(body) as T;
 type Conditions = { status?: { conditions?: { type: string; status: string }[] } };
-const hasCondition = (o: Conditions, type: string) => o.status?.conditions?.some((c) => c.type === type && c.status === "True") ?? false;
+const hasCondition = (o: Conditions, type: string) =>
+  o.status?.conditions?.some((c) => c.type === type && c.status === "True") ?? false;
 
 async function installCrds() {
   const names = parseAllDocuments(readFileSync(GATEWAY_API_CRDS, "utf8"))
@@ -82,7 +105,16 @@ async function installCrds() {
     .filter((d) => d?.kind === "CustomResourceDefinition")
     .map((d) => d!.metadata!.name!);
   try {
-    await run(BIN.kubectl, ["--kubeconfig", KUBECONFIG, "apply", "--server-side", "--force-conflicts", "--field-manager=crossway-local", "-f", GATEWAY_API_CRDS]);
+    await run(BIN.kubectl, [
+      "--kubeconfig",
+      KUBECONFIG,
+      "apply",
+      "--server-side",
+      "--force-conflicts",
+      "--field-manager=crossway-local",
+      "-f",
+      GATEWAY_API_CRDS,
+    ]);
   } catch (err) {
     throw new Error(`installing ${GATEWAY_API_CRDS} failed: ${(err as { stderr?: string }).stderr ?? err}`);
   }
@@ -102,6 +134,21 @@ async function installCrds() {
   return names;
 }
 
+/** Readiness probes: resolve when ready, throw with the reason otherwise. */
+const etcdHealthy = async () => {
+  const r = await httpGet(`${ETCD_URL}/health`);
+  if (r.status !== 200) throw new Error(`etcd /health: HTTP ${r.status} ${r.body}`);
+};
+const apiserverReady = async () => {
+  const r = await apiGet("/readyz");
+  if (r.status !== 200) throw new Error(`/readyz: HTTP ${r.status} ${r.body.slice(0, 300)}`);
+};
+const nodeReady = async () => {
+  const r = await apiGet(`/api/v1/nodes/${NODE_NAME}`);
+  if (r.status !== 200) throw new Error(`GET node ${NODE_NAME}: HTTP ${r.status}`);
+  if (!hasCondition(json<Conditions>(r.body), "Ready")) throw new Error(`Node ${NODE_NAME} exists but is not Ready`);
+};
+
 async function up(opts: UpOptions): Promise<ClusterInfo> {
   const t0 = Date.now();
   const wantNode = opts.node ?? process.env.CROSSWAY_NO_NODE !== "1";
@@ -114,29 +161,9 @@ async function up(opts: UpOptions): Promise<ClusterInfo> {
     processes.push({ name: spec.name, pid: r.pid, started: r.started, log: logFile(spec.name) });
 
   const e = etcd();
-  track(e, await start(e, ETCD_CLIENT_PORT));
-  await waitFor(
-    "etcd /health",
-    async () => {
-      const r = await httpGet(`${ETCD_URL}/health`);
-      if (r.status !== 200) throw new Error(`etcd /health: HTTP ${r.status} ${r.body}`);
-      return true;
-    },
-    { timeoutMs: 20_000, guard: () => assertRunning(e.name, e.marker) },
-  );
-
+  track(e, await startAndWait(e, "etcd /health", etcdHealthy, 20_000, ETCD_CLIENT_PORT));
   const a = apiserver();
-  track(a, await start(a, APISERVER_PORT));
-  await waitFor(
-    "kube-apiserver /readyz",
-    async () => {
-      const r = await apiGet("/readyz");
-      if (r.status !== 200) throw new Error(`/readyz: HTTP ${r.status} ${r.body.slice(0, 300)}`);
-      return true;
-    },
-    { timeoutMs: 60_000, intervalMs: 250, guard: () => assertRunning(a.name, a.marker) },
-  );
-
+  track(a, await startAndWait(a, "kube-apiserver /readyz", apiserverReady, 60_000, APISERVER_PORT));
   const c = controllerManager();
   track(c, await start(c));
 
@@ -148,17 +175,7 @@ async function up(opts: UpOptions): Promise<ClusterInfo> {
     log.warn({ agent: NODE_AGENT }, "node agent not found: no Node is registered and pods will stay Pending");
   } else if (wantNode) {
     const n = nodeAgent();
-    track(n, await start(n));
-    await waitFor(
-      `Node ${NODE_NAME} to be Ready (node agent log: ${logFile(n.name)})`,
-      async () => {
-        const r = await apiGet(`/api/v1/nodes/${NODE_NAME}`);
-        if (r.status !== 200) throw new Error(`GET node: HTTP ${r.status}`);
-        if (!hasCondition(json<Conditions>(r.body), "Ready")) throw new Error("Node exists but is not Ready");
-        return true;
-      },
-      { timeoutMs: 60_000, intervalMs: 250, guard: () => assertRunning(n.name, n.marker) },
-    );
+    track(n, await startAndWait(n, `Node ${NODE_NAME} to be Ready (node agent log: ${logFile(n.name)})`, nodeReady, 60_000));
     node = true;
   }
 

@@ -68,7 +68,15 @@ test("pods reach the API server at the bridge address: the kubernetes Service po
   // A TLS client that checks the cert against the cluster CA and the IP it dialled, as a pod's client does.
   const body = await new Promise<string>((resolve, reject) => {
     const req = https.get(
-      { host: BRIDGE_IP, port: APISERVER_PORT, path: "/readyz", ca: readFileSync(PKI.caCert), cert: readFileSync(PKI.adminCert), key: readFileSync(PKI.adminKey), timeout: 5000 },
+      {
+        host: BRIDGE_IP,
+        port: APISERVER_PORT,
+        path: "/readyz",
+        ca: readFileSync(PKI.caCert),
+        cert: readFileSync(PKI.adminCert),
+        key: readFileSync(PKI.adminKey),
+        timeout: 5000,
+      },
       (res) => {
         let b = "";
         res.on("data", (c: Buffer) => (b += c.toString()));
@@ -91,7 +99,10 @@ test("every Gateway API CRD of the vendored standard install is Established at t
     .map((d) => d.metadata!.name)
     .sort();
   expect(wanted).toEqual(expect.arrayContaining(["gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io"]));
-  type Crd = { metadata: { name: string; annotations?: Record<string, string> }; status?: { conditions?: { type: string; status: string }[] } };
+  type Crd = {
+    metadata: { name: string; annotations?: Record<string, string> };
+    status?: { conditions?: { type: string; status: string }[] };
+  };
   const crds = (await kubectlJson<{ items: Crd[] }>(["get", "crd"])).items.filter((c) => wanted.includes(c.metadata.name));
   expect(crds.map((c) => c.metadata.name).sort()).toEqual(wanted);
   for (const c of crds) {
@@ -135,12 +146,24 @@ test("server-side apply with dry-run validates and defaults without persisting",
 test("kube-controller-manager turns a Deployment into a ReplicaSet and a Pod", async () => {
   await kubectl(["create", "deployment", "web", "-n", NS, "--image=registry.k8s.io/pause:3.10", "--replicas=1"]);
   const rs = await eventually("a ReplicaSet owned by the Deployment", async () => {
-    const list = await kubectlJson<{ items: { metadata: { ownerReferences?: { kind: string; name: string }[] } }[] }>(["get", "rs", "-n", NS]);
+    const list = await kubectlJson<{ items: { metadata: { ownerReferences?: { kind: string; name: string }[] } }[] }>([
+      "get",
+      "rs",
+      "-n",
+      NS,
+    ]);
     return list.items.find((r) => r.metadata.ownerReferences?.some((o) => o.kind === "Deployment" && o.name === "web"));
   });
   expect(rs).toBeDefined();
   const pod = await eventually("a Pod created by the ReplicaSet", async () => {
-    const list = await kubectlJson<{ items: { metadata: { name: string }; spec: { serviceAccountName?: string } }[] }>(["get", "pods", "-n", NS, "-l", "app=web"]);
+    const list = await kubectlJson<{ items: { metadata: { name: string }; spec: { serviceAccountName?: string } }[] }>([
+      "get",
+      "pods",
+      "-n",
+      NS,
+      "-l",
+      "app=web",
+    ]);
     return list.items[0];
   });
   // The ServiceAccount admission plugin ran (normal admission chain).
@@ -151,7 +174,10 @@ test("service-account tokens are signed by the cluster and accepted by the API s
   const token = (await kubectl(["create", "token", "default", "-n", NS, "--duration=10m"])).trim();
   expect(token.split(".")).toHaveLength(3);
   const review = JSON.parse(
-    await kubectl(["create", "-o", "json", "-f", "-"], JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } })),
+    await kubectl(
+      ["create", "-o", "json", "-f", "-"],
+      JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } }),
+    ),
   ) as { status: { authenticated?: boolean; user?: { username?: string } } };
   expect(review.status.authenticated).toBe(true);
   expect(review.status.user?.username).toBe(`system:serviceaccount:${NS}:default`);
@@ -162,10 +188,14 @@ test("namespace deletion is finalized by the namespace controller", async () => 
   await kubectl(["create", "namespace", ns]);
   await kubectl(["create", "configmap", "x", "-n", ns, "--from-literal=a=b"]);
   await kubectl(["delete", "namespace", ns, "--wait=false"]);
-  await eventually(`namespace ${ns} to disappear`, async () => {
-    const err = await kubectlError(["get", "namespace", ns]).catch(() => undefined);
-    return err && /NotFound|not found/.test(err.stderr) ? true : undefined;
-  }, 60_000);
+  await eventually(
+    `namespace ${ns} to disappear`,
+    async () => {
+      const err = await kubectlError(["get", "namespace", ns]).catch(() => undefined);
+      return err && /NotFound|not found/.test(err.stderr) ? true : undefined;
+    },
+    60_000,
+  );
 });
 
 test("ensureCluster is idempotent: a repeated call starts nothing and returns quickly", async () => {

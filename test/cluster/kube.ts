@@ -37,7 +37,8 @@ export function kubectl(args: string[], stdin?: string, timeoutMs = 60_000): Pro
 }
 
 /** kubectl … -o json, parsed. */
-export const kubectlJson = async <T = unknown>(args: string[]): Promise<T> => JSON.parse(await kubectl([...args, "-o", "json"])) as T;
+export const kubectlJson = async <T = unknown>(args: string[]): Promise<T> =>
+  JSON.parse(await kubectl([...args, "-o", "json"])) as T;
 
 /** The error kubectl reported, for asserting on rejections. */
 export async function kubectlError(args: string[], stdin?: string): Promise<KubectlError> {

@@ -41,7 +41,12 @@ interface PodJson {
   };
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -53,7 +58,9 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
     }
     await sleep(intervalMs);
   }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}: ${last instanceof Error ? last.message : String(last ?? "not yet")}`);
+  throw new Error(
+    `timed out after ${timeoutMs}ms waiting for ${what}: ${last instanceof Error ? last.message : String(last ?? "not yet")}`,
+  );
 }
 
 /** GET over plain HTTP (only ever to pod IPs on our bridge), bounded by a timeout. */
@@ -71,7 +78,8 @@ function get(url: string, timeoutMs = 3000): Promise<{ status: number; body: str
 }
 
 const apply = (obj: object) => kubectl(["apply", "-f", "-"], JSON.stringify(obj));
-const pods = async (selector: string) => (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-n", NS, "-l", selector])).items;
+const pods = async (selector: string) =>
+  (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-n", NS, "-l", selector])).items;
 const pod = (name: string) => kubectlJson<PodJson>(["get", "pod", name, "-n", NS]);
 const isReady = (p: PodJson) => p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 const netnsOf = (uid: string) => `crossway-${uid.replace(/-/g, "").slice(0, 12)}`;
@@ -151,7 +159,12 @@ beforeAll(async () => {
   if (!info.node) throw new Error("the local cluster came up without its node agent");
   await kubectl(["create", "namespace", NS]);
   await apply(echoDeployment);
-  await apply({ apiVersion: "v1", kind: "Service", metadata: { name: "echo", namespace: NS }, spec: { selector: { app: "echo" }, ports: [{ port: 3000, targetPort: "http" }] } });
+  await apply({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "echo", namespace: NS },
+    spec: { selector: { app: "echo" }, ports: [{ port: 3000, targetPort: "http" }] },
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -175,7 +188,11 @@ test("an echo-basic Deployment behind a Service answers at each pod IP with its 
       Ready: "True",
     });
     const cs = p.status.containerStatuses![0];
-    expect({ ready: cs.ready, started: cs.started, running: !!cs.state.running }).toEqual({ ready: true, started: true, running: true });
+    expect({ ready: cs.ready, started: cs.started, running: !!cs.state.running }).toEqual({
+      ready: true,
+      started: true,
+      running: true,
+    });
 
     const res = await get(`http://${p.status.podIP}:3000/hello`);
     expect(res.status).toBe(200);
@@ -185,9 +202,17 @@ test("an echo-basic Deployment behind a Service answers at each pod IP with its 
   // the endpointslice controller sees the pods as ready endpoints of the Service
   const slices = await eventually("EndpointSlice with both pod IPs ready", async () => {
     const list = await kubectlJson<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>([
-      "get", "endpointslices", "-n", NS, "-l", "kubernetes.io/service-name=echo",
+      "get",
+      "endpointslices",
+      "-n",
+      NS,
+      "-l",
+      "kubernetes.io/service-name=echo",
     ]);
-    const ready = list.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses);
+    const ready = list.items
+      .flatMap((s) => s.endpoints ?? [])
+      .filter((e) => e.conditions?.ready)
+      .flatMap((e) => e.addresses);
     return ready.length === 2 ? ready.sort() : undefined;
   });
   expect(slices).toEqual([...ips].sort());
@@ -220,7 +245,12 @@ test("a ConfigMap edit reaches the running pod's mounted file within 2 s; the se
 
   const t0 = Date.now();
   await kubectl(["patch", "configmap", "web", "-n", NS, "--type=merge", "-p", JSON.stringify({ data: { msg: "second" } })]);
-  await eventually("the pod to serve the edited ConfigMap", async () => ((await get(`${base}/msg`)).body === "second" ? true : undefined), 10_000, 50);
+  await eventually(
+    "the pod to serve the edited ConfigMap",
+    async () => ((await get(`${base}/msg`)).body === "second" ? true : undefined),
+    10_000,
+    50,
+  );
   expect(Date.now() - t0).toBeLessThan(2000);
 
   // projected service-account volume: namespace file, and a token + ca.crt the API server accepts at 10.244.0.1
@@ -282,7 +312,8 @@ test("a LoadBalancer Service gets a ready pod's IP as ingress, which answers and
     spec: { type: "LoadBalancer", selector: { app: "echo" }, ports: [{ port: 3000, targetPort: 3000 }] },
   });
   const lbIp = async () =>
-    (await kubectlJson<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>(["get", "service", "echo-lb", "-n", NS])).status.loadBalancer?.ingress?.[0]?.ip;
+    (await kubectlJson<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>(["get", "service", "echo-lb", "-n", NS]))
+      .status.loadBalancer?.ingress?.[0]?.ip;
   const current = await readyPods("app=echo", 2);
   const ip = await eventually("a load balancer ingress IP", lbIp);
   expect(current.map((p) => p.status.podIP)).toContain(ip);
@@ -331,18 +362,22 @@ test("a restarted node agent adopts running pods instead of restarting them", as
 // Stopping the shared cluster would break other suites running against it at the same moment on a
 // developer's machine, so this runs in CI (where suites run one after another) or when asked.
 const downTest = process.env.CI || process.env.CROSSWAY_TEST_DOWN ? test : test.skip;
-downTest("local:down (the agent's --cleanup) leaves no process, netns, link or mount behind", async () => {
-  const podPids = (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-A"])).items
-    .filter((p) => p.spec.nodeName === "crossway-node")
-    .flatMap((p) => netnsPids(netnsOf(p.metadata.uid)));
-  expect(podPids.length).toBeGreaterThan(0);
-  const { problems } = await stopCluster();
-  expect(problems).toEqual([]);
-  expect(await leftovers()).toEqual([]);
-  expect(podPids.filter(alive)).toEqual([]);
-  expect(netnsList()).not.toMatch(/crossway-/);
-  expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toMatch(/crossway0|: cw[0-9a-f]{12}/);
-  expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toMatch(/\/run\/netns\/crossway-/);
-  // leave the shared cluster as we found it, for the suites after this one
-  await ensureCluster();
-}, 240_000);
+downTest(
+  "local:down (the agent's --cleanup) leaves no process, netns, link or mount behind",
+  async () => {
+    const podPids = (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-A"])).items
+      .filter((p) => p.spec.nodeName === "crossway-node")
+      .flatMap((p) => netnsPids(netnsOf(p.metadata.uid)));
+    expect(podPids.length).toBeGreaterThan(0);
+    const { problems } = await stopCluster();
+    expect(problems).toEqual([]);
+    expect(await leftovers()).toEqual([]);
+    expect(podPids.filter(alive)).toEqual([]);
+    expect(netnsList()).not.toMatch(/crossway-/);
+    expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toMatch(/crossway0|: cw[0-9a-f]{12}/);
+    expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toMatch(/\/run\/netns\/crossway-/);
+    // leave the shared cluster as we found it, for the suites after this one
+    await ensureCluster();
+  },
+  240_000,
+);
