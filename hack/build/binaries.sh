@@ -13,6 +13,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/versions.env"
 CACHE="${CROSSWAY_CACHE:-$HOME/.cache/crossway}"
 GO_MIN="1.26"
+# Fetched from the proxy when the installed go cannot switch toolchains itself.
+GO_TOOLCHAIN="${GO_TOOLCHAIN:-go1.26.8}"
 
 export GOFLAGS=-mod=mod
 export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
@@ -24,13 +26,36 @@ LDFLAGS_BASE="-s -w"
 log() { printf '[binaries %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+go_minor() { go env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p'; }
+
+# A Go too old to switch toolchains itself (< 1.21, e.g. Debian 12's 1.19) downloads the pinned
+# toolchain as the module golang.org/toolchain from the proxy, the way `GOTOOLCHAIN=auto` does.
+bootstrap_toolchain() {
+  local mod="golang.org/toolchain@v0.0.1-${GO_TOOLCHAIN}.$(go env GOOS)-$(go env GOARCH)" dir
+  log "bootstrapping $GO_TOOLCHAIN from the Go module proxy ($mod)"
+  dir="$(cd "$(mktemp -d)" && GO111MODULE=on GOFLAGS= go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+  [ -x "$dir/bin/go" ] || [ -f "$dir/bin/go" ] || die "could not download $mod"
+  # The module cache drops the execute bits; restore them on the commands and tools.
+  chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/* 2>/dev/null || true
+  export PATH="$dir/bin:$PATH" GOTOOLCHAIN=local
+  hash -r
+}
+
 ensure_go() {
-  if command -v go >/dev/null 2>&1; then return; fi
-  if [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; return; fi
-  log "go not found; installing Debian's golang-go (GOTOOLCHAIN=auto then fetches go${GO_MIN}+ from the proxy)"
-  command -v apt-get >/dev/null 2>&1 || die "no go toolchain and no apt-get; install Go >= ${GO_MIN}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null
-  command -v go >/dev/null 2>&1 || die "golang-go installed but go is not on PATH"
+  if ! command -v go >/dev/null 2>&1; then
+    if [ -x /usr/local/go/bin/go ]; then
+      export PATH="/usr/local/go/bin:$PATH"
+    else
+      log "go not found; installing Debian's golang-go to bootstrap $GO_TOOLCHAIN"
+      command -v apt-get >/dev/null 2>&1 || die "no go toolchain and no apt-get; install Go >= ${GO_MIN}"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null
+      command -v go >/dev/null 2>&1 || die "golang-go installed but go is not on PATH"
+    fi
+  fi
+  local minor; minor="$(go_minor)"
+  [ -n "$minor" ] || die "cannot tell the version of $(command -v go)"
+  if [ "$minor" -lt 21 ] || [ -n "${CROSSWAY_FORCE_GO_BOOTSTRAP:-}" ]; then bootstrap_toolchain; fi
+  log "using $(go version) ($(command -v go))"
 }
 
 # have_all DIR NAME... : true when every NAME is an executable file in DIR
