@@ -52,6 +52,7 @@ export class PodWorker {
   private sandboxMessage?: string;
   private startTime = new Date().toISOString();
   private lastPublished = "";
+  private lastPublishError?: string;
   private running = false;
   private dirty = false;
   private deleting = false;
@@ -71,8 +72,8 @@ export class PodWorker {
     this.rec = rec;
     this.log = d.log.child({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, uid: this.uid });
     const phase = pod.status?.phase;
-    // a finished pod we hold no state for (agent restarted after it ended) must not run again
-    this.terminalOnArrival = !rec && (phase === "Succeeded" || phase === "Failed");
+    // a pod that finished before this agent run (it restarted since) must not run again
+    this.terminalOnArrival = phase === "Succeeded" || phase === "Failed";
     if (pod.status?.startTime) this.startTime = pod.status.startTime;
     this.buildContainers();
     this.timer = setInterval(() => this.kick(), 1000);
@@ -94,8 +95,9 @@ export class PodWorker {
     };
     this.init = (this.pod.spec.initContainers ?? []).map((s) => mk(s, true));
     this.main = this.pod.spec.containers.map((s) => mk(s, false));
-    // adopted main containers imply init containers already completed
-    if (this.main.some((c) => c.adopted)) for (const c of this.init) c.done = true;
+    // init containers already completed in an earlier agent run are not run again
+    const initialized = this.pod.status?.conditions?.some((c) => c.type === "Initialized" && c.status === "True");
+    if (initialized || this.main.some((c) => c.adopted)) for (const c of this.init) c.done = true;
   }
 
   update(pod: Pod) {
@@ -422,12 +424,15 @@ export class PodWorker {
       const updated = await this.d.kube.request<Pod>("PATCH", `/api/v1/namespaces/${ns}/pods/${this.pod.metadata.name}/status`, { status }, "merge");
       if (updated.metadata.uid !== this.uid) return; // a new pod with the same name: not ours
       this.lastPublished = key;
+      this.lastPublishError = undefined;
       this.pod = updated;
       const ready = status.conditions?.find((c) => c.type === "Ready")?.status;
       if (prevPhase !== status.phase || prevReady !== ready) this.log.info({ phase: status.phase, ready, podIP: status.podIP }, "pod status");
     } catch (err) {
       if (isStatus(err, 404)) this.gone = true;
-      else this.log.warn({ err: errInfo(err) }, "pod status update failed; will retry");
+      else if (this.lastPublishError !== String(err)) this.log.warn({ err: errInfo(err) }, "pod status update failed; retrying every second");
+      this.lastPublishError = String(err);
+      return;
     }
   }
 
