@@ -19,3 +19,4 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 bash hack/build/binaries.sh
+bash hack/conformance/build.sh
