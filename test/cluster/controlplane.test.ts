@@ -5,7 +5,10 @@
  * service-account tokens). Uses the shared cluster (ensureCluster); leaves it running.
  */
 import { afterAll, beforeAll, expect, jest, test } from "@jest/globals";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import https from "node:https";
 import { X509Certificate } from "node:crypto";
 import { parseAllDocuments } from "yaml";
@@ -196,6 +199,122 @@ test("namespace deletion is finalized by the namespace controller", async () => 
     },
     60_000,
   );
+});
+
+test("admission webhooks behind a Service are called at the endpoint IP, with TLS checked against the Service name", async () => {
+  // A webhook server on the host side of the pod bridge, reached only through a selector-less
+  // Service + Endpoints: the API server must route to the endpoint (--enable-aggregator-routing).
+  const svc = "cp-webhook";
+  const dir = mkdtempSync(join(tmpdir(), "cp-webhook-"));
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${svc}.${NS}.svc`,
+      "-addext",
+      `subjectAltName=DNS:${svc}.${NS}.svc`,
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "cert.pem"),
+    ],
+    { stdio: "ignore" },
+  );
+  const cert = readFileSync(join(dir, "cert.pem"));
+  const calls: string[] = [];
+  const server = https.createServer({ key: readFileSync(join(dir, "key.pem")), cert }, (req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      const review = JSON.parse(body) as { request: { uid: string; name: string } };
+      calls.push(review.request.name);
+      const allowed = !review.request.name.startsWith("deny-");
+      res.setHeader("content-type", "application/json");
+      res.end(
+        JSON.stringify({
+          apiVersion: "admission.k8s.io/v1",
+          kind: "AdmissionReview",
+          response: {
+            uid: review.request.uid,
+            allowed,
+            status: allowed ? undefined : { code: 403, message: "denied by the cp-test webhook" },
+          },
+        }),
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, BRIDGE_IP, r));
+  const port = (server.address() as { port: number }).port;
+  const hook = `cp-test-${process.pid}.crossway.dev`;
+  try {
+    await kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [
+          {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: svc, namespace: NS },
+            spec: { ports: [{ port: 443, targetPort: port }] },
+          },
+          {
+            apiVersion: "v1",
+            kind: "Endpoints",
+            metadata: { name: svc, namespace: NS },
+            subsets: [{ addresses: [{ ip: BRIDGE_IP }], ports: [{ port }] }],
+          },
+        ],
+      }),
+    );
+    await kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingWebhookConfiguration",
+        metadata: { name: hook },
+        webhooks: [
+          {
+            name: hook,
+            clientConfig: {
+              service: { name: svc, namespace: NS, port: 443, path: "/validate" },
+              caBundle: cert.toString("base64"),
+            },
+            rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"] }],
+            // Only this test's namespace: the cluster is shared with other suites.
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": NS } },
+            failurePolicy: "Fail",
+            sideEffects: "None",
+            admissionReviewVersions: ["v1"],
+            timeoutSeconds: 5,
+          },
+        ],
+      }),
+    );
+    // The webhook configuration takes effect asynchronously; the allowed object proves the call path.
+    let attempt = 0;
+    await eventually("the webhook to be called", async () => {
+      await kubectl(["create", "configmap", `allow-${attempt++}`, "-n", NS]);
+      return calls.some((c) => c.startsWith("allow-")) ? true : undefined;
+    });
+    const err = await kubectlError(["create", "configmap", "deny-me", "-n", NS]);
+    expect(err.stderr).toContain("denied by the cp-test webhook");
+    expect(calls).toContain("deny-me");
+  } finally {
+    await kubectl(["delete", "validatingwebhookconfiguration", hook, "--ignore-not-found"]);
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("ensureCluster is idempotent: a repeated call starts nothing and returns quickly", async () => {
