@@ -7,10 +7,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Log, errInfo } from "./log.js";
-import { listOurNetns, listOurVeths, netnsPids, removeBridge, removePodNetwork } from "./netns.js";
+import { deleteLink, listOurNetns, listOurVeths, netnsPids, removeBridge, removePodNetwork } from "./netns.js";
 import { signalGroup, stopGroup } from "./process.js";
 import { StateDir, procAlive, removeEmptyTree } from "./state.js";
-import { run } from "./shell.js";
 
 export interface CleanupReport {
   processes: number;
@@ -63,7 +62,7 @@ export async function cleanupHost(stateDir: string, log: Log): Promise<CleanupRe
   // 3. stray veths and the bridge
   for (const v of await listOurVeths()) {
     await attempt(`veth ${v}`, async () => {
-      await run("ip", ["link", "del", v]);
+      await deleteLink(v);
       report.veths++;
     });
   }

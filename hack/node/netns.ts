@@ -71,10 +71,17 @@ export async function netnsPids(ns: string): Promise<number[]> {
     .filter((n) => Number.isInteger(n) && n > 0);
 }
 
+/** Deletes a link; one that is already gone is fine. */
+export async function deleteLink(name: string): Promise<void> {
+  const r = await tryRun("ip", ["link", "del", name]);
+  if (r.code !== 0 && !/Cannot find device|does not exist/.test(r.stderr)) throw new Error(`ip link del ${name}: ${r.stderr.trim()}`);
+}
+
 /** Removes the pod's namespace (which takes eth0 and so its veth peer), its veth and /etc/netns dir. */
 export async function removePodNetwork(ns: string, hostVeth: string): Promise<void> {
   if (netnsExists(ns)) await run("ip", ["netns", "del", ns]);
-  if (await linkExists(hostVeth)) await run("ip", ["link", "del", hostVeth]);
+  // deleting the netns destroys eth0 and, asynchronously, its host peer
+  await deleteLink(hostVeth);
   fs.rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
 }
 

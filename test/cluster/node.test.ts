@@ -365,7 +365,8 @@ const downTest = process.env.CI || process.env.CROSSWAY_TEST_DOWN ? test : test.
 downTest(
   "local:down (the agent's --cleanup) leaves no process, netns, link or mount behind",
   async () => {
-    const podPids = (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-A"])).items
+    await readyPods("app=echo", 2);
+  const podPids = (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-A"])).items
       .filter((p) => p.spec.nodeName === "crossway-node")
       .flatMap((p) => netnsPids(netnsOf(p.metadata.uid)));
     expect(podPids.length).toBeGreaterThan(0);
