@@ -8,7 +8,8 @@ import { K8s, type KubernetesObject } from "kubernetes-fluent-client";
 import type { Gateway, GatewayClass } from "../crd";
 import type { TranslateOptions } from "../engine/snapshot";
 import type { ModuleSettings } from "./config";
-import { DataPlaneSync, type DataPlaneManifests, type RenderGateway } from "./dataplane";
+import { DataPlaneSync, type DataPlaneManifests, type RenderGateway, type SyncResult } from "./dataplane";
+import type { GatewayIR } from "../engine/ir";
 import { foldDataPlane } from "./gateway-status";
 import { INDEX_KINDS, ObjectIndex, type IndexKind } from "./index";
 import { API_VERSIONS, MODELS, type KubeClient } from "./kube";
@@ -21,12 +22,28 @@ export interface ControllerDeps {
   settings: ModuleSettings;
   kube: KubeClient;
   translate: Translate;
-  render: RenderGateway;
-  manifests: DataPlaneManifests;
+  /** The data plane (renderer + per-Gateway manifests); without it nothing is programmed. */
+  dataPlane?: { render: RenderGateway; manifests: DataPlaneManifests };
   log?: Logger;
 }
 
 export class DataPlaneSyncError extends Error {}
+
+/** No data plane wired in: say so in Programmed rather than pretend. */
+const withoutDataPlane = (irs: GatewayIR[]): SyncResult => ({
+  errors: [],
+  gateways: irs.map(ir => ({
+    namespace: ir.gateway.namespace,
+    name: ir.gateway.name,
+    generation: 0,
+    addresses: [],
+    programmed: {
+      status: "False",
+      reason: "Pending",
+      message: "this crossway build has no data plane wired in; nothing serves this Gateway",
+    },
+  })),
+});
 
 export class Controller {
   readonly index = new ObjectIndex();
@@ -34,7 +51,7 @@ export class Controller {
   readonly settings: ModuleSettings;
   readonly #deps: ControllerDeps;
   readonly #writer: StatusWriter;
-  readonly #dataplane: DataPlaneSync;
+  readonly #dataplane: DataPlaneSync | undefined;
   readonly #log: Logger;
   #primed = false;
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -46,7 +63,9 @@ export class Controller {
     this.settings = deps.settings;
     this.#log = (deps.log ?? rootLog).child({ part: "controller" });
     this.#writer = new StatusWriter(deps.kube, this.index, deps.settings.controllerName, { log: this.#log });
-    this.#dataplane = new DataPlaneSync(deps.kube, this.index, deps.render, deps.manifests, { log: this.#log });
+    this.#dataplane =
+      deps.dataPlane &&
+      new DataPlaneSync(deps.kube, this.index, deps.dataPlane.render, deps.dataPlane.manifests, { log: this.#log });
     this.loop = new ReconcileLoop(() => this.reconcile(), { ...deps.settings, log: this.#log });
   }
 
@@ -87,7 +106,9 @@ export class Controller {
     const started = Date.now();
     const result = this.#deps.translate(this.index.snapshot(), this.translateOptions);
     const translated = Date.now();
-    const planes = await this.#dataplane.sync(result.ir, this.isOurs);
+    const planes = this.#dataplane
+      ? await this.#dataplane.sync(result.ir, this.isOurs)
+      : withoutDataPlane(result.ir);
     const statuses = foldDataPlane(result.statuses, planes.gateways, this.#listenerSetParent);
     let statusError: unknown;
     const summary = await this.#writer.write(statuses).catch(e => {
@@ -117,7 +138,7 @@ export class Controller {
       const { items, resourceVersion } = await this.#deps.kube.list(kind);
       if (this.index.replaceAll(kind, items, resourceVersion)) this.loop.markDirty();
     }
-    this.#dataplane.forgetApplied();
+    this.#dataplane?.forgetApplied();
   }
 
   /** Prime the index (retrying with backoff), then start the loop and the periodic resync. */

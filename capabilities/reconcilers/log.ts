@@ -3,7 +3,7 @@ import { pino } from "pino";
 
 export const log = pino({
   name: "crossway",
-  level: process.env.LOG_LEVEL ?? "info",
+  level: process.env.CROSSWAY_LOG_LEVEL ?? process.env.LOG_LEVEL ?? "info",
   base: { component: "crossway" },
 });
 

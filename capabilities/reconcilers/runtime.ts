@@ -1,0 +1,51 @@
+/**
+ * The process-wide controller and the named functions the capability routes events to.
+ * `startForRole()` starts what this process's role needs:
+ * - build (`pepr build` loading the module): nothing;
+ * - watcher (PEPR_WATCH_MODE=true) or dev (`pepr dev`, hack/dev-module.ts): prime the index,
+ *   then the reconcile loop;
+ * - admission (pepr's webhook Deployment runs no watches): own watches to keep the index that
+ *   the warnings read current.
+ */
+import { translate } from "../engine";
+import { readSettings } from "./config";
+import { Controller } from "./controller";
+import { admissionHandlers } from "./admission";
+import { liveKubeClient } from "./kube";
+import { describeError, log } from "./log";
+
+const problems: string[] = [];
+const settings = readSettings(process.env, problems);
+problems.forEach(p => log.error({ setting: p }, "invalid module setting"));
+
+export const controller = new Controller({
+  settings,
+  kube: liveKubeClient(),
+  translate,
+  // Wired in once capabilities/render (renderGateway) and capabilities/dataplane/manifests land:
+  // dataPlane: { render: renderGateway, manifests: dataPlaneManifests },
+});
+
+export const upserted = controller.upserted;
+export const deleted = controller.deleted;
+
+export const {
+  warnHTTPRoute,
+  warnGRPCRoute,
+  warnGateway,
+  warnListenerSet,
+  warnReferenceGrant,
+  enforceNamespaceLabels,
+} = admissionHandlers(controller, translate);
+
+export function startForRole(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.PEPR_MODE === "build") return;
+  const role = env.PEPR_WATCH_MODE === "true" || env.PEPR_MODE === "dev" ? "controller" : "admission";
+  log.info({ role, controllerName: settings.controllerName }, "crossway starting");
+  if (env.PEPR_MODE === "dev" && process.connected) {
+    // Started by hack/dev-module.ts: do not outlive it.
+    process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
+  }
+  const started = role === "controller" ? controller.start() : controller.startWatchingDirectly();
+  started.catch(e => log.error(describeError(e), `crossway ${role} failed to start`));
+}

@@ -1,0 +1,212 @@
+/**
+ * The module against the real local API server, run the way `pepr dev` runs it (one process:
+ * webhooks at https://localhost:<port> + watches + the reconcile loop). Asserts what a user sees:
+ * kubectl warnings, status written by the controller, live re-evaluation on a namespace label,
+ * the namespace label policy denying a non-admin, other controllers' status entries untouched,
+ * and no status patch when nothing changed.
+ */
+import { afterAll, beforeAll, expect, jest, test } from "@jest/globals";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { ensureCluster } from "../../hack/cluster/up.js";
+import { KUBECONFIG } from "../../hack/cluster/config.js";
+import { startModule, stopModule, type RunningModule } from "../../hack/dev-module.js";
+
+jest.setTimeout(180_000);
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+const S = `mt${process.pid}`;
+const NS = { infra: `${S}-infra`, careers: `${S}-careers`, hr: `${S}-hr` };
+const CLASS = `${S}-class`;
+const OURS = "crossway.dev/gateway-controller";
+
+async function kubectl(args: string[], stdin?: string): Promise<{ stdout: string; stderr: string }> {
+  const p = run("kubectl", ["--kubeconfig", KUBECONFIG, ...args], { timeout: 30_000 });
+  if (stdin !== undefined) {
+    p.child.stdin!.end(stdin);
+  }
+  return p;
+}
+const apply = (obj: object) => kubectl(["apply", "-f", "-"], JSON.stringify(obj));
+const getJson = async (...args: string[]) => JSON.parse((await kubectl(["get", "-o", "json", ...args])).stdout);
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e instanceof Error ? e.message : JSON.stringify(e);
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what} ${last}`);
+}
+
+type Cond = { type: string; status: string; reason: string; lastTransitionTime: string };
+type Parent = { controllerName: string; parentRef: { name: string }; conditions: Cond[] };
+const routeParents = async (ns: string, name: string): Promise<Parent[]> =>
+  (await getJson("httproute", "-n", ns, name)).status?.parents ?? [];
+const ourAccepted = async (ns: string, name: string) =>
+  (await routeParents(ns, name)).find(p => p.controllerName === OURS)?.conditions.find(c => c.type === "Accepted");
+
+const route = (ns: string, name: string, extra: object = {}) => ({
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "HTTPRoute",
+  metadata: { name, namespace: ns },
+  spec: {
+    parentRefs: [{ name: "shared", namespace: NS.infra }],
+    rules: [{ matches: [{ path: { type: "PathPrefix", value: `/${name}` } }], backendRefs: [{ name, port: 9080 }] }],
+    ...extra,
+  },
+});
+
+let mod: RunningModule;
+
+beforeAll(async () => {
+  await ensureCluster();
+  mod = await startModule({ kubeconfig: KUBECONFIG, readyTimeoutMs: 90_000 });
+  await apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS.infra } });
+  await apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS.careers, labels: { "shared-gateway-access": "true" } } });
+  await apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS.hr } });
+  await apply({ apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: CLASS }, spec: { controllerName: OURS } });
+  await apply({
+    apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway",
+    metadata: { name: "shared", namespace: NS.infra },
+    spec: {
+      gatewayClassName: CLASS,
+      listeners: [{
+        name: "http", port: 80, protocol: "HTTP",
+        allowedRoutes: { namespaces: { from: "Selector", selector: { matchLabels: { "shared-gateway-access": "true" } } } },
+      }],
+    },
+  });
+  for (const [ns, name] of [[NS.careers, "careers"], [NS.hr, "hr"]] as const) {
+    await apply({ apiVersion: "v1", kind: "Service", metadata: { name, namespace: ns }, spec: { ports: [{ port: 9080 }] } });
+  }
+});
+
+afterAll(async () => {
+  await kubectl(["delete", "ns", NS.infra, NS.careers, NS.hr, "--wait=false", "--ignore-not-found"]).catch(() => undefined);
+  await kubectl(["delete", "gatewayclass", CLASS, "--ignore-not-found"]).catch(() => undefined);
+  await kubectl(["delete", "clusterrole,clusterrolebinding", `${S}-ns-editor`, "--ignore-not-found"]).catch(() => undefined);
+  await stopModule();
+});
+
+test("GatewayClass and Gateway get Accepted status from the controller", async () => {
+  const cls = await eventually("GatewayClass Accepted", async () => {
+    const c = (await getJson("gatewayclass", CLASS)).status?.conditions?.find((x: Cond) => x.type === "Accepted");
+    return c?.status === "True" ? c : undefined;
+  });
+  expect(cls.reason).toBe("Accepted");
+  const gw = await eventually("Gateway status", async () => {
+    const g = await getJson("gateway", "-n", NS.infra, "shared");
+    return g.status?.listeners?.length ? g : undefined;
+  });
+  expect(gw.status.conditions.find((c: Cond) => c.type === "Accepted").status).toBe("True");
+  // no data-plane pod serves it yet: Programmed says what it waits for
+  const programmed = gw.status.conditions.find((c: Cond) => c.type === "Programmed");
+  expect(programmed.status).toBe("False");
+});
+
+test("kubectl apply of a route from an excluded namespace prints a warning naming the listener", async () => {
+  await apply(route(NS.careers, "careers"));
+  const { stderr } = await apply(route(NS.hr, "hr"));
+  expect(stderr).toContain("Warning: crossway:");
+  expect(stderr).toContain("NotAllowedByListeners");
+  expect(stderr).toContain(`listener "http" of Gateway ${NS.infra}/shared`);
+  expect(stderr).toContain("shared-gateway-access=true");
+  const ok = await eventually("careers Accepted", async () => ((await ourAccepted(NS.careers, "careers"))?.status === "True" ? true : undefined));
+  expect(ok).toBe(true);
+  const hr = await eventually("hr refused", async () => {
+    const c = await ourAccepted(NS.hr, "hr");
+    return c?.status === "False" ? c : undefined;
+  });
+  expect(hr.reason).toBe("NotAllowedByListeners");
+});
+
+test("labelling the namespace attaches the route within a second or two; unrelated changes patch nothing", async () => {
+  await eventually("careers Accepted", async () => ((await ourAccepted(NS.careers, "careers"))?.status === "True" ? true : undefined));
+  const before = await getJson("httproute", "-n", NS.careers, "careers");
+  const t0 = Date.now();
+  await kubectl(["label", "ns", NS.hr, "shared-gateway-access=true"]);
+  await eventually("hr Accepted after label", async () => ((await ourAccepted(NS.hr, "hr"))?.status === "True" ? true : undefined), 5_000);
+  const latencyMs = Date.now() - t0;
+  console.info(`namespace label → route Accepted in ${latencyMs} ms`);
+  expect(latencyMs).toBeLessThan(3_000);
+  await sleep(1_000); // let the loop settle after the recompute the label caused
+  const after = await getJson("httproute", "-n", NS.careers, "careers");
+  expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  // and removing the label detaches it again, with a fresh lastTransitionTime
+  const accepted = (await ourAccepted(NS.hr, "hr"))!;
+  await kubectl(["label", "ns", NS.hr, "shared-gateway-access-"]);
+  const refused = await eventually("hr refused again", async () => {
+    const c = await ourAccepted(NS.hr, "hr");
+    return c?.status === "False" ? c : undefined;
+  }, 5_000);
+  expect(refused.lastTransitionTime >= accepted.lastTransitionTime).toBe(true);
+});
+
+test("the namespace label policy denies a non-admin and names the policy", async () => {
+  // bob may edit namespaces as far as RBAC goes; only the policy stands in his way
+  await apply({
+    apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: `${S}-ns-editor` },
+    rules: [{ apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "patch", "update"] }],
+  });
+  await apply({
+    apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: `${S}-ns-editor` },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `${S}-ns-editor` },
+    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "bob" }],
+  });
+  const tryLabel = () => kubectl(["--as=bob", "--as-group=system:authenticated", "label", "ns", NS.hr, "shared-gateway-access=true"]).catch(e => e);
+  // (RBAC takes a moment to see the new binding; until then the API server itself says Forbidden)
+  const denied = await eventually("policy denial", async () => {
+    const r = await tryLabel();
+    return String(r.stderr).includes("User \"bob\" cannot") ? undefined : r;
+  }, 10_000);
+  expect(denied.code).not.toBe(0);
+  expect(String(denied.stderr)).toContain("crossway namespace label policy");
+  expect(String(denied.stderr)).toContain('user "bob" may not add shared-gateway-access=true');
+  const ns = await getJson("ns", NS.hr);
+  expect(ns.metadata.labels?.["shared-gateway-access"]).toBeUndefined();
+  // other labels are anyone's business
+  await eventually("bob may label", async () => {
+    await kubectl(["--as=bob", "--as-group=system:authenticated", "label", "--overwrite", "ns", NS.hr, "team=people"]);
+    return true;
+  });
+});
+
+test("other controllers' parents are never touched; ours goes when the parentRef goes", async () => {
+  await eventually("careers Accepted", async () => ((await ourAccepted(NS.careers, "careers"))?.status === "True" ? true : undefined));
+  const current = await routeParents(NS.careers, "careers");
+  const foreign = {
+    parentRef: { group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "elsewhere", name: "theirs" },
+    controllerName: "example.com/other",
+    conditions: [{ type: "Accepted", status: "True", reason: "Accepted", message: "theirs", lastTransitionTime: "2020-01-01T00:00:00Z", observedGeneration: 1 }],
+  };
+  await kubectl(["patch", "httproute", "-n", NS.careers, "careers", "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { parents: [...current, foreign] } })]);
+  // a spec change that moves the route to another section triggers a recompute of it
+  await apply(route(NS.careers, "careers", { parentRefs: [{ name: "shared", namespace: NS.infra, sectionName: "http" }] }));
+  const parents = await eventually("our entry re-keyed to the sectionName", async () => {
+    const p = await routeParents(NS.careers, "careers");
+    const ours = p.filter(x => x.controllerName === OURS);
+    return ours.length === 1 && (ours[0].parentRef as { sectionName?: string }).sectionName === "http" ? p : undefined;
+  });
+  expect(parents.find(p => p.controllerName === "example.com/other")).toEqual(foreign);
+  // drop every parentRef of ours: our entry disappears, theirs stays
+  await apply(route(NS.careers, "careers", { parentRefs: [{ name: "theirs", namespace: "elsewhere" }] }));
+  const left = await eventually("our entry removed", async () => {
+    const p = await routeParents(NS.careers, "careers");
+    return p.some(x => x.controllerName === OURS) ? undefined : p;
+  });
+  expect(left).toEqual([foreign]);
+});
+
+test("the controller logs one line per status transition", () => {
+  const t = mod.logs().filter(l => l.msg === "status transition" && l.kind === "HTTPRoute" && l.namespace === NS.hr);
+  expect(t.some(l => l.condition === "Accepted" && l.reason === "NotAllowedByListeners")).toBe(true);
+  expect(t.some(l => l.condition === "Accepted" && l.reason === "Accepted")).toBe(true);
+  expect(JSON.stringify(mod.logs())).not.toContain("[object Object]");
+});
