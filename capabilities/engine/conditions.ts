@@ -342,16 +342,19 @@ export type BackendReason =
   | typeof Reason.UnsupportedProtocol;
 
 /** Why one backendRef (or mirror backendRef) did not resolve, naming rule and backend. */
+/** A description rendered only when a message is built (e.g. a backend on the hot path). */
+export type Describable = string | { toString(): string };
+
 export const backendProblem = {
-  refNotPermitted: (where: string, backend: string, backendNs: string, fromKind: string, fromNs: string) =>
+  refNotPermitted: (where: string, backend: Describable, backendNs: string, fromKind: string, fromNs: string) =>
     `${where} ${backend}: no ReferenceGrant in namespace "${backendNs}" allows ${fromKind}s from namespace "${fromNs}" to reference this Service`,
   invalidKind: (where: string, group: string, kind: string, name: string) =>
     `${where} backendRef ${name} has kind "${kind}"${group ? ` (group "${group}")` : ""}; only core Services are supported`,
-  serviceNotFound: (where: string, backend: string) => `${where} ${backend}: the Service does not exist`,
-  portMissing: (where: string, backend: string) => `${where} ${backend}: backendRef port is required for a Service`,
-  portNotFound: (where: string, backend: string, port: number) =>
+  serviceNotFound: (where: string, backend: Describable) => `${where} ${backend}: the Service does not exist`,
+  portMissing: (where: string, backend: Describable) => `${where} ${backend}: backendRef port is required for a Service`,
+  portNotFound: (where: string, backend: Describable, port: number) =>
     `${where} ${backend}: the Service has no port ${port}`,
-  unsupportedProtocol: (where: string, backend: string, appProtocol: string) =>
+  unsupportedProtocol: (where: string, backend: Describable, appProtocol: string) =>
     `${where} ${backend}: Service port appProtocol "${appProtocol}" is not supported`,
 };
 

@@ -29,13 +29,16 @@ export const generationOf = (o: HasMeta | undefined): number => {
   return Number.isFinite(g) ? g : 0;
 };
 
+const RFC3339_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
 /** creationTimestamp as a sortable ISO string; objects without one sort last. */
 export function createdOf(o: HasMeta | undefined): string {
   const t = metaOf(o).creationTimestamp;
-  if (t instanceof Date) return isNaN(t.getTime()) ? "~" : t.toISOString();
+  if (t instanceof Date) return isNaN(t.getTime()) ? "~" : t.toISOString().replace(".000Z", "Z");
+  if (typeof t === "string" && RFC3339_SECONDS.test(t)) return t; // the API server's own format
   if (typeof t === "string" && t !== "") {
     const d = new Date(t);
-    return isNaN(d.getTime()) ? "~" : d.toISOString();
+    return isNaN(d.getTime()) ? "~" : d.toISOString().replace(".000Z", "Z");
   }
   return "~";
 }
@@ -57,4 +60,10 @@ export function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-export const asArray = <T>(v: T[] | undefined | null): T[] => (Array.isArray(v) ? v : []);
+/** The list's present items ([] when it is not a list): null/undefined entries are dropped. */
+export const asArray = <T>(v: T[] | undefined | null): NonNullable<T>[] =>
+  Array.isArray(v) ? (v.filter((x) => x !== null && x !== undefined) as NonNullable<T>[]) : [];
+
+/** The list's object items only: junk entries (numbers, strings, nulls, lists) are dropped. */
+export const objects = <T>(v: T[] | undefined | null): T[] =>
+  Array.isArray(v) ? v.filter((x) => typeof x === "object" && x !== null && !Array.isArray(x)) : [];

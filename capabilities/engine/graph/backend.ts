@@ -7,7 +7,7 @@ import type { V1EndpointSlice, V1ServicePort } from "@kubernetes/client-node";
 import type { BackendIR, EndpointIR, FilterIR } from "../ir";
 import { Reason, backendProblem as P, describe, type BackendReason } from "../conditions";
 import { SUPPORTED_APP_PROTOCOLS } from "../features";
-import { CORE_GROUP, GATEWAY_GROUP, asArray, cmp, key } from "../meta";
+import { CORE_GROUP, GATEWAY_GROUP, asArray, cmp, key, objects } from "../meta";
 import { referenceAllowed } from "./referencegrant";
 import type { Lookup } from "./lookup";
 import type { RouteKind } from "./types";
@@ -43,9 +43,13 @@ export interface ResolvedBackend {
 
 export function resolveBackend(ref: BackendRefLike, filters: FilterIR[], ctx: BackendContext, lookup: Lookup): ResolvedBackend {
   const weight = Number.isFinite(Number(ref?.weight)) ? Math.max(0, Math.trunc(Number(ref?.weight ?? 1))) : 1;
-  const invalidId = `invalid_${ctx.routeKind.toLowerCase()}_${ctx.routeNs}_${ctx.routeName}_${ctx.slot}`;
   const invalid = (reason: BackendReason, message: string): ResolvedBackend => ({
-    backend: { kind: "invalid", id: invalidId, weight, reason },
+    backend: {
+      kind: "invalid",
+      id: `invalid_${ctx.routeKind.toLowerCase()}_${ctx.routeNs}_${ctx.routeName}_${ctx.slot}`,
+      weight,
+      reason,
+    },
     problem: { reason, message },
   });
 
@@ -57,7 +61,7 @@ export function resolveBackend(ref: BackendRefLike, filters: FilterIR[], ctx: Ba
   }
   const namespace = ref.namespace ?? ctx.routeNs;
   const port = ref.port === undefined || ref.port === null ? undefined : Number(ref.port);
-  const desc = describe.backend(namespace, name, port);
+  const desc = lazyDesc(namespace, name, port);
   const permitted = referenceAllowed(
     lookup.grants,
     { group: GATEWAY_GROUP, kind: ctx.routeKind, namespace: ctx.routeNs },
@@ -67,7 +71,7 @@ export function resolveBackend(ref: BackendRefLike, filters: FilterIR[], ctx: Ba
   const svc = lookup.services.get(key(namespace, name));
   if (!svc) return invalid(Reason.BackendNotFound, P.serviceNotFound(ctx.where, desc));
   if (port === undefined) return invalid(Reason.BackendNotFound, P.portMissing(ctx.where, desc));
-  const svcPort = asArray(svc.spec?.ports).find((p) => p?.port === port);
+  const svcPort = objects(svc.spec?.ports).find((p) => p?.port === port);
   if (!svcPort) return invalid(Reason.BackendNotFound, P.portNotFound(ctx.where, desc, port));
 
   let appProtocol: string | undefined;
@@ -86,11 +90,28 @@ export function resolveBackend(ref: BackendRefLike, filters: FilterIR[], ctx: Ba
     service: { namespace, name },
     port,
     weight,
-    endpoints: endpointsFor(lookup.slices.get(key(namespace, name)) ?? [], svcPort),
+    endpoints: cachedEndpoints(lookup, namespace, name, svcPort),
     filters,
   };
   if (appProtocol) backend.appProtocol = appProtocol;
   return { backend };
+}
+
+/** A backend description for messages, built only when a message needs it. */
+function lazyDesc(namespace: string, name: string, port: number | undefined): { toString(): string } {
+  return { toString: () => describe.backend(namespace, name, port) };
+}
+
+/** Endpoints per Service port, computed once per translate() (many routes share a Service). */
+const endpointCache = new WeakMap<Lookup, Map<string, EndpointIR[]>>();
+
+function cachedEndpoints(lookup: Lookup, namespace: string, name: string, svcPort: V1ServicePort): EndpointIR[] {
+  let cache = endpointCache.get(lookup);
+  if (!cache) endpointCache.set(lookup, (cache = new Map()));
+  const k = `${namespace}/${name}/${svcPort.port}`;
+  let eps = cache.get(k);
+  if (!eps) cache.set(k, (eps = endpointsFor(lookup.slices.get(key(namespace, name)) ?? [], svcPort)));
+  return eps;
 }
 
 /** Ready endpoints of the Service port: slices' port with the same name; ready unless explicitly false. */
@@ -99,9 +120,9 @@ function endpointsFor(slices: V1EndpointSlice[], svcPort: V1ServicePort): Endpoi
   const out: EndpointIR[] = [];
   const portName = svcPort.name ?? "";
   for (const es of slices) {
-    const p = asArray(es?.ports).find((sp) => (sp?.name ?? "") === portName);
+    const p = objects(es?.ports).find((sp) => (sp?.name ?? "") === portName);
     if (!p || typeof p.port !== "number") continue;
-    for (const ep of asArray(es.endpoints)) {
+    for (const ep of objects(es.endpoints)) {
       if (ep?.conditions?.ready === false) continue;
       for (const ip of asArray(ep?.addresses)) {
         const k = `${ip}:${p.port}`;

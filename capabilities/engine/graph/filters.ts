@@ -4,7 +4,7 @@
  */
 import type { FilterIR, HeaderModifierIR } from "../ir";
 import { valueProblem as V } from "../conditions";
-import { asArray } from "../meta";
+import { asArray, objects } from "../meta";
 import { resolveBackend, type BackendContext, type BackendProblem, type BackendRefLike } from "./backend";
 import type { Lookup } from "./lookup";
 
@@ -52,7 +52,7 @@ export function convertFilters(
   found: Findings,
 ): FilterIR[] {
   const out: FilterIR[] = [];
-  asArray(specs).forEach((f, i) => {
+  objects(specs).forEach((f, i) => {
     const type = String(f?.type ?? "");
     const here = `${where} filter ${i}`;
     if (scope === "backendRef" && type !== "RequestHeaderModifier" && type !== "ResponseHeaderModifier") {
@@ -128,7 +128,7 @@ function convertModifier(spec: ModifierSpec, where: string, lookup: Lookup, foun
     if (p) found.problems.push(V.validator(where, p));
   };
   const pairs = (list: { name: string; value: string }[] | undefined) =>
-    asArray(list).map((h) => {
+    objects(list).map((h) => {
       const name = String(h?.name ?? "");
       const value = String(h?.value ?? "");
       check(name, value);

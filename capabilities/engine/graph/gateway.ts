@@ -5,7 +5,7 @@
 import type { Gateway } from "../../crd";
 import { describe, gateway as C, listener as L } from "../conditions";
 import { SUPPORTED_ADDRESS_TYPES } from "../features";
-import { asArray, generationOf, nameOf, nsOf } from "../meta";
+import { asArray, generationOf, nameOf, nsOf, objects } from "../meta";
 import { buildListener, type ListenerSpec } from "./listener";
 import type { Lookup } from "./lookup";
 import { isListenerValid, type GatewayClassNode, type GatewayNode, type ListenerNode } from "./types";
@@ -27,7 +27,7 @@ export function buildGateway(gw: Gateway, gatewayClass: GatewayClassNode, lookup
     listenerSets: [],
   };
   const owner = { kind: "Gateway" as const, namespace, name, desc };
-  node.listeners = asArray(gw.spec?.listeners).map((l) => buildListener(l as ListenerSpec, owner, node, lookup));
+  node.listeners = objects(gw.spec?.listeners).map((l) => buildListener(l as ListenerSpec, owner, node, lookup));
   markConflicts([node.listeners]);
 
   const accepted = gatewayAcceptance(node);

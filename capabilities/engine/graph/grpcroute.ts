@@ -6,7 +6,7 @@
 import type { GRPCRoute } from "../../crd";
 import type { MatchIR, PathMatchIR } from "../ir";
 import { valueProblem as V } from "../conditions";
-import { asArray, createdOf, generationOf, nameOf, nsOf } from "../meta";
+import { asArray, createdOf, generationOf, nameOf, nsOf, objects } from "../meta";
 import { convertFilters, type FilterSpec, type Findings } from "./filters";
 import type { Lookup } from "./lookup";
 import { convertBackends, convertHeaderMatches, ruleWhere, type RouteCtx, type RouteDraft } from "./rules";
@@ -15,10 +15,10 @@ import type { RuleNode } from "./types";
 export function draftGRPCRoute(r: GRPCRoute, lookup: Lookup): RouteDraft {
   const ctx: RouteCtx = { routeKind: "GRPCRoute", routeNs: nsOf(r), routeName: nameOf(r) };
   const found: Findings = { problems: [], refProblems: [] };
-  const rules: RuleNode[] = asArray(r.spec?.rules).map((rule, i) => {
+  const rules: RuleNode[] = objects(r.spec?.rules).map((rule, i) => {
     const where = ruleWhere(i, rule?.name);
-    const matches = asArray(rule?.matches).length
-      ? asArray(rule.matches).map((m, j) => {
+    const matches = objects(rule?.matches).length
+      ? objects(rule.matches).map((m, j) => {
           const mw = `${where} match ${j}`;
           const out: MatchIR = { headers: convertHeaderMatches(m?.headers, mw, lookup, found), queryParams: [] };
           const path = methodPath(m?.method, mw, lookup, found);
@@ -42,7 +42,7 @@ export function draftGRPCRoute(r: GRPCRoute, lookup: Lookup): RouteDraft {
     generation: generationOf(r),
     created: createdOf(r),
     hostnames: asArray(r.spec?.hostnames).map((h) => String(h).toLowerCase()),
-    parentRefs: asArray(r.spec?.parentRefs),
+    parentRefs: objects(r.spec?.parentRefs),
     rules,
     found,
   };

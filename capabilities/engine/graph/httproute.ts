@@ -2,7 +2,7 @@
 import type { HTTPRoute } from "../../crd";
 import type { MatchIR, PathMatchIR, QueryParamMatchIR } from "../ir";
 import { valueProblem as V } from "../conditions";
-import { asArray, createdOf, generationOf, nameOf, nsOf } from "../meta";
+import { asArray, createdOf, generationOf, nameOf, nsOf, objects } from "../meta";
 import { convertFilters, usesPrefixReplace, type FilterSpec, type Findings } from "./filters";
 import type { Lookup } from "./lookup";
 import { convertBackends, convertHeaderMatches, ruleWhere, type RouteCtx, type RouteDraft } from "./rules";
@@ -12,10 +12,10 @@ import { parseDuration } from "./duration";
 export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
   const ctx: RouteCtx = { routeKind: "HTTPRoute", routeNs: nsOf(r), routeName: nameOf(r) };
   const found: Findings = { problems: [], refProblems: [] };
-  const rules: RuleNode[] = asArray(r.spec?.rules).map((rule, i) => {
+  const rules: RuleNode[] = objects(r.spec?.rules).map((rule, i) => {
     const where = ruleWhere(i, rule?.name);
-    const matches = asArray(rule?.matches).length
-      ? asArray(rule.matches).map((m, j) => convertMatch(m, `${where} match ${j}`, lookup, found))
+    const matches = objects(rule?.matches).length
+      ? objects(rule.matches).map((m, j) => convertMatch(m, `${where} match ${j}`, lookup, found))
       : [{ path: { type: "PathPrefix", value: "/" }, headers: [], queryParams: [] } as MatchIR];
     const filters = convertFilters(rule?.filters as FilterSpec[] | undefined, "rule", where, `r${i}`, ctx, lookup, found);
     const prefixFilter = usesPrefixReplace(filters);
@@ -40,7 +40,7 @@ export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
     generation: generationOf(r),
     created: createdOf(r),
     hostnames: asArray(r.spec?.hostnames).map((h) => String(h).toLowerCase()),
-    parentRefs: asArray(r.spec?.parentRefs),
+    parentRefs: objects(r.spec?.parentRefs),
     rules,
     found,
   };
@@ -82,7 +82,7 @@ function convertQueryMatches(
 ): QueryParamMatchIR[] {
   const seen = new Set<string>();
   const out: QueryParamMatchIR[] = [];
-  for (const q of asArray(params)) {
+  for (const q of objects(params)) {
     const name = String(q?.name ?? "");
     if (seen.has(name)) continue;
     seen.add(name);

@@ -5,7 +5,7 @@
  */
 import type { ListenerTLSIR } from "../ir";
 import { certProblem, describe, listener as L, listenerRefusal } from "../conditions";
-import { CORE_GROUP, GATEWAY_GROUP, asArray, key } from "../meta";
+import { CORE_GROUP, GATEWAY_GROUP, key, objects } from "../meta";
 import { referenceAllowed } from "./referencegrant";
 import { formatSelector, selectorMatches } from "./selector";
 import type { Lookup } from "./lookup";
@@ -94,7 +94,7 @@ export function buildListener(spec: ListenerSpec, owner: ListenerOwner, gateway:
 }
 
 function resolveKinds(spec: ListenerSpec, allowed: readonly RouteKind[]): { valid: GroupKind[]; invalid: string[] } {
-  const requested = asArray(spec?.allowedRoutes?.kinds);
+  const requested = objects(spec?.allowedRoutes?.kinds);
   if (requested.length === 0) return { valid: allowed.map((kind) => ({ group: GATEWAY_GROUP, kind })), invalid: [] };
   const valid: GroupKind[] = [];
   const invalid: string[] = [];
@@ -111,7 +111,7 @@ function resolveKinds(spec: ListenerSpec, allowed: readonly RouteKind[]): { vali
 type CertResult = { tls: ListenerTLSIR } | { problem: ListenerNode["resolvedRefs"] };
 
 function resolveCertificates(spec: ListenerSpec, owner: ListenerOwner, desc: string, lookup: Lookup): CertResult {
-  const refs = asArray(spec?.tls?.certificateRefs);
+  const refs = objects(spec?.tls?.certificateRefs);
   if (refs.length === 0) return { problem: L.invalidCertificateRef(desc, certProblem.noRefs()) };
   const certificates: ListenerTLSIR["certificates"] = [];
   for (const ref of refs) {
@@ -170,7 +170,7 @@ export function namespaceRefusal(l: ListenerNode, routeNs: string, lookup: Looku
       if (!p.selector) return listenerRefusal.namespaceSelector(routeNs, l.desc, formatSelector(undefined));
       return selectorMatches(p.selector, labels)
         ? undefined
-        : listenerRefusal.namespaceSelector(routeNs, l.desc, formatSelector(p.selector));
+        : listenerRefusal.namespaceSelector(routeNs, l.desc, (p.selectorText ??= formatSelector(p.selector)));
     }
     default:
       return listenerRefusal.namespaceSelector(routeNs, l.desc, `from: ${p.from}`);

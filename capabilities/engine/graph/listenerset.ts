@@ -5,7 +5,7 @@
  */
 import type { ListenerSet } from "../../crd";
 import { describe, listenerSet as C, listenerSetNotAllowedWhy as Why } from "../conditions";
-import { GATEWAY_GROUP, asArray, cmp, createdOf, generationOf, key, nameOf, nsOf } from "../meta";
+import { GATEWAY_GROUP, cmp, createdOf, generationOf, key, nameOf, nsOf, objects } from "../meta";
 import { markConflicts } from "./gateway";
 import { buildListener, type ListenerSpec } from "./listener";
 import type { Lookup } from "./lookup";
@@ -38,7 +38,7 @@ export function buildListenerSets(sets: ListenerSet[], gateways: Map<string, Gat
       listeners: [],
     };
     const owner = { kind: "ListenerSet" as const, namespace, name, desc };
-    node.listeners = asArray(ls.spec?.listeners).map((l) => buildListener(l as ListenerSpec, owner, gw, lookup));
+    node.listeners = objects(ls.spec?.listeners).map((l) => buildListener(l as ListenerSpec, owner, gw, lookup));
     const why = notAllowedWhy(gw, namespace, lookup);
     node.allowed = why === undefined;
     if (!gw.accepted) node.conditions = [C.parentNotAccepted(desc, gw.desc)];

@@ -3,7 +3,7 @@
  * so a check costs O(grants in that namespace), never O(all grants).
  */
 import type { ReferenceGrant } from "../../crd";
-import { asArray, nsOf, pushTo } from "../meta";
+import { nsOf, pushTo, objects } from "../meta";
 
 export type GrantIndex = Map<string, ReferenceGrant[]>;
 
@@ -34,11 +34,11 @@ export interface RefTo {
 export function referenceAllowed(idx: GrantIndex, from: RefFrom, to: RefTo): boolean {
   if (from.namespace === to.namespace) return true;
   for (const g of idx.get(to.namespace) ?? []) {
-    const fromOk = asArray(g.spec?.from).some(
+    const fromOk = objects(g.spec?.from).some(
       (f) => (f?.group ?? "") === from.group && f?.kind === from.kind && f?.namespace === from.namespace,
     );
     if (!fromOk) continue;
-    const toOk = asArray(g.spec?.to).some(
+    const toOk = objects(g.spec?.to).some(
       (t) =>
         (t?.group ?? "") === to.group &&
         t?.kind === to.kind &&

@@ -4,7 +4,7 @@
  */
 import type { BackendIR, HeaderMatchIR } from "../ir";
 import { describe, valueProblem as V } from "../conditions";
-import { asArray } from "../meta";
+import { objects } from "../meta";
 import { resolveBackend, type BackendRefLike } from "./backend";
 import { convertFilters, type FilterSpec, type Findings } from "./filters";
 import type { Lookup } from "./lookup";
@@ -49,7 +49,7 @@ export function convertHeaderMatches(
 ): HeaderMatchIR[] {
   const seen = new Set<string>();
   const out: HeaderMatchIR[] = [];
-  for (const h of asArray(headers)) {
+  for (const h of objects(headers)) {
     const name = String(h?.name ?? "").toLowerCase();
     if (seen.has(name)) continue;
     seen.add(name);
@@ -72,7 +72,7 @@ export function convertBackends(
   lookup: Lookup,
   found: Findings,
 ): BackendIR[] {
-  return asArray(refs).map((ref, j) => {
+  return objects(refs).map((ref, j) => {
     const bWhere = `${where} backendRef ${j}`;
     const filters = convertFilters(ref?.filters, "backendRef", bWhere, `r${ruleIndex}_b${j}`, ctx, lookup, found);
     const r = resolveBackend(ref, filters, { ...ctx, where, slot: `r${ruleIndex}_b${j}` }, lookup);

@@ -2,14 +2,16 @@
  * Namespace admission for listeners (allowedRoutes.namespaces) and Gateways
  * (allowedListeners.namespaces): Kubernetes label selector semantics.
  */
+import { asArray, objects } from "../meta";
 import type { LabelSelector } from "./types";
 
 /** matchLabels AND every matchExpression (In/NotIn/Exists/DoesNotExist); unknown operators match nothing. */
 export function selectorMatches(sel: LabelSelector, labels: Record<string, string>): boolean {
+  if (typeof sel !== "object" || sel === null) return false;
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(labels, e?.key);
-    const values = e?.values ?? [];
+  for (const e of objects(sel.matchExpressions)) {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const values = asArray(e.values);
     switch (e?.operator) {
       case "In":
         if (!has || !values.includes(labels[e.key])) return false;
@@ -32,11 +34,11 @@ export function selectorMatches(sel: LabelSelector, labels: Record<string, strin
 
 /** kubectl-style rendering: `a=b,c in (x,y),!d`. */
 export function formatSelector(sel: LabelSelector | undefined): string {
-  if (!sel) return "(none)";
+  if (typeof sel !== "object" || sel === null) return "(none)";
   const parts: string[] = [];
   for (const [k, v] of Object.entries(sel.matchLabels ?? {}).sort()) parts.push(`${k}=${v}`);
-  for (const e of sel.matchExpressions ?? []) {
-    const vals = (e?.values ?? []).join(",");
+  for (const e of objects(sel.matchExpressions)) {
+    const vals = asArray(e.values).join(",");
     switch (e?.operator) {
       case "In":
         parts.push(`${e.key} in (${vals})`);

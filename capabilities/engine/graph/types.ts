@@ -27,6 +27,8 @@ export interface NamespacePolicy {
   /** The listener owner's namespace (Gateway's or ListenerSet's). */
   ownerNs: string;
   selector?: LabelSelector;
+  /** formatSelector(selector), memoised for refusal messages. */
+  selectorText?: string;
 }
 
 export interface LabelSelector {

@@ -1,0 +1,91 @@
+/** Table-driven unit tests for the small pure helpers the spec pins down exactly. */
+import { compareSpecificity, effectiveHostnames, intersect } from "../../capabilities/engine/graph/hostname";
+import { parseDuration } from "../../capabilities/engine/graph/duration";
+import { selectorMatches } from "../../capabilities/engine/graph/selector";
+import { defaultValidator } from "../../capabilities/engine/features";
+
+describe("hostname intersection (listener ∩ route)", () => {
+  test.each([
+    [undefined, "foo.example.com", "foo.example.com"],
+    [undefined, "*.example.com", "*.example.com"],
+    ["foo.example.com", "foo.example.com", "foo.example.com"],
+    ["foo.example.com", "*.example.com", "foo.example.com"],
+    ["foo.example.com", "bar.example.com", undefined],
+    ["*.example.com", "foo.example.com", "foo.example.com"],
+    ["*.example.com", "a.b.example.com", "a.b.example.com"],
+    ["*.example.com", "*.example.com", "*.example.com"],
+    ["*.example.com", "*.foo.example.com", "*.foo.example.com"],
+    ["*.foo.example.com", "*.example.com", "*.foo.example.com"],
+    ["*.example.com", "example.com", undefined],
+    ["example.com", "*.example.com", undefined],
+    ["*.example.com", "foo.example.org", undefined],
+    ["*.example.com", "fooexample.com", undefined],
+    ["FOO.example.com", "foo.EXAMPLE.com", "foo.example.com"],
+  ])("listener %s, route %s → %s", (l, r, want) => {
+    expect(intersect(l, r)).toBe(want);
+  });
+
+  test("a route without hostnames takes the listener's, or the catch-all", () => {
+    expect(effectiveHostnames("*.example.com", [])).toEqual(["*.example.com"]);
+    expect(effectiveHostnames(undefined, [])).toEqual(["*"]);
+  });
+
+  test("specificity: exact, then wildcards with more labels, then catch-all", () => {
+    const hosts = ["*", "*.example.com", "b.example.com", "*.a.example.com", "a.example.com"];
+    expect([...hosts].sort(compareSpecificity)).toEqual([
+      "a.example.com",
+      "b.example.com",
+      "*.a.example.com",
+      "*.example.com",
+      "*",
+    ]);
+  });
+});
+
+describe("Gateway API durations (GEP-2257)", () => {
+  test.each([
+    ["0s", 0],
+    ["1s", 1000],
+    ["500ms", 500],
+    ["1m30s", 90_000],
+    ["1h", 3_600_000],
+    ["1h2m3s4ms", 3_723_004],
+    ["99999ms", 99_999],
+  ])("%s → %d ms", (s, ms) => expect(parseDuration(s)).toBe(ms));
+
+  test.each(["", "1", "1d", "-1s", "1.5s", "100000s", "1s1s1s1s1s", "10 seconds", "s"])("%p is rejected", (s) => {
+    expect(parseDuration(s)).toBeUndefined();
+  });
+});
+
+describe("label selectors", () => {
+  const labels = { env: "prod", team: "a" };
+  test.each([
+    [{}, true],
+    [{ matchLabels: { env: "prod" } }, true],
+    [{ matchLabels: { env: "dev" } }, false],
+    [{ matchExpressions: [{ key: "env", operator: "In", values: ["prod", "dev"] }] }, true],
+    [{ matchExpressions: [{ key: "env", operator: "NotIn", values: ["prod"] }] }, false],
+    [{ matchExpressions: [{ key: "zone", operator: "NotIn", values: ["x"] }] }, true],
+    [{ matchExpressions: [{ key: "team", operator: "Exists" }] }, true],
+    [{ matchExpressions: [{ key: "team", operator: "DoesNotExist" }] }, false],
+    [{ matchExpressions: [{ key: "team", operator: "Gt", values: ["1"] }] }, false],
+    [{ matchLabels: { env: "prod" }, matchExpressions: [{ key: "team", operator: "In", values: ["b"] }] }, false],
+  ])("%j → %s", (sel, want) => expect(selectorMatches(sel, labels)).toBe(want));
+});
+
+describe("default data-plane validator", () => {
+  const v = defaultValidator({ reservedPorts: [8404] });
+  test("refuses what could break a config line or a header", () => {
+    expect(v.headerName("X-Ok")).toBeUndefined();
+    expect(v.headerName("bad header")).toMatch(/not a valid HTTP header name/);
+    expect(v.headerValue("x", "a\r\nInjected: 1")).toMatch(/control characters/);
+    expect(v.path("/ok/path")).toBeUndefined();
+    expect(v.path("no-slash")).toMatch(/must start with/);
+    expect(v.path("/a b")).toMatch(/whitespace/);
+    expect(v.regex("^/api/[0-9]+$")).toBeUndefined();
+    expect(v.regex("(")).toMatch(/not supported/);
+    expect(v.port(8404)).toMatch(/reserved/);
+    expect(v.port(80)).toBeUndefined();
+  });
+});
