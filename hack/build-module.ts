@@ -1,0 +1,130 @@
+/**
+ * `npm run build`: `pepr build` (offline: it bundles with esbuild and renders YAML; the controller
+ * image is only named, never pulled), then three fixes so that dist/ is reproducible and correct:
+ *
+ * 1. pepr generates fresh webhook credentials on every build (TLS CA/cert/key and the api-path
+ *    token). The build reuses the ones already in dist/ (`--rotate` makes new ones), so the same
+ *    sources give byte-identical output.
+ * 2. `buildTimestamp` annotations are pinned to "0" (rollouts follow the module hash instead).
+ * 3. pepr 1.1.4 templates the Helm webhook by global string replacement: every "10" (the webhook
+ *    timeout) inside the api path or caBundle becomes `{{ .Values.admission.webhookTimeout }}`,
+ *    which breaks the chart's webhook path. The real values are written back.
+ *
+ * `npm run build:check` builds the committed sources (git archive HEAD) in a temporary directory
+ * with the committed dist/ credentials and compares the result with the committed dist/ byte for
+ * byte; it exits non-zero and lists the files that differ.
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments } from "yaml";
+
+const REPO = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const MODULE_YAML = "pepr-module-crossway.yaml";
+
+interface Credentials {
+  apiPath: string;
+  tlsCrt: string;
+  tlsKey: string;
+  caBundle: string;
+}
+
+type Doc = { kind?: string; metadata?: { name?: string }; data?: Record<string, string>; webhooks?: { clientConfig?: { caBundle?: string } }[] };
+
+function readCredentials(dist: string): Credentials | undefined {
+  const file = join(dist, MODULE_YAML);
+  if (!existsSync(file)) return undefined;
+  const docs = parseAllDocuments(readFileSync(file, "utf8")).map(d => d.toJS() as Doc);
+  const find = (kind: string, suffix: string) => docs.find(d => d?.kind === kind && d.metadata?.name?.endsWith(suffix));
+  const api = find("Secret", "-api-path")?.data?.value;
+  const tls = find("Secret", "-tls")?.data;
+  const ca = find("ValidatingWebhookConfiguration", "")?.webhooks?.[0]?.clientConfig?.caBundle;
+  if (!api || !tls?.["tls.crt"] || !tls["tls.key"] || !ca) return undefined;
+  return { apiPath: Buffer.from(api, "base64").toString(), tlsCrt: tls["tls.crt"], tlsKey: tls["tls.key"], caBundle: ca };
+}
+
+const files = (dir: string): string[] =>
+  readdirSync(dir).flatMap(n => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+
+/** What pepr's Helm templating does to a string inside the webhook YAML (see 3. above). */
+function templated(v: string, cfg: { uuid: string; onError?: string; webhookTimeout?: number }): string {
+  return v
+    .split(`pepr-${cfg.uuid}`).join("{{ .Values.uuid }}")
+    .split(cfg.onError === "reject" ? "Fail" : "Ignore").join("{{ .Values.admission.failurePolicy }}")
+    .split(String(cfg.webhookTimeout ?? 10)).join("{{ .Values.admission.webhookTimeout }}");
+}
+
+function postProcess(dir: string, keep: Credentials | undefined) {
+  const dist = join(dir, "dist");
+  const fresh = readCredentials(dist);
+  if (!fresh) throw new Error(`pepr build wrote no webhook credentials to ${join(dist, MODULE_YAML)}`);
+  const want = keep ?? fresh;
+  const cfg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).pepr;
+  const pairs: [string, string][] = [];
+  const add = (from: string, to: string) => {
+    pairs.push([from, to]);
+    const t = templated(from, cfg);
+    if (t !== from) pairs.push([t, to]);
+  };
+  add(fresh.apiPath, want.apiPath);
+  add(Buffer.from(fresh.apiPath).toString("base64"), Buffer.from(want.apiPath).toString("base64"));
+  add(fresh.tlsCrt, want.tlsCrt);
+  add(fresh.tlsKey, want.tlsKey);
+  add(fresh.caBundle, want.caBundle);
+  for (const f of files(dist)) {
+    if (f.endsWith(".js") || f.endsWith(".map") || f.endsWith(".gz")) continue;
+    const before = readFileSync(f, "utf8");
+    let text = before;
+    for (const [from, to] of pairs) text = text.split(from).join(to);
+    text = text.replace(/buildTimestamp: (['"])\d+\1/g, "buildTimestamp: $10$1");
+    if (text !== before) writeFileSync(f, text);
+  }
+  for (const f of files(dist)) {
+    const t = readFileSync(f, "utf8");
+    if (f.includes("webhook") && /\{\{ \.Values\.admission\.webhookTimeout \}\}[0-9a-f]/.test(t)) {
+      throw new Error(`${relative(dir, f)}: a webhook credential is still mangled by pepr's templating`);
+    }
+  }
+}
+
+function build(dir: string, rotate: boolean) {
+  const keep = rotate ? undefined : readCredentials(join(dir, "dist"));
+  execFileSync("npx", ["pepr", "build"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+  postProcess(dir, keep);
+  console.log(
+    `dist/ built in ${dir}${keep ? " (webhook credentials kept from the previous dist/)" : " (new webhook credentials)"}`,
+  );
+}
+
+function check(): number {
+  const tmp = mkdtempSync(join(tmpdir(), "crossway-build-"));
+  try {
+    execFileSync("sh", ["-c", `git -C "${REPO}" archive HEAD | tar -x -C "${tmp}"`]);
+    symlinkSync(join(REPO, "node_modules"), join(tmp, "node_modules"));
+    if (!existsSync(join(tmp, "dist", MODULE_YAML))) throw new Error("no committed dist/ to compare with");
+    const committed = join(tmp, "dist.committed");
+    cpSync(join(tmp, "dist"), committed, { recursive: true });
+    build(tmp, false);
+    const a = files(committed).map(f => relative(committed, f)).sort();
+    const b = files(join(tmp, "dist")).map(f => relative(join(tmp, "dist"), f)).sort();
+    const differ = [...new Set([...a, ...b])].filter(
+      f => !a.includes(f) || !b.includes(f) || !readFileSync(join(committed, f)).equals(readFileSync(join(tmp, "dist", f))),
+    );
+    if (differ.length === 0) {
+      console.log(`reproducible: rebuilding HEAD gives a byte-identical dist/ (${b.length} files)`);
+      return 0;
+    }
+    console.error(`NOT reproducible or not rebuilt: these dist/ files differ from a rebuild of HEAD:\n  ${differ.join("\n  ")}`);
+    return 1;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes("--check")) process.exitCode = check();
+else build(REPO, process.argv.includes("--rotate"));
