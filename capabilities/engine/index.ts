@@ -8,7 +8,7 @@
 import type { ClusterSnapshot, TranslateOptions } from "./snapshot";
 import type { TranslateResult } from "./result";
 import { defaultValidator } from "./features";
-import { byNsName } from "./meta";
+import { cmp, nameOf, nsOf } from "./meta";
 import { buildLookup } from "./graph/lookup";
 import { buildGraph } from "./graph";
 import { buildStatuses } from "./status";
@@ -28,8 +28,12 @@ export function translate(snapshot: ClusterSnapshot, opts: TranslateOptions): Tr
 
 /** Copy every list sorted by namespace/name (missing lists become empty), so input order never matters. */
 function normalize(s: Partial<ClusterSnapshot> | undefined): ClusterSnapshot {
+  // decorate-sort-undecorate: one key per object instead of two lookups per comparison
   const sorted = <T extends object>(list: T[] | undefined): T[] =>
-    (Array.isArray(list) ? list.filter((o) => o && typeof o === "object") : []).sort(byNsName as (a: T, b: T) => number);
+    (Array.isArray(list) ? list.filter((o) => o && typeof o === "object") : [])
+      .map((o) => ({ k: `${nsOf(o)}\u0000${nameOf(o)}`, o }))
+      .sort((a, b) => cmp(a.k, b.k))
+      .map((x) => x.o);
   return {
     gatewayClasses: sorted(s?.gatewayClasses),
     gateways: sorted(s?.gateways),

@@ -35,7 +35,8 @@ const RFC3339_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 export function createdOf(o: HasMeta | undefined): string {
   const t = metaOf(o).creationTimestamp;
   if (t instanceof Date) return isNaN(t.getTime()) ? "~" : t.toISOString().replace(".000Z", "Z");
-  if (typeof t === "string" && RFC3339_SECONDS.test(t)) return t; // the API server's own format
+  // the API server's own format (YYYY-MM-DDTHH:MM:SSZ) is already sortable
+  if (typeof t === "string" && t.length === 20 && t.charCodeAt(19) === 90 && RFC3339_SECONDS.test(t)) return t;
   if (typeof t === "string" && t !== "") {
     const d = new Date(t);
     return isNaN(d.getTime()) ? "~" : d.toISOString().replace(".000Z", "Z");
@@ -61,9 +62,19 @@ export function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 }
 
 /** The list's present items ([] when it is not a list): null/undefined entries are dropped. */
-export const asArray = <T>(v: T[] | undefined | null): NonNullable<T>[] =>
-  Array.isArray(v) ? (v.filter((x) => x !== null && x !== undefined) as NonNullable<T>[]) : [];
+export function asArray<T>(v: T[] | undefined | null): NonNullable<T>[] {
+  if (!Array.isArray(v)) return [];
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] === null || v[i] === undefined) return v.filter((x) => x !== null && x !== undefined) as NonNullable<T>[];
+  }
+  return v as NonNullable<T>[]; // common case: no copy
+}
+
+const isObject = (x: unknown): boolean => typeof x === "object" && x !== null && !Array.isArray(x);
 
 /** The list's object items only: junk entries (numbers, strings, nulls, lists) are dropped. */
-export const objects = <T>(v: T[] | undefined | null): T[] =>
-  Array.isArray(v) ? v.filter((x) => typeof x === "object" && x !== null && !Array.isArray(x)) : [];
+export function objects<T>(v: T[] | undefined | null): T[] {
+  if (!Array.isArray(v)) return [];
+  for (let i = 0; i < v.length; i++) if (!isObject(v[i])) return v.filter(isObject);
+  return v; // common case: no copy
+}

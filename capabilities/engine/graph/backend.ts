@@ -43,41 +43,31 @@ export interface ResolvedBackend {
 
 export function resolveBackend(ref: BackendRefLike, filters: FilterIR[], ctx: BackendContext, lookup: Lookup): ResolvedBackend {
   const weight = Number.isFinite(Number(ref?.weight)) ? Math.max(0, Math.trunc(Number(ref?.weight ?? 1))) : 1;
-  const invalid = (reason: BackendReason, message: string): ResolvedBackend => ({
-    backend: {
-      kind: "invalid",
-      id: `invalid_${ctx.routeKind.toLowerCase()}_${ctx.routeNs}_${ctx.routeName}_${ctx.slot}`,
-      weight,
-      reason,
-    },
-    problem: { reason, message },
-  });
 
   const group = ref?.group ?? CORE_GROUP;
   const kind = ref?.kind ?? "Service";
   const name = String(ref?.name ?? "");
   if (group !== CORE_GROUP || kind !== "Service") {
-    return invalid(Reason.InvalidKind, P.invalidKind(ctx.where, group, kind, name));
+    return invalidBackend(ctx, weight, Reason.InvalidKind, P.invalidKind(ctx.where, group, kind, name));
   }
   const namespace = ref.namespace ?? ctx.routeNs;
   const port = ref.port === undefined || ref.port === null ? undefined : Number(ref.port);
-  const desc = lazyDesc(namespace, name, port);
   const permitted = referenceAllowed(
     lookup.grants,
     { group: GATEWAY_GROUP, kind: ctx.routeKind, namespace: ctx.routeNs },
     { group: CORE_GROUP, kind: "Service", namespace, name },
   );
-  if (!permitted) return invalid(Reason.RefNotPermitted, P.refNotPermitted(ctx.where, desc, namespace, ctx.routeKind, ctx.routeNs));
+  if (!permitted) return invalidBackend(ctx, weight, Reason.RefNotPermitted, P.refNotPermitted(ctx.where, describe.backend(namespace, name, port), namespace, ctx.routeKind, ctx.routeNs));
   const svc = lookup.services.get(key(namespace, name));
-  if (!svc) return invalid(Reason.BackendNotFound, P.serviceNotFound(ctx.where, desc));
-  if (port === undefined) return invalid(Reason.BackendNotFound, P.portMissing(ctx.where, desc));
+  if (!svc) return invalidBackend(ctx, weight, Reason.BackendNotFound, P.serviceNotFound(ctx.where, describe.backend(namespace, name, port)));
+  if (port === undefined) return invalidBackend(ctx, weight, Reason.BackendNotFound, P.portMissing(ctx.where, describe.backend(namespace, name, port)));
   const svcPort = objects(svc.spec?.ports).find((p) => p?.port === port);
-  if (!svcPort) return invalid(Reason.BackendNotFound, P.portNotFound(ctx.where, desc, port));
+  if (!svcPort) return invalidBackend(ctx, weight, Reason.BackendNotFound, P.portNotFound(ctx.where, describe.backend(namespace, name, port), port));
 
   let appProtocol: string | undefined;
   if (svcPort.appProtocol) {
     appProtocol = SUPPORTED_APP_PROTOCOLS[svcPort.appProtocol];
-    if (!appProtocol) return invalid(Reason.UnsupportedProtocol, P.unsupportedProtocol(ctx.where, desc, svcPort.appProtocol));
+    if (!appProtocol) return invalidBackend(ctx, weight, Reason.UnsupportedProtocol, P.unsupportedProtocol(ctx.where, describe.backend(namespace, name, port), svcPort.appProtocol));
   } else if (ctx.routeKind === "GRPCRoute") appProtocol = "h2c";
 
   const id =
@@ -97,9 +87,16 @@ export function resolveBackend(ref: BackendRefLike, filters: FilterIR[], ctx: Ba
   return { backend };
 }
 
-/** A backend description for messages, built only when a message needs it. */
-function lazyDesc(namespace: string, name: string, port: number | undefined): { toString(): string } {
-  return { toString: () => describe.backend(namespace, name, port) };
+function invalidBackend(ctx: BackendContext, weight: number, reason: BackendReason, message: string): ResolvedBackend {
+  return {
+    backend: {
+      kind: "invalid",
+      id: `invalid_${ctx.routeKind.toLowerCase()}_${ctx.routeNs}_${ctx.routeName}_${ctx.slot}`,
+      weight,
+      reason,
+    },
+    problem: { reason, message },
+  };
 }
 
 /** Endpoints per Service port, computed once per translate() (many routes share a Service). */

@@ -12,7 +12,7 @@ function covers(pattern: string, host: string): boolean {
   const suffix = pattern.slice(1); // ".example.com"
   if (!host.endsWith(suffix)) return false;
   const head = host.slice(0, host.length - suffix.length);
-  return head !== "" && head !== "*" ? true : false;
+  return head !== "" && head !== "*";
 }
 
 /**
@@ -35,6 +35,10 @@ export function intersect(listener: string | undefined, route: string): string |
  */
 export function effectiveHostnames(listener: string | undefined, routeHostnames: string[]): string[] {
   if (routeHostnames.length === 0) return [listener ? listener.toLowerCase() : CATCH_ALL];
+  if (routeHostnames.length === 1) {
+    const only = intersect(listener, routeHostnames[0]);
+    return only === undefined ? [] : [only];
+  }
   const out = new Set<string>();
   for (const h of routeHostnames) {
     const i = intersect(listener, h);

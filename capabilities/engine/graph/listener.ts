@@ -156,6 +156,16 @@ function decode(b64: string | undefined): string {
   }
 }
 
+/** Fast check (no message): does the listener admit routes from `routeNs`? */
+export function namespaceAdmits(l: ListenerNode, routeNs: string, lookup: Lookup): boolean {
+  const p = l.namespaces;
+  if (p.from === "All") return true;
+  if (p.from === "Same") return routeNs === p.ownerNs;
+  if (p.from !== "Selector" || !p.selector) return false;
+  const labels = lookup.namespaceLabels.get(routeNs);
+  return labels !== undefined && selectorMatches(p.selector, labels);
+}
+
 /** Undefined if the listener admits routes from `routeNs`, else the human reason it does not. */
 export function namespaceRefusal(l: ListenerNode, routeNs: string, lookup: Lookup): string | undefined {
   const p = l.namespaces;
@@ -180,7 +190,6 @@ export function namespaceRefusal(l: ListenerNode, routeNs: string, lookup: Looku
 /** Undefined if the listener takes routes of `kind`, else why not. */
 export function kindRefusal(l: ListenerNode, kind: RouteKind): string | undefined {
   if (!l.attachable) return listenerRefusal.listenerNotAccepted(l.desc);
-  return l.supportedKinds.some((k) => k.kind === kind)
-    ? undefined
-    : listenerRefusal.kindNotAllowed(kind, l.desc, l.supportedKinds.map((k) => k.kind));
+  for (const k of l.supportedKinds) if (k.kind === kind) return undefined;
+  return listenerRefusal.kindNotAllowed(kind, l.desc, l.supportedKinds.map((k) => k.kind));
 }

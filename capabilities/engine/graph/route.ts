@@ -6,7 +6,7 @@
 import { describe, parentProblem as PP, route as C, listenerRefusal } from "../conditions";
 import { GATEWAY_GROUP, key } from "../meta";
 import { effectiveHostnames } from "./hostname";
-import { kindRefusal, namespaceRefusal } from "./listener";
+import { kindRefusal, namespaceAdmits, namespaceRefusal } from "./listener";
 import type { Lookup } from "./lookup";
 import type { ParentRefSpec, RouteDraft } from "./rules";
 import type { Condition } from "../conditions";
@@ -78,14 +78,14 @@ function acceptOn(route: RouteNode, ref: ParentRefSpec, parent: Parent, lookup: 
     if (candidates.length === 0) return C.noMatchingParent(route.desc, parentDesc, PP.noPort(Number(ref.port), ref.sectionName));
   }
 
-  const refusals: string[] = [];
-  const allowed: ListenerNode[] = [];
-  for (const l of candidates) {
-    const why = kindRefusal(l, route.kind) ?? namespaceRefusal(l, route.namespace, lookup);
-    if (why) refusals.push(why);
-    else allowed.push(l);
+  const allowed = candidates.filter(
+    (l) => kindRefusal(l, route.kind) === undefined && namespaceAdmits(l, route.namespace, lookup),
+  );
+  if (allowed.length === 0) {
+    // Messages are built only for the refusal that is reported.
+    const refusals = candidates.map((l) => kindRefusal(l, route.kind) ?? namespaceRefusal(l, route.namespace, lookup) ?? "");
+    return C.notAllowedByListeners(route.desc, parentDesc, refusals);
   }
-  if (allowed.length === 0) return C.notAllowedByListeners(route.desc, parentDesc, refusals);
 
   const matched: ListenerNode[] = [];
   const hostRefusals: string[] = [];
