@@ -10,6 +10,8 @@
  *    timeout) inside the api path or caBundle becomes `{{ .Values.admission.webhookTimeout }}`,
  *    which breaks the chart's webhook path. The real values are written back.
  *
+ * `npm run build -- --from-head` builds the committed sources instead of the working tree (what
+ * dist/ must hold when it is committed while others have uncommitted edits).
  * `npm run build:check` builds the committed sources (git archive HEAD) in a temporary directory
  * with the committed dist/ credentials and compares the result with the committed dist/ byte for
  * byte; it exits non-zero and lists the files that differ.
@@ -101,11 +103,32 @@ function build(dir: string, rotate: boolean) {
   );
 }
 
-function check(): number {
+/** A pristine copy of the committed sources (HEAD) to build from, sharing node_modules. */
+function headCopy(): string {
   const tmp = mkdtempSync(join(tmpdir(), "crossway-build-"));
+  execFileSync("sh", ["-c", `git -C "${REPO}" archive HEAD | tar -x -C "${tmp}"`]);
+  symlinkSync(join(REPO, "node_modules"), join(tmp, "node_modules"));
+  return tmp;
+}
+
+/** Build HEAD's sources (not the working tree) into the repo's dist/, e.g. before committing it. */
+function buildFromHead(rotate: boolean) {
+  const tmp = headCopy();
   try {
-    execFileSync("sh", ["-c", `git -C "${REPO}" archive HEAD | tar -x -C "${tmp}"`]);
-    symlinkSync(join(REPO, "node_modules"), join(tmp, "node_modules"));
+    rmSync(join(tmp, "dist"), { recursive: true, force: true });
+    if (existsSync(join(REPO, "dist"))) cpSync(join(REPO, "dist"), join(tmp, "dist"), { recursive: true });
+    build(tmp, rotate);
+    rmSync(join(REPO, "dist"), { recursive: true, force: true });
+    cpSync(join(tmp, "dist"), join(REPO, "dist"), { recursive: true });
+    console.log("dist/ now holds the build of HEAD");
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function check(): number {
+  const tmp = headCopy();
+  try {
     if (!existsSync(join(tmp, "dist", MODULE_YAML))) throw new Error("no committed dist/ to compare with");
     const committed = join(tmp, "dist.committed");
     cpSync(join(tmp, "dist"), committed, { recursive: true });
@@ -119,12 +142,16 @@ function check(): number {
       console.log(`reproducible: rebuilding HEAD gives a byte-identical dist/ (${b.length} files)`);
       return 0;
     }
-    console.error(`NOT reproducible or not rebuilt: these dist/ files differ from a rebuild of HEAD:\n  ${differ.join("\n  ")}`);
+    console.error(
+      `dist/ differs from a rebuild of HEAD (stale: rebuild with \`npm run build -- --from-head\` and commit):\n  ${differ.join("\n  ")}`,
+    );
     return 1;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
+const rotate = process.argv.includes("--rotate");
 if (process.argv.includes("--check")) process.exitCode = check();
-else build(REPO, process.argv.includes("--rotate"));
+else if (process.argv.includes("--from-head")) buildFromHead(rotate);
+else build(REPO, rotate);
