@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { translate } from "../../capabilities/engine";
+import { Reason } from "../../capabilities/engine/conditions";
 import { loadFixture, render } from "./fixtures";
 
 const DIR = join(process.cwd(), "test/engine/testdata");
@@ -36,5 +37,14 @@ describe("engine golden files", () => {
       Object.entries(snapshot).map(([k, v]) => [k, [...(v as unknown[])].reverse()]),
     ) as unknown as typeof snapshot;
     expect(render(translate(reversed, options))).toEqual(got);
+  });
+
+  test("every reason in the condition catalogue appears in some golden output", () => {
+    const all = readdirSync(DIR)
+      .filter((f) => f.endsWith(".out.yaml"))
+      .map((f) => readFileSync(join(DIR, f), "utf8"))
+      .join("\n");
+    const missing = Object.values(Reason).filter((r) => !new RegExp(`reason: ${r}$`, "m").test(all));
+    expect(missing).toEqual([]);
   });
 });
