@@ -1,0 +1,56 @@
+/**
+ * Renderer: one Gateway's IR → the files of its HAProxy data plane. Pure and deterministic: the
+ * same IR and options give byte-identical files.
+ */
+import type { GatewayIR } from "../engine/ir";
+import { RUN_DIR } from "../dataplane/conventions";
+import { buildView, type RenderOptions, type RenderView } from "./view";
+import { renderGlobal } from "./sections/global";
+import { renderFrontend } from "./sections/frontend";
+import { renderBackends } from "./sections/backends";
+
+export { configSkeleton, serverStates, type ServerState } from "./skeleton";
+export type { RenderOptions } from "./view";
+
+export interface RenderedConfig {
+  /** Flat file names (Secret data keys; files in RUN_DIR): haproxy.cfg, *.map, *.crtlist, *.pem. */
+  files: Record<string, string>;
+  /** Parts of the IR that could not be expressed; each is rendered fail-closed (no match / 500). */
+  warnings: string[];
+}
+
+/** Section templates, in file order. */
+const SECTIONS: ((view: RenderView) => string[])[] = [
+  renderGlobal,
+  (view) => view.ports.flatMap(renderFrontend),
+  renderBackends,
+];
+
+const mapFile = (entries: [string, number | string][]) => entries.map(([k, v]) => `${k} ${v}\n`).join("");
+
+function portFiles(view: RenderView): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const p of view.ports) {
+    files[p.files.hosts] = mapFile(p.hosts.exact);
+    files[p.files.wildcard] = mapFile(p.hosts.wildcard);
+    files[p.files.exact] = mapFile(p.matching.exactMap);
+    files[p.files.prefix] = mapFile(p.matching.prefixMap);
+    files[p.files.targets] = mapFile(
+      p.targets.targets.filter((t) => t.choices.length === 1).map((t) => [String(t.no), t.choices[0].backend]),
+    );
+    if (p.crtList) {
+      files[p.files.crtList] = p.crtList.map((c) => `${c.file}${c.sni ? ` ${c.sni}` : ""}\n`).join("");
+      for (const c of p.crtList) files[c.file] = c.pem;
+    }
+  }
+  return files;
+}
+
+export function renderGateway(ir: GatewayIR, options: Partial<RenderOptions> = {}): RenderedConfig {
+  const view = buildView(ir, { runDir: options.runDir ?? RUN_DIR, bindAddress: options.bindAddress ?? "" });
+  const cfg = [`# crossway: Gateway ${ir.gateway.namespace}/${ir.gateway.name}`, ""];
+  for (const section of SECTIONS) cfg.push(...section(view));
+  const files = { "haproxy.cfg": cfg.join("\n"), ...portFiles(view) };
+  const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { files: sorted, warnings: view.warnings };
+}

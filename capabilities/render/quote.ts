@@ -1,0 +1,34 @@
+/**
+ * Escaping for haproxy.cfg words. HAProxy's line tokenizer honours double quotes with backslash
+ * escapes and expands `$VAR` inside them, so user text is always written as a double-quoted word
+ * with `\`, `"` and `$` escaped. Log-format strings (set-header values, redirect locations,
+ * set-path) additionally treat `%` as special.
+ */
+
+/** True when the text can be written into haproxy.cfg at all (no control characters). */
+export const isPrintable = (s: string): boolean => !/[\u0000-\u001f\u007f]/.test(s);
+
+/** A double-quoted config word holding `s` literally. */
+export const quoteWord = (s: string): string =>
+  `"${s.replace(/[\\"$]/g, (c) => `\\${c}`).replace(/\n/g, "\\n").replace(/\t/g, "\\t")}"`;
+
+/** `s` as literal text inside a log-format string (before word quoting). */
+export const escapeLogFormat = (s: string): string => s.replace(/%/g, "%%");
+
+/** A double-quoted log-format word whose output is the literal text `s`. */
+export const quoteLiteralFormat = (s: string): string => quoteWord(escapeLogFormat(s));
+
+/** Header names: RFC 7230 tokens restricted to what is safe unquoted in sample-fetch args. */
+export const isSafeHeaderName = (s: string): boolean => /^[A-Za-z0-9!#%&*+.^_`|~-]+$/.test(s) && !s.includes("$");
+
+/** Query parameter names used inside `urlp(<name>)`: no separators or quoting characters. */
+export const isSafeParamName = (s: string): boolean => /^[A-Za-z0-9._~!*+-]+$/.test(s);
+
+/** Map-file keys are whitespace-delimited and cannot hold spaces or control characters. */
+export const isMapKeySafe = (s: string): boolean => /^[^\s\u0000-\u001f\u007f]+$/.test(s);
+
+/** Regex escape for a literal inside a PCRE pattern. */
+export const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/** HAProxy proxy/server names: [A-Za-z0-9_.:-]. */
+export const safeName = (s: string): string => s.replace(/[^A-Za-z0-9_.:-]/g, "_");

@@ -1,0 +1,102 @@
+/**
+ * The view model the section templates read: everything derived from the IR once, in order
+ * (IR → hosts → matching → targets), so templates only print.
+ */
+import type { GatewayIR, PortIR } from "../engine/ir";
+import { hostDispatch, type HostDispatch } from "./hosts";
+import { portMatching, type PortMatching } from "./matching";
+import { portTargets, serviceBackends, type PortTargets, type RuleBackend, type ServiceBackend } from "./targets";
+
+export interface RenderOptions {
+  /** Folder of haproxy.cfg and the runtime socket inside the pod (RUN_DIR) or a test. */
+  runDir: string;
+  /** Address the frontends bind ("" = all interfaces; tests use 127.0.0.1). */
+  bindAddress: string;
+}
+
+export interface PortFiles {
+  hosts: string;
+  wildcard: string;
+  exact: string;
+  prefix: string;
+  targets: string;
+  crtList: string;
+}
+
+export interface CertFile {
+  file: string;
+  pem: string;
+  sni?: string;
+}
+
+export interface PortView {
+  port: PortIR;
+  bindAddress: string;
+  files: PortFiles;
+  hosts: HostDispatch;
+  matching: PortMatching;
+  targets: PortTargets;
+  ruleBackends: RuleBackend[];
+  /** Present for HTTPS ports with at least one certificate. */
+  crtList?: CertFile[];
+}
+
+export interface RenderView {
+  runDir: string;
+  hasTls: boolean;
+  ports: PortView[];
+  services: ServiceBackend[];
+  warnings: string[];
+}
+
+const portFiles = (port: number): PortFiles => ({
+  hosts: `p${port}-hosts.map`,
+  wildcard: `p${port}-wildcard.map`,
+  exact: `p${port}-exact.map`,
+  prefix: `p${port}-prefix.map`,
+  targets: `p${port}-targets.map`,
+  crtList: `p${port}.crtlist`,
+});
+
+/** Certificates of an HTTPS port; the hostname-less listener's come first (the default cert). */
+function certFiles(port: PortIR): CertFile[] {
+  const listeners = port.listeners
+    .map((l, i) => ({ l, i }))
+    .sort((a, b) => Number(a.l.hostname !== undefined) - Number(b.l.hostname !== undefined) || a.i - b.i);
+  return listeners.flatMap(({ l, i }) =>
+    (l.tls?.certificates ?? []).map((c, j) => ({
+      file: `cert-${port.port}-${i}-${j}.pem`,
+      pem: `${c.certPem.trim()}\n${c.keyPem.trim()}\n`,
+      sni: l.hostname,
+    })),
+  );
+}
+
+export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
+  const services = serviceBackends(ir.ports);
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const warnings: string[] = [];
+  const ports: PortView[] = [];
+  for (const port of ir.ports) {
+    const crt = port.protocol === "HTTPS" ? certFiles(port) : undefined;
+    if (crt && crt.length === 0) {
+      warnings.push(`port ${port.port}: HTTPS without certificates is not served`);
+      continue;
+    }
+    const hosts = hostDispatch(port);
+    const matching = portMatching(hosts.vhosts);
+    warnings.push(...matching.warnings);
+    const targets = portTargets(port.port, matching.rules, byName);
+    ports.push({
+      port,
+      bindAddress: opts.bindAddress,
+      files: portFiles(port.port),
+      hosts,
+      matching,
+      targets,
+      ruleBackends: targets.ruleBackends,
+      crtList: crt,
+    });
+  }
+  return { runDir: opts.runDir, hasTls: ports.some((p) => p.crtList), ports, services, warnings };
+}
