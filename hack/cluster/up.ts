@@ -30,7 +30,7 @@ import { writeKubeconfigs } from "./kubeconfig.js";
 import { withLock } from "./lock.js";
 import { log } from "./log.js";
 import { ensurePki } from "./pki.js";
-import { assertRunning, ensureRunning, logFile, runningPid, type ProcSpec } from "./proc.js";
+import { assertRunning, ensureRunning, logFile, runningPid, stop, type ProcSpec } from "./proc.js";
 
 const run = promisify(execFile);
 
@@ -65,24 +65,30 @@ async function start(spec: ProcSpec, port?: number) {
   return ensureRunning(spec);
 }
 
+/** How long a component found running (not started by this call) gets to prove it is ready. */
+const FOUND_RUNNING_GRACE_MS = 15_000;
+
 /**
- * Starts `spec` if needed and waits for `ready`. A process that was already running but exits
- * during the wait (it was shutting down when we found it) is started once more; one that we just
- * started and that exits fails with its log tail.
+ * Starts `spec` if needed and waits for `ready`. A component that was already running but is not
+ * ready within FOUND_RUNNING_GRACE_MS (e.g. a kube-apiserver in its minute-long graceful shutdown)
+ * is stopped and started once more; one started by this call that exits or stays unready fails
+ * with a specific message (the log tail if it exited).
  */
 async function startAndWait(spec: ProcSpec, what: string, ready: () => Promise<unknown>, timeoutMs: number, port?: number) {
   for (let attempt = 0; ; attempt++) {
     const r = await start(spec, port);
+    const timeout = r.started ? timeoutMs : Math.min(timeoutMs, FOUND_RUNNING_GRACE_MS);
     try {
       await waitFor(what, async () => (await ready(), true), {
-        timeoutMs,
+        timeoutMs: timeout,
         intervalMs: 250,
         guard: () => assertRunning(spec.name, spec.marker),
       });
       return r;
     } catch (err) {
-      if (r.started || attempt > 0 || runningPid(spec.name, spec.marker)) throw err;
-      log.warn({ proc: spec.name, pid: r.pid }, "exited while we waited for it; starting it again");
+      if (r.started || attempt > 0) throw err;
+      log.warn({ proc: spec.name, pid: r.pid, err: (err as Error).message }, "was running but not ready; restarting it");
+      await stop(spec.name, r.pid, spec.marker, 5_000);
     }
   }
 }
