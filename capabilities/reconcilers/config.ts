@@ -1,6 +1,6 @@
 /**
  * The module's configuration, read once from the environment (package.json `pepr.env`, or the
- * Helm chart's `env` values when deployed). Every knob is documented in README-module.md.
+ * Helm chart's `env` values when deployed). Every knob is documented in capabilities/MODULE.md.
  */
 import { CONTROLLER_NAME } from "../dataplane/conventions";
 
