@@ -16,7 +16,7 @@ import { ensurePodNetwork, netnsName, netnsPids, removePodNetwork } from "./netn
 import { NODE_IP } from "./node-info.js";
 import { buildStatus, podPhase } from "./pod-status.js";
 import { runProbe } from "./probes.js";
-import { Mount, launch, missingHostPaths, signalGroup, stopGroup } from "./process.js";
+import { Mount, launch, missingHostPaths, signalGroup, startError, stopGroup } from "./process.js";
 import { PodRecord, StateDir, procAlive, removeEmptyTree } from "./state.js";
 import { ContainerStatus, Pod, Probe } from "./types.js";
 import { Token, VolumeSources, materialiseVolume } from "./volumes.js";
@@ -88,7 +88,9 @@ export class PodWorker {
       const c = newCtr(spec, init, mapImage(spec.image), count);
       const p = this.rec?.procs[spec.name];
       if (p && procAlive(p)) {
-        Object.assign(c, { pid: p.pid, startTicks: p.startTicks, startedAt: p.startedAt, adopted: true, everStarted: true });
+        // keep the readiness last reported, so an agent restart does not blip endpoints; probes correct it
+        const ready = prev.get(spec.name)?.ready ?? false;
+        Object.assign(c, { pid: p.pid, startTicks: p.startTicks, startedAt: p.startedAt, adopted: true, everStarted: true, ready, probeOk: ready ? 1 : 0 });
         this.log.info({ container: spec.name, pid: p.pid }, "adopted running container from previous agent run");
       }
       return c;
@@ -279,6 +281,15 @@ export class PodWorker {
     );
     const missing = await ensureHostBinary(c.mapping, this.log);
     if (missing) return setWaiting("ErrImagePull", missing);
+    const notExecutable = startError(argv, envR.env, mounts, c.spec.workingDir);
+    if (notExecutable) {
+      // as a runtime does: the container fails to start (exit 128, StartError) and backs off
+      if (restarting) c.restartCount++;
+      Object.assign(c, { everStarted: true, startedAt: now, waiting: undefined });
+      this.log.warn({ container: name, argv, err: notExecutable }, "container failed to start");
+      this.onExit(c, 128, null, notExecutable, "StartError");
+      return;
+    }
     for (const p of missingHostPaths(mounts)) if (!this.rec!.createdPaths.includes(p)) this.rec!.createdPaths.push(p);
     try {
       const l = launch({
@@ -323,12 +334,12 @@ export class PodWorker {
     }
   }
 
-  private onExit(c: Ctr, code: number | null, signal: NodeJS.Signals | null, message?: string) {
+  private onExit(c: Ctr, code: number | null, signal: NodeJS.Signals | null, message?: string, reason?: string) {
     const exitCode = code ?? 128 + (signal ? (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 }) as Record<string, number>)[signal] ?? 0 : 0);
     const ranMs = c.startedAt ? Date.now() - Date.parse(c.startedAt) : 0;
     c.terminated = {
       exitCode,
-      reason: exitCode === 0 ? "Completed" : "Error",
+      reason: reason ?? (exitCode === 0 ? "Completed" : "Error"),
       startedAt: c.startedAt,
       finishedAt: new Date().toISOString(),
       ...(signal ? { signal: exitCode - 128 } : {}),

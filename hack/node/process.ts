@@ -50,6 +50,38 @@ export const mountScript = (spec: LaunchSpec): string => {
   return lines.join("\n");
 };
 
+/** Where a path inside the container lives on the host: under the deepest mount covering it, else itself. */
+const hostPathOf = (p: string, mounts: Mount[]): string => {
+  const abs = path.resolve("/", p);
+  const m = mounts
+    .filter((o) => abs === path.resolve(o.mountPath) || abs.startsWith(path.resolve(o.mountPath) + "/"))
+    .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+  return m ? path.join(m.hostPath, path.relative(path.resolve(m.mountPath), abs)) : abs;
+};
+
+const isExecutable = (p: string) => {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * undefined when argv[0] names an executable the container can run (looking through its mounts and
+ * PATH); otherwise the runtime's StartError message, as runc reports it.
+ */
+export const startError = (argv: string[], env: Record<string, string>, mounts: Mount[], workingDir = "/"): string | undefined => {
+  const cmd = argv[0];
+  if (!cmd) return "no command specified";
+  if (cmd.includes("/")) {
+    return isExecutable(hostPathOf(path.resolve(workingDir, cmd), mounts)) ? undefined : `exec: "${cmd}": stat ${cmd}: no such file or directory`;
+  }
+  const dirs = (env.PATH ?? "").split(":").filter(Boolean);
+  return dirs.some((d) => isExecutable(hostPathOf(path.join(d, cmd), mounts))) ? undefined : `exec: "${cmd}": executable file not found in $PATH`;
+};
+
 /** Topmost host paths a launch would create as mount points (so teardown can remove them). */
 export const missingHostPaths = (mounts: Mount[]): string[] => {
   const out = new Set<string>();

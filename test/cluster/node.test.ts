@@ -36,7 +36,7 @@ interface PodJson {
       started: boolean;
       restartCount: number;
       state: { running?: object; waiting?: { reason?: string }; terminated?: { exitCode: number } };
-      lastState: { terminated?: { exitCode: number } };
+      lastState: { terminated?: { exitCode: number; reason?: string; message?: string } };
     }[];
   };
 }
@@ -302,6 +302,44 @@ test("a container of an unknown image is reported Ready without running; a faili
   });
   expect(failed.status.containerStatuses![0].state.terminated?.exitCode).toBe(3);
   expect(failed.status.containerStatuses![0].restartCount).toBe(0);
+});
+
+test("bad pods stay inside their own status: a missing binary crash-loops, an unsupported volume waits, others keep serving", async () => {
+  await apply({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "no-binary", namespace: NS },
+    spec: { containers: [{ name: "main", image: NODE_IMAGE, command: ["/nonexistent/server"] }] },
+  });
+  await apply({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "pvc", namespace: NS },
+    spec: {
+      containers: [{ name: "main", image: NODE_IMAGE, volumeMounts: [{ name: "data", mountPath: "/data" }] }],
+      volumes: [{ name: "data", persistentVolumeClaim: { claimName: "nothing" } }],
+    },
+  });
+  const looping = await eventually("no-binary to restart with back-off", async () => {
+    const p = await pod("no-binary");
+    const cs = p.status.containerStatuses?.[0];
+    return cs && cs.restartCount >= 1 && cs.lastState.terminated ? p : undefined;
+  }, 30_000);
+  expect(isReady(looping)).toBe(false);
+  const cs = looping.status.containerStatuses![0];
+  expect(cs.lastState.terminated).toMatchObject({ exitCode: 128, reason: "StartError", message: 'exec: "/nonexistent/server": stat /nonexistent/server: no such file or directory' });
+  expect(cs.state.waiting?.reason).toBe("CrashLoopBackOff");
+  const waiting = await eventually("pvc to report why it cannot start", async () => {
+    const p = await kubectlJson<{ status: { phase: string; containerStatuses?: { state: { waiting?: { reason?: string; message?: string } } }[] } }>(["get", "pod", "pvc", "-n", NS]);
+    return p.status.containerStatuses?.[0]?.state.waiting?.message ? p : undefined;
+  });
+  expect(waiting.status.phase).toBe("Pending");
+  expect(waiting.status.containerStatuses![0].state.waiting).toEqual({
+    reason: "ContainerCreating",
+    message: 'volume "data": type persistentVolumeClaim is not supported by the local node',
+  });
+  for (const p of await readyPods("app=echo", 2)) expect((await get(`http://${p.status.podIP}:3000/`)).status).toBe(200);
+  await kubectl(["delete", "pod", "no-binary", "pvc", "-n", NS, "--wait=true", "--timeout=60s"]);
 });
 
 test("a LoadBalancer Service gets a ready pod's IP as ingress, which answers and follows the endpoints when that pod is deleted", async () => {
