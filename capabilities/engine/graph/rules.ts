@@ -73,9 +73,11 @@ export function convertBackends(
   found: Findings,
 ): BackendIR[] {
   return objects(refs).map((ref, j) => {
-    const bWhere = `${where} backendRef ${j}`;
-    const filters = convertFilters(ref?.filters, "backendRef", bWhere, `r${ruleIndex}_b${j}`, ctx, lookup, found);
-    const r = resolveBackend(ref, filters, { ...ctx, where, slot: `r${ruleIndex}_b${j}` }, lookup);
+    const slot = `r${ruleIndex}_b${j}`;
+    const filters =
+      ref.filters === undefined ? [] : convertFilters(ref.filters, "backendRef", `${where} backendRef ${j}`, slot, ctx, lookup, found);
+    const bctx = { routeKind: ctx.routeKind, routeNs: ctx.routeNs, routeName: ctx.routeName, where, slot };
+    const r = resolveBackend(ref, filters, bctx, lookup);
     if (r.problem) found.refProblems.push(r.problem);
     return r.backend;
   });

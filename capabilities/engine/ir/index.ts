@@ -52,12 +52,13 @@ function routeRules(route: RouteNode, cache: Map<RouteNode, Ranked[]>): Ranked[]
   const hit = cache.get(route);
   if (hit) return hit;
   const kind = route.kind.toLowerCase();
+  const ref = { kind: route.kind, namespace: route.namespace, name: route.name };
   const out: Ranked[] = [];
   for (const rule of route.rules) {
     rule.matches.forEach((match, m) => {
       const ir: RouteRuleIR = {
         id: `${kind}/${route.namespace}/${route.name}/r${rule.index}/m${m}`,
-        route: { kind: route.kind, namespace: route.namespace, name: route.name },
+        route: ref,
         ruleIndex: rule.index,
         matchIndex: m,
         ...(rule.name ? { ruleName: rule.name } : {}),
