@@ -259,6 +259,66 @@ test("a ConfigMap edit reaches the running pod's mounted file within 2 s; the se
   expect(who.status?.userInfo?.username).toBe(`system:serviceaccount:${NS}:default`);
 });
 
+test("haproxy:* runs Debian's haproxy with the image's entrypoint and a Secret-mounted config; containers share the pod's loopback; init containers run first", async () => {
+  const cfg = [
+    "global",
+    "  log stdout format raw local0",
+    "defaults",
+    "  mode http",
+    "  timeout connect 1s",
+    "  timeout client 5s",
+    "  timeout server 5s",
+    "frontend web",
+    "  bind :8080",
+    '  http-request return status 200 content-type text/plain string "haproxy in pod" if { path /healthz }',
+    "  default_backend local",
+    "backend local",
+    "  server web 127.0.0.1:9090",
+    "",
+  ].join("\n");
+  await apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "haproxy-cfg", namespace: NS }, stringData: { "haproxy.cfg": cfg } });
+  await apply({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "proxy", namespace: NS, labels: { app: "proxy" } },
+    spec: {
+      volumes: [
+        { name: "cfg", secret: { secretName: "haproxy-cfg" } },
+        { name: "shared", emptyDir: {} },
+      ],
+      initContainers: [
+        {
+          name: "prep",
+          image: NODE_IMAGE,
+          command: ["node", "-e", "require('fs').writeFileSync('/shared/greeting', 'hello from init')"],
+          volumeMounts: [{ name: "shared", mountPath: "/shared" }],
+        },
+      ],
+      containers: [
+        {
+          name: "haproxy",
+          image: "haproxy:2.6.22",
+          volumeMounts: [{ name: "cfg", mountPath: "/usr/local/etc/haproxy", readOnly: true }],
+          readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 1 },
+        },
+        {
+          name: "web",
+          image: NODE_IMAGE,
+          args: ["-e", "require('http').createServer((q, s) => s.end(require('fs').readFileSync('/shared/greeting'))).listen(9090, '127.0.0.1')"],
+          volumeMounts: [{ name: "shared", mountPath: "/shared", readOnly: true }],
+        },
+      ],
+    },
+  });
+  const [proxy] = await readyPods("app=proxy", 1);
+  expect(Object.fromEntries((proxy.status.conditions ?? []).map((c) => [c.type, c.status])).Initialized).toBe("True");
+  const base = `http://${proxy.status.podIP}:8080`;
+  expect(await get(`${base}/healthz`)).toEqual({ status: 200, body: "haproxy in pod" });
+  expect(await get(`${base}/`)).toEqual({ status: 200, body: "hello from init" });
+  // the web container listens on the pod's loopback only: not reachable from the host
+  await expect(get(`http://${proxy.status.podIP}:9090/`, 1000)).rejects.toThrow();
+});
+
 test("a killed container process is restarted: restartCount and lastState go up and it answers again", async () => {
   const target = echoPods[0];
   const ns = netnsOf(target.metadata.uid);
