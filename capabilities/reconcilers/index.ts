@@ -114,9 +114,10 @@ export class ObjectIndex {
       this.#version++;
       return { stored: false, inputChanged: true };
     }
-    if (held && held.metadata?.uid === uid) {
+    if (held) {
       const rv = obj.metadata?.resourceVersion;
-      if (rv && rv === held.metadata?.resourceVersion) return NO_CHANGE;
+      if (held.metadata?.uid === uid && rv && rv === held.metadata?.resourceVersion) return NO_CHANGE;
+      // etcd revisions are global: an older version, even of a predecessor (other uid), loses
       if (isOlder(rv, held.metadata?.resourceVersion)) return NO_CHANGE;
     }
     map.set(key, obj);

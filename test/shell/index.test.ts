@@ -24,6 +24,13 @@ describe("ObjectIndex", () => {
     expect(idx.get("Namespace", undefined, "hr")?.metadata?.uid).toBe("new");
   });
 
+  it("a late event of a predecessor does not replace the recreated object", () => {
+    const idx = new ObjectIndex();
+    idx.upsert("Namespace", ns("hr", "20", "new"));
+    expect(idx.upsert("Namespace", ns("hr", "15", "old")).stored).toBe(false);
+    expect(idx.get("Namespace", undefined, "hr")?.metadata?.uid).toBe("new");
+  });
+
   it("a late update cannot resurrect a deleted object", () => {
     const idx = new ObjectIndex();
     idx.upsert("Namespace", ns("hr", "10"));
