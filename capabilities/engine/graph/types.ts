@@ -127,5 +127,12 @@ export interface RouteNode {
   parents: ParentStatus[];
 }
 
+/**
+ * Can the listener be programmed? Accepted, not conflicted, and its references resolve — except
+ * that InvalidRouteKinds with at least one valid kind still serves the valid kinds (spec: "the
+ * implementation MUST reference the valid Route kinds that have been specified").
+ */
 export const isListenerValid = (l: ListenerNode): boolean =>
-  l.accepted.status === "True" && l.conflicted.status === "False" && l.resolvedRefs.status === "True";
+  l.accepted.status === "True" &&
+  l.conflicted.status === "False" &&
+  (l.resolvedRefs.status === "True" || (l.resolvedRefs.reason === "InvalidRouteKinds" && l.supportedKinds.length > 0));

@@ -73,11 +73,10 @@ function listenerStatus(l: ListenerNode, ownerAccepted: boolean, ownerDesc: stri
 }
 
 function programmed(l: ListenerNode, ownerAccepted: boolean, ownerDesc: string): Condition {
+  if (isListenerValid(l)) return ownerAccepted ? L.programmed(l.desc) : L.invalid(l.desc, Why.ownerNotAccepted(ownerDesc));
   if (l.accepted.status !== "True") return L.invalid(l.desc, Why.notAccepted(l.accepted.reason));
   if (l.conflicted.status !== "False") return L.invalid(l.desc, Why.conflicted(l.conflicted.reason));
-  if (l.resolvedRefs.status !== "True") return L.invalid(l.desc, Why.unresolved(l.resolvedRefs.reason));
-  if (!ownerAccepted) return L.invalid(l.desc, Why.ownerNotAccepted(ownerDesc));
-  return isListenerValid(l) ? L.programmed(l.desc) : L.invalid(l.desc, Why.notAccepted(l.accepted.reason));
+  return L.invalid(l.desc, Why.unresolved(l.resolvedRefs.reason));
 }
 
 const stamp = (conds: Condition[], observedGeneration: number): ConditionOut[] =>
