@@ -17,6 +17,7 @@ import { Ipam } from "./ipam.js";
 import { Kube } from "./kube.js";
 import { errInfo, log } from "./log.js";
 import { ensureBridge, listOurNetns, netnsPids, removePodNetwork } from "./netns.js";
+import { KUBELET_PORT, startKubeletServer } from "./kubelet-server.js";
 import { NodeRegistration } from "./node.js";
 import { PodManager } from "./pod-manager.js";
 import { signalGroup } from "./process.js";
@@ -53,7 +54,14 @@ async function main() {
   const ipam = new Ipam(stateDir);
   await ensureBridge();
 
-  const node = new NodeRegistration(kube, log);
+  const kubeletPort = await startKubeletServer(state, log).then(
+    () => KUBELET_PORT,
+    (err) => {
+      log.error({ err: errInfo(err) }, "node API (container logs) not available; kubectl logs will not work");
+      return 0;
+    },
+  );
+  const node = new NodeRegistration(kube, log, kubeletPort);
   await node.start();
 
   const tokens = new TokenCache(kube);

@@ -37,6 +37,8 @@ export class NodeRegistration {
   constructor(
     private readonly kube: Kube,
     private readonly log: Log,
+    /** where the API server reaches this node's API (container logs); 0 when not served */
+    private readonly kubeletPort: number,
   ) {}
 
   private conditions(now: string) {
@@ -84,13 +86,11 @@ export class NodeRegistration {
       metadata: { name: NODE_NAME },
       status: {
         conditions: this.conditions(now),
-        addresses: [
-          { type: "InternalIP", address: NODE_IP },
-          { type: "Hostname", address: NODE_NAME },
-        ],
+        // InternalIP only: the API server prefers a Hostname address, and "crossway-node" resolves nowhere
+        addresses: [{ type: "InternalIP", address: NODE_IP }],
         capacity,
         allocatable: capacity,
-        daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+        daemonEndpoints: { kubeletEndpoint: { Port: this.kubeletPort } },
         nodeInfo: {
           machineID: readOr("/etc/machine-id", "unknown"),
           systemUUID: readOr("/sys/class/dmi/id/product_uuid", "unknown"),

@@ -341,6 +341,17 @@ test("a killed container process is restarted: restartCount and lastState go up 
   expect(body.pod).toBe(target.metadata.name);
 });
 
+test("kubectl logs reads a container's output through the API server (the node API)", async () => {
+  const [p] = await readyPods("app=echo", 2);
+  const logs = await kubectl(["logs", p.metadata.name, "-n", NS]);
+  expect(logs).toContain("Starting server, listening on port 3000 (http)");
+  const last = await kubectl(["logs", p.metadata.name, "-n", NS, "--tail=1"]);
+  expect(last.trim().split("\n")).toHaveLength(1);
+  // from inside a pod's network namespace the node API refuses to answer
+  const fromPod = execFileSync("ip", ["netns", "exec", netnsOf(p.metadata.uid), "curl", "-sk", "--max-time", "5", "https://10.244.0.1:10250/containerLogs/x/y/z"], { encoding: "utf8" });
+  expect(fromPod).toContain(`forbidden: the node API only answers the host, not ${p.status.podIP}`);
+});
+
 test("a container of an unknown image is reported Ready without running; a failing one with restartPolicy Never ends Failed", async () => {
   await apply({
     apiVersion: "v1",
