@@ -1,16 +1,18 @@
 /**
- * Host dispatch for one port: turns "most specific listener, then most specific virtual host
- * within it" into two HAProxy map lookups (exact host, then wildcard suffixes longest first).
+ * Host dispatch for one port: turns "most specific listener, then its virtual hosts matching the
+ * host, most specific first" into HAProxy map lookups (exact host, then wildcard suffixes longest
+ * first). The result is a vhost chain `:5:3:1:`: the request tries the rules of vhost 5, then
+ * falls through to 3, then 1 (HTTPRoute hostname precedence across routes).
  *
  * Every listener or vhost hostname is a pattern. For a request host h, the first hit in the order
  * "exact h, then the longest wildcard suffix of h that is a key" is the most specific pattern P
- * matching h. Every other pattern matching h is a generalisation of P, so the (listener, vhost)
- * pair for h depends only on P and can be precomputed per key. Hosts matching no pattern go to
+ * matching h. Every other pattern matching h is a generalisation of P, so the listener and the
+ * vhost chain for h depend only on P and are precomputed per key. Hosts matching no pattern go to
  * the hostname-less listener's catch-all vhost, if any.
  */
 import type { ListenerIR, PortIR } from "../engine/ir";
 
-/** A vhost numbered for the frontend; id 0 means "no vhost": answer 404. */
+/** A vhost numbered for the frontend (ids start at 1). */
 export interface NumberedVhost {
   id: number;
   listener: ListenerIR;
@@ -18,14 +20,16 @@ export interface NumberedVhost {
 }
 
 export interface HostDispatch {
-  /** exact host → vhost id (0 = matched a listener without a matching vhost) */
-  exact: [string, number][];
-  /** `.suffix` (wildcard `*.suffix`) → vhost id */
-  wildcard: [string, number][];
+  /** exact host → vhost chain (`:0:` = matched a listener without a matching vhost: 404) */
+  exact: [string, string][];
+  /** `.suffix` (wildcard `*.suffix`) → vhost chain */
+  wildcard: [string, string][];
   /** Label counts of the wildcard suffixes, longest first: one lookup per count. */
   wildcardDepths: number[];
-  /** vhost id for hosts that match no pattern, if any. */
-  fallback?: number;
+  /** vhost chain for hosts that match no pattern, if any. */
+  fallback?: string;
+  /** Longest chain: how many vhost levels a request may try. */
+  maxChain: number;
   vhosts: NumberedVhost[];
 }
 
@@ -62,25 +66,28 @@ export function hostDispatch(port: PortIR): HostDispatch {
     for (const vh of listener.virtualHosts) vhosts.push({ id: next++, listener, hostname: vh.hostname });
   }
   const listeners = bySpecificity(port.listeners, (l) => l.hostname);
-  const resolve = (p: string): number => {
-    const listener = listeners.find((l) => covers(l.hostname, p));
-    if (!listener) return 0;
+  let maxChain = 0;
+  const chainOf = (listener: ListenerIR | undefined, p: string): string => {
     const own = bySpecificity(
       vhosts.filter((v) => v.listener === listener),
       (v) => v.hostname,
     );
-    return own.find((v) => covers(v.hostname, p))?.id ?? 0;
+    const ids = own.filter((v) => covers(v.hostname, p)).map((v) => v.id);
+    maxChain = Math.max(maxChain, ids.length);
+    return `:${(ids.length ? ids : [0]).join(":")}:`;
   };
+  const resolve = (p: string): string => chainOf(listeners.find((l) => covers(l.hostname, p)), p);
 
   const patterns = new Set<string>();
   for (const l of port.listeners) if (l.hostname !== undefined && l.hostname !== "*") patterns.add(l.hostname);
   for (const v of vhosts) if (v.hostname !== "*") patterns.add(v.hostname);
   const sorted = [...patterns].sort();
-  const exact = sorted.filter((p) => !isWildcard(p)).map((p): [string, number] => [p, resolve(p)]);
-  const wildcard = sorted.filter(isWildcard).map((p): [string, number] => [p.slice(1), resolve(p)]);
+  const exact = sorted.filter((p) => !isWildcard(p)).map((p): [string, string] => [p, resolve(p)]);
+  const wildcard = sorted.filter(isWildcard).map((p): [string, string] => [p.slice(1), resolve(p)]);
   const wildcardDepths = [...new Set(wildcard.map(([s]) => labels(s.slice(1))))].sort((a, b) => b - a);
 
   const anyListener = listeners.find((l) => l.hostname === undefined || l.hostname === "*");
-  const fallback = anyListener ? vhosts.find((v) => v.listener === anyListener && v.hostname === "*")?.id : undefined;
-  return { exact, wildcard, wildcardDepths, fallback, vhosts };
+  const hasCatchAll = vhosts.some((v) => v.listener === anyListener && v.hostname === "*");
+  const fallback = anyListener && hasCatchAll ? chainOf(anyListener, "*") : undefined;
+  return { exact, wildcard, wildcardDepths, fallback, maxChain, vhosts };
 }

@@ -45,7 +45,8 @@ function ruleBackend(view: RenderView, rb: RuleBackend): string[] {
     ...(rb.service ? ["  balance roundrobin"] : []),
     ...(rb.timeoutMs !== undefined ? [`  timeout server ${rb.timeoutMs}ms`] : []),
     ...lines,
-    ...(rb.service ? serverLines(rb.service) : ["  http-request return status 500"]),
+    // A redirect answers by itself; a rule backend with neither servers nor redirect fails closed.
+    ...(rb.service ? serverLines(rb.service) : rb.filters.some((f) => f.type === "RequestRedirect") ? [] : ["  http-request return status 500"]),
     "",
   ];
 }
