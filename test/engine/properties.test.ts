@@ -265,7 +265,17 @@ const routeOf = (s: ClusterSnapshot, r: RouteRuleIR): Obj =>
   )!;
 
 function* irRules(ir: GatewayIR[]) {
-  for (const gw of ir) for (const p of gw.ports) for (const l of p.listeners) for (const vh of l.virtualHosts) for (const r of vh.rules) yield { listenerId: l.id, rule: r };
+  for (const gw of ir)
+    for (const p of gw.ports)
+      for (const l of p.listeners)
+        for (const vh of l.virtualHosts) for (const r of vh.rules) yield { listenerId: l.id, listenerHost: l.hostname, host: vh.hostname, rule: r };
+}
+
+/** A virtual host must lie inside its listener's hostname (equal, or under its wildcard). */
+function hostInside(host: string, listenerHost: string | undefined): boolean {
+  if (listenerHost === undefined) return true;
+  if (host === listenerHost) return true;
+  return listenerHost.startsWith("*.") && host !== "*" && host.endsWith(listenerHost.slice(1)) && host.length > listenerHost.length - 1;
 }
 
 function backendsOf(r: RouteRuleIR): BackendIR[] {
@@ -294,13 +304,25 @@ describe("engine properties", () => {
       fc.property(arbSnapshot, (s) => {
         const res = translate(s, opts);
         const listeners = listenersOf(s);
-        for (const { listenerId, rule } of irRules(res.ir)) {
+        for (const { listenerId, listenerHost, host, rule } of irRules(res.ir)) {
           rulesSeen++;
           const l = listeners.get(listenerId);
           expect(l).toBeDefined();
           const route = routeOf(s, rule);
           expect(listenerAllows(l!, route, s)).toBe(true);
           expect(targets(route, l!)).toBe(true);
+          expect(hostInside(host, listenerHost)).toBe(true);
+          // ... and the route's status says it is accepted by that listener's owner
+          const st = res.statuses.find((x) => x.kind === route.kind && x.namespace === route.metadata.namespace && x.name === route.metadata.name);
+          const parents = (st?.status.parents ?? []) as Obj[];
+          expect(
+            parents.some(
+              (p) =>
+                (p.parentRef.kind ?? "Gateway") === l!.ownerKind &&
+                p.parentRef.name === l!.ownerName &&
+                p.conditions.some((c: Obj) => c.type === "Accepted" && c.status === "True"),
+            ),
+          ).toBe(true);
         }
         for (const st of res.statuses.filter((x) => x.kind === "Gateway" || x.kind === "ListenerSet")) {
           for (const ls of (st.status.listeners as Obj[] | undefined) ?? []) {
