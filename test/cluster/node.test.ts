@@ -199,6 +199,10 @@ test("an echo-basic Deployment behind a Service answers at each pod IP with its 
     const body = JSON.parse(res.body) as { pod: string; namespace: string; path: string };
     expect(body).toMatchObject({ pod: p.metadata.name, namespace: NS, path: "/hello" });
   }
+  // pod to pod over the bridge (the path a gateway pod takes to its backends)
+  const [a, b] = echoPods;
+  const viaBridge = execFileSync("ip", ["netns", "exec", netnsOf(a.metadata.uid), "curl", "-s", "--max-time", "5", `http://${b.status.podIP}:3000/from-a`], { encoding: "utf8" });
+  expect(JSON.parse(viaBridge)).toMatchObject({ pod: b.metadata.name, path: "/from-a" });
   // the endpointslice controller sees the pods as ready endpoints of the Service
   const slices = await eventually("EndpointSlice with both pod IPs ready", async () => {
     const list = await kubectlJson<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>([
