@@ -351,6 +351,8 @@ export const backendProblem = {
   invalidKind: (where: string, group: string, kind: string, name: string) =>
     `${where} backendRef ${name} has kind "${kind}"${group ? ` (group "${group}")` : ""}; only core Services are supported`,
   serviceNotFound: (where: string, backend: Describable) => `${where} ${backend}: the Service does not exist`,
+  externalName: (where: string, backend: Describable) =>
+    `${where} ${backend}: the Service is of type ExternalName, which crossway does not route to (it may point outside the cluster, CVE-2021-25740)`,
   portMissing: (where: string, backend: Describable) => `${where} ${backend}: backendRef port is required for a Service`,
   portNotFound: (where: string, backend: Describable, port: number) =>
     `${where} ${backend}: the Service has no port ${port}`,

@@ -60,6 +60,9 @@ export function resolveBackend(ref: BackendRefLike, filters: FilterIR[], ctx: Ba
   if (!permitted) return invalidBackend(ctx, weight, Reason.RefNotPermitted, P.refNotPermitted(ctx.where, describe.backend(namespace, name, port), namespace, ctx.routeKind, ctx.routeNs));
   const svc = lookup.services.get(key(namespace, name));
   if (!svc) return invalidBackend(ctx, weight, Reason.BackendNotFound, P.serviceNotFound(ctx.where, describe.backend(namespace, name, port)));
+  if (svc.spec?.type === "ExternalName") {
+    return invalidBackend(ctx, weight, Reason.BackendNotFound, P.externalName(ctx.where, describe.backend(namespace, name, port)));
+  }
   if (port === undefined) return invalidBackend(ctx, weight, Reason.BackendNotFound, P.portMissing(ctx.where, describe.backend(namespace, name, port)));
   const svcPort = objects(svc.spec?.ports).find((p) => p?.port === port);
   if (!svcPort) return invalidBackend(ctx, weight, Reason.BackendNotFound, P.portNotFound(ctx.where, describe.backend(namespace, name, port), port));
