@@ -77,6 +77,13 @@ export const describe = {
   backend: (ns: string, name: string, port?: number) =>
     `backend ${ns}/${name}${port === undefined ? "" : `:${port}`}`,
   secret: (ns: string, name: string) => `Secret ${ns}/${name}`,
+  match: (where: string, j: number) => `${where} match ${j}`,
+  filter: (where: string, i: number) => `${where} filter ${i}`,
+  mirror: (filterWhere: string) => `${filterWhere} (RequestMirror)`,
+  backendRef: (where: string, j: number) => `${where} backendRef ${j}`,
+  /** `group/Kind [namespace/]name`, "core" for the core group. */
+  parametersRef: (ref: { group?: string; kind?: string; namespace?: string; name?: string }) =>
+    `${ref.group || "core"}/${ref.kind ?? ""} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name ?? ""}`,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -318,6 +325,8 @@ export const listenerRefusal = {
     `namespace "${routeNs}" is not allowed by ${l}: it only allows routes from its own namespace "${ownerNs}"`,
   namespaceSelector: (routeNs: string, l: string, selector: string) =>
     `namespace "${routeNs}" is not allowed by ${l}: it does not match selector ${selector}`,
+  unknownFrom: (routeNs: string, l: string, from: string) =>
+    `namespace "${routeNs}" is not allowed by ${l}: allowedRoutes.namespaces.from "${from}" admits nothing`,
   namespaceUnknown: (routeNs: string, l: string) =>
     `namespace "${routeNs}" is not allowed by ${l}: the namespace is unknown`,
   kindNotAllowed: (kind: string, l: string, kinds: string[]) =>
@@ -374,6 +383,9 @@ export const valueProblem = {
   validator: (where: string, what: string) => `${where}: ${what}`,
   redirectStatus: (where: string, code: number) =>
     `${where} RequestRedirect statusCode ${code} is not supported (use 301, 302, 303, 307 or 308)`,
+  pathModifierMissing: (where: string, type: string) => `${where} path modifier of type "${type}" has no value`,
+  pathMatchType: (where: string, type: string) => `${where}: path match type "${type}" is not supported`,
+  grpcName: (where: string, name: string) => `${where}: gRPC name "${name}" is not a valid service or method name`,
   prefixRewriteWithoutPrefix: (where: string, filter: string) =>
     `${where} ${filter} uses ReplacePrefixMatch, which needs every match of the rule to be a PathPrefix match`,
 };

@@ -3,7 +3,7 @@
  * values the data plane cannot carry are reported (UnsupportedValue), never silently dropped.
  */
 import type { FilterIR, HeaderModifierIR } from "../ir";
-import { valueProblem as V } from "../conditions";
+import { describe, valueProblem as V } from "../conditions";
 import { asArray, objects } from "../meta";
 import { resolveBackend, type BackendContext, type BackendProblem, type BackendRefLike } from "./backend";
 import type { Lookup } from "./lookup";
@@ -54,7 +54,7 @@ export function convertFilters(
   const out: FilterIR[] = [];
   objects(specs).forEach((f, i) => {
     const type = String(f?.type ?? "");
-    const here = `${where} filter ${i}`;
+    const here = describe.filter(where, i);
     if (scope === "backendRef" && type !== "RequestHeaderModifier" && type !== "ResponseHeaderModifier") {
       found.problems.push(V.backendFilter(where, type));
       return;
@@ -97,7 +97,7 @@ export function convertFilters(
       case "RequestMirror": {
         const m = f.requestMirror;
         if (!m?.backendRef) return void found.problems.push(V.filterMissingConfig(here, type));
-        const mirrorWhere = `${here} (RequestMirror)`;
+        const mirrorWhere = describe.mirror(here);
         const r = resolveBackend(m.backendRef, [], { ...ctx, where: mirrorWhere, slot: `${slot}_m${i}` }, lookup);
         if (r.problem) found.refProblems.push(r.problem);
         out.push({ type, backend: r.backend, percent: mirrorPercent(m) });
@@ -152,7 +152,7 @@ function convertPathModifier(
   if (!p) return undefined;
   const value = p.type === "ReplaceFullPath" ? p.replaceFullPath : p.type === "ReplacePrefixMatch" ? p.replacePrefixMatch : undefined;
   if (value === undefined) {
-    found.problems.push(V.filterMissingConfig(where, `path ${p.type}`));
+    found.problems.push(V.pathModifierMissing(where, String(p.type)));
     return undefined;
   }
   const problem = lookup.validator.path(value);

@@ -40,7 +40,7 @@ function gatewayAcceptance(node: GatewayNode) {
   const gw = node.obj;
   if (!node.gatewayClass.accepted) return C.classNotAccepted(node.desc, node.gatewayClass.name);
   const infraRef = gw.spec?.infrastructure?.parametersRef;
-  if (infraRef) return C.invalidParameters(node.desc, `${infraRef.group || "core"}/${infraRef.kind} ${infraRef.name}`);
+  if (infraRef) return C.invalidParameters(node.desc, describe.parametersRef(infraRef));
   const badTypes = asArray(gw.spec?.addresses)
     .map((a) => String(a?.type ?? "IPAddress"))
     .filter((t) => !SUPPORTED_ADDRESS_TYPES.includes(t));

@@ -1,6 +1,6 @@
 /** GatewayClasses: only those whose controllerName is ours become nodes. */
 import type { GatewayClass } from "../../crd";
-import { gatewayClass as C } from "../conditions";
+import { describe, gatewayClass as C } from "../conditions";
 import { GATEWAY_API_BUNDLE_VERSION } from "../features";
 import { generationOf, nameOf } from "../meta";
 import type { GatewayClassNode } from "./types";
@@ -12,7 +12,7 @@ export function buildGatewayClasses(classes: GatewayClass[], controllerName: str
     const name = nameOf(gc);
     const ref = gc.spec.parametersRef;
     const accepted = ref
-      ? C.invalidParameters(name, `${ref.group || "core"}/${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}`)
+      ? C.invalidParameters(name, describe.parametersRef(ref))
       : C.accepted(name);
     out.set(name, {
       obj: gc,

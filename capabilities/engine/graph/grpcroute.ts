@@ -5,7 +5,7 @@
  */
 import type { GRPCRoute } from "../../crd";
 import type { MatchIR, PathMatchIR } from "../ir";
-import { valueProblem as V } from "../conditions";
+import { describe, valueProblem as V } from "../conditions";
 import { asArray, createdOf, generationOf, nameOf, nsOf, objects } from "../meta";
 import { convertFilters, type FilterSpec, type Findings } from "./filters";
 import type { Lookup } from "./lookup";
@@ -19,7 +19,7 @@ export function draftGRPCRoute(r: GRPCRoute, lookup: Lookup): RouteDraft {
     const where = ruleWhere(i, rule?.name);
     const matches = objects(rule?.matches).length
       ? objects(rule.matches).map((m, j) => {
-          const mw = `${where} match ${j}`;
+          const mw = describe.match(where, j);
           const out: MatchIR = { headers: convertHeaderMatches(m?.headers, mw, lookup, found), queryParams: [] };
           const path = methodPath(m?.method, mw, lookup, found);
           if (path) out.path = path;
@@ -67,7 +67,7 @@ function methodPath(
     return { type: "RegularExpression", value };
   }
   for (const seg of [service, method]) {
-    if (seg && !SEGMENT.test(seg)) found.problems.push(V.validator(where, `gRPC name "${seg}" is not a valid service or method name`));
+    if (seg && !SEGMENT.test(seg)) found.problems.push(V.grpcName(where, seg));
   }
   if (service && method) return { type: "Exact", value: `/${service}/${method}` };
   if (service) return { type: "PathPrefix", value: `/${service}` };

@@ -1,7 +1,7 @@
 /** HTTPRoute → RouteDraft: matches, filters, backends and timeouts of every rule. */
 import type { HTTPRoute } from "../../crd";
 import type { MatchIR, PathMatchIR, QueryParamMatchIR } from "../ir";
-import { valueProblem as V } from "../conditions";
+import { describe, valueProblem as V } from "../conditions";
 import { asArray, createdOf, generationOf, nameOf, nsOf, objects } from "../meta";
 import { convertFilters, usesPrefixReplace, type FilterSpec, type Findings } from "./filters";
 import type { Lookup } from "./lookup";
@@ -15,7 +15,7 @@ export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
   const rules: RuleNode[] = objects(r.spec?.rules).map((rule, i) => {
     const where = ruleWhere(i, rule?.name);
     const matches = objects(rule?.matches).length
-      ? objects(rule.matches).map((m, j) => convertMatch(m, `${where} match ${j}`, lookup, found))
+      ? objects(rule.matches).map((m, j) => convertMatch(m, describe.match(where, j), lookup, found))
       : [{ path: { type: "PathPrefix", value: "/" }, headers: [], queryParams: [] } as MatchIR];
     const filters = convertFilters(rule?.filters as FilterSpec[] | undefined, "rule", where, `r${i}`, ctx, lookup, found);
     const prefixFilter = usesPrefixReplace(filters);
@@ -62,7 +62,7 @@ function convertMatch(m: MatchSpec, where: string, lookup: Lookup, found: Findin
     const p = v.regex(value);
     if (p) found.problems.push(V.validator(where, p));
   } else {
-    found.problems.push(V.validator(where, `path match type "${pathType}" is not supported`));
+    found.problems.push(V.pathMatchType(where, pathType));
     path = { type: "Exact", value };
   }
   const out: MatchIR = {

@@ -183,7 +183,7 @@ export function namespaceRefusal(l: ListenerNode, routeNs: string, lookup: Looku
         : listenerRefusal.namespaceSelector(routeNs, l.desc, (p.selectorText ??= formatSelector(p.selector)));
     }
     default:
-      return listenerRefusal.namespaceSelector(routeNs, l.desc, `from: ${p.from}`);
+      return listenerRefusal.unknownFrom(routeNs, l.desc, p.from);
   }
 }
 
