@@ -73,11 +73,10 @@ export function buildListener(spec: ListenerSpec, owner: ListenerOwner, gateway:
     node.accepted = L.unsupportedTLSMode(desc, mode);
     return node;
   }
+  // Listener status does not impact attachment (spec, ListenerStatus.attachedRoutes): routes may
+  // attach to a listener with an unavailable port; it is simply not programmed.
   const portProblem = lookup.validator.port(port);
-  if (portProblem) {
-    node.accepted = L.portUnavailable(desc, port, portProblem);
-    return node;
-  }
+  if (portProblem) node.accepted = L.portUnavailable(desc, port, portProblem);
   node.attachable = true;
 
   const kinds = resolveKinds(spec, kindsForProtocol);
