@@ -1,0 +1,171 @@
+/**
+ * The agent's core: make HAProxy serve a rendered config, choosing the cheapest safe way.
+ *   - first config: write it (the haproxy container waits for haproxy.cfg, then starts);
+ *   - same files: nothing;
+ *   - only server addresses/states differ: runtime API on the current worker, no reload;
+ *   - anything else: write, `reload` on the master CLI, confirm a new worker generation runs.
+ *     A rejected config leaves the old worker serving; the previous files are restored.
+ * No Kubernetes here: `main.ts` feeds it from the config Secret and reports the outcome.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RUN_DIR } from "../capabilities/dataplane/conventions";
+import { configSkeleton, serverStates, type ServerState } from "../capabilities/render/skeleton";
+import { checkFiles, readCurrent, sameFiles, writeFiles, type Files } from "./files";
+import { currentWorker, masterCommand, showProc, type ProcStatus } from "./master-cli";
+import { log, type Logger } from "./log";
+
+export interface CoreOptions {
+  runDir: string;
+  masterSocket: string;
+  /** How long to wait for haproxy to start (first config) or for a reload to settle. */
+  startTimeoutMs: number;
+  reloadTimeoutMs: number;
+  /** `haproxy` binary for a pre-check (`haproxy -c`), when the agent's image has one. */
+  haproxyBin?: string;
+  log: Logger;
+}
+
+export type Outcome = "initial" | "unchanged" | "runtime" | "reloaded" | "rejected";
+
+export interface ApplyResult {
+  outcome: Outcome;
+  generation: string;
+  reason?: string;
+  workerPid?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function findHaproxy(): string | undefined {
+  const bin = process.env.CROSSWAY_HAPROXY_BIN ?? "haproxy";
+  try {
+    return spawnSync(bin, ["-v"], { stdio: "ignore", timeout: 5000 }).status === 0 ? bin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function defaultOptions(): CoreOptions {
+  const runDir = process.env.CROSSWAY_RUN_DIR ?? RUN_DIR;
+  return {
+    runDir,
+    masterSocket: join(runDir, "master.sock"),
+    startTimeoutMs: 120_000,
+    reloadTimeoutMs: 30_000,
+    haproxyBin: findHaproxy(),
+    log,
+  };
+}
+
+/** `haproxy -c` in a scratch folder; the ALERT lines if it fails. */
+function precheck(bin: string, files: Files): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), "crossway-check-"));
+  try {
+    writeFiles(dir, files, undefined);
+    const r = spawnSync(bin, ["-c", "-f", join(dir, "haproxy.cfg")], { encoding: "utf8", timeout: 30_000 });
+    if (r.status === 0) return undefined;
+    const alerts = `${r.stdout}${r.stderr}`.split("\n").filter((l) => /ALERT/.test(l));
+    return (alerts.length ? alerts.join("\n") : `haproxy -c exited ${r.status}`).replaceAll(dir, ".");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function waitForWorker(o: CoreOptions): Promise<number | undefined> {
+  const deadline = Date.now() + o.startTimeoutMs;
+  while (Date.now() < deadline) {
+    const pid = currentWorker(await showProc(o.masterSocket));
+    if (pid) return pid;
+    await sleep(100);
+  }
+  return undefined;
+}
+
+/** Server changes as runtime API commands; undefined if the server sets differ (structural). */
+function runtimeCommands(before: ServerState[], after: ServerState[]): string[] | undefined {
+  if (before.length !== after.length) return undefined;
+  const cmds: string[] = [];
+  for (let i = 0; i < after.length; i++) {
+    const [b, a] = [before[i], after[i]];
+    if (a.key !== b.key) return undefined;
+    if (a.host === b.host && a.port === b.port && a.enabled === b.enabled) continue;
+    if (a.host !== b.host || a.port !== b.port) cmds.push(`set server ${a.key} addr ${a.host} port ${a.port}`);
+    cmds.push(`set server ${a.key} state ${a.enabled ? "ready" : "maint"}`);
+  }
+  return cmds;
+}
+
+const endpointOnly = (prev: Files, next: Files) =>
+  Object.keys(prev).length === Object.keys(next).length &&
+  Object.keys(next).every((k) => (k === "haproxy.cfg" ? configSkeleton(prev[k] ?? "") === configSkeleton(next[k]) : prev[k] === next[k]));
+
+async function applyRuntime(o: CoreOptions, cmds: string[]): Promise<string | undefined> {
+  for (const cmd of cmds) {
+    const out = await masterCommand(o.masterSocket, `@1 ${cmd}`);
+    if (/No such|Require|invalid|unknown|error|failed/i.test(out)) return `${cmd}: ${out.trim()}`;
+  }
+  return undefined;
+}
+
+async function reload(o: CoreOptions, before: ProcStatus | undefined): Promise<{ pid?: number; error?: string }> {
+  await masterCommand(o.masterSocket, "reload").catch(() => ""); // the master re-executes: the answer may be cut
+  const oldPids = new Set(before?.workers.map((w) => w.pid));
+  const deadline = Date.now() + o.reloadTimeoutMs;
+  while (Date.now() < deadline) {
+    await sleep(100);
+    const now = await showProc(o.masterSocket);
+    if (!now) continue;
+    if (before && now.failedReloads > before.failedReloads) return { error: "haproxy rejected the configuration on reload" };
+    const pid = currentWorker(now);
+    if (pid && !oldPids.has(pid)) return { pid };
+  }
+  return { error: `no new worker within ${o.reloadTimeoutMs}ms of the reload` };
+}
+
+export async function applyConfig(files: Files, generation: string, options?: Partial<CoreOptions>): Promise<ApplyResult> {
+  const o = { ...defaultOptions(), ...options };
+  const bad = checkFiles(files);
+  if (bad) return { outcome: "rejected", generation, reason: bad };
+  const prev = readCurrent(o.runDir);
+
+  if (!prev) {
+    if (o.haproxyBin) {
+      const reason = precheck(o.haproxyBin, files);
+      if (reason) return { outcome: "rejected", generation, reason };
+    }
+    writeFiles(o.runDir, files, undefined);
+    o.log("info", "first config written; waiting for haproxy", { generation });
+    const pid = await waitForWorker(o);
+    if (!pid) return { outcome: "rejected", generation, reason: `haproxy did not start within ${o.startTimeoutMs}ms` };
+    return { outcome: "initial", generation, workerPid: pid };
+  }
+  if (sameFiles(prev, files)) return { outcome: "unchanged", generation, workerPid: currentWorker(await showProc(o.masterSocket)) };
+
+  if (endpointOnly(prev, files)) {
+    const cmds = runtimeCommands(serverStates(prev["haproxy.cfg"]), serverStates(files["haproxy.cfg"]));
+    if (cmds) {
+      const error = await applyRuntime(o, cmds);
+      if (!error) {
+        writeFiles(o.runDir, files, prev);
+        return { outcome: "runtime", generation, workerPid: currentWorker(await showProc(o.masterSocket)) };
+      }
+      o.log("warn", "runtime API update failed; reloading instead", { generation, error });
+    }
+  }
+
+  if (o.haproxyBin) {
+    const reason = precheck(o.haproxyBin, files);
+    if (reason) return { outcome: "rejected", generation, reason };
+  }
+  const before = await showProc(o.masterSocket);
+  writeFiles(o.runDir, files, prev);
+  const r = await reload(o, before);
+  if (r.error) {
+    writeFiles(o.runDir, prev, files);
+    return { outcome: "rejected", generation, reason: r.error };
+  }
+  return { outcome: "reloaded", generation, workerPid: r.pid };
+}
