@@ -306,6 +306,13 @@ export const route = {
     ),
   noMatchingParent: (r: string, parent: string, why: string) =>
     c("Accepted", false, Reason.NoMatchingParent, `${r} cannot attach to ${parent}: ${why}`),
+  kindHostnameConflict: (r: string, parent: string, l: string, winner: string) =>
+    c(
+      "Accepted",
+      false,
+      Reason.NotAllowedByListeners,
+      `${r} is not attached to ${parent}: ${l} already serves ${winner} on an intersecting hostname, and one listener cannot serve an HTTPRoute and a GRPCRoute on the same hostname (the older route wins)`,
+    ),
   unsupportedValue: (r: string, problems: string[]) =>
     c(
       "Accepted",

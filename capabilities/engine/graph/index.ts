@@ -10,6 +10,7 @@ import { buildListenerSets } from "./listenerset";
 import { draftHTTPRoute } from "./httproute";
 import { draftGRPCRoute } from "./grpcroute";
 import { attachRoute } from "./route";
+import { resolveKindConflicts } from "./kindconflict";
 import type { Lookup } from "./lookup";
 import type { GatewayClassNode, GatewayNode, ListenerSetNode, RouteNode } from "./types";
 
@@ -40,7 +41,13 @@ export function buildGraph(s: ClusterSnapshot, lookup: Lookup): Graph {
     const node = attachRoute(d, parents, lookup);
     if (node) routes.push(node);
   }
+  resolveKindConflicts(allListeners(gateways.values(), listenerSets));
   return { classes: [...classes.values()], gateways: [...gateways.values()], listenerSets, routes };
+}
+
+function* allListeners(gateways: Iterable<GatewayNode>, sets: ListenerSetNode[]) {
+  for (const gw of gateways) yield* gw.listeners;
+  for (const ls of sets) yield* ls.listeners;
 }
 
 /** Cheap pre-filter: a route with no parentRefs cannot be ours. */

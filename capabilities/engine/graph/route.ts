@@ -39,7 +39,10 @@ export function attachRoute(d: RouteDraft, parents: Parents, lookup: Lookup): Ro
   for (const ref of d.parentRefs) {
     const parent = resolveParent(ref, d.namespace, parents);
     if (!parent) continue;
-    node.parents.push({ parentRef: echoParentRef(ref), accepted: acceptOn(node, ref, parent, lookup) });
+    const parentDesc = parent.kind === "Gateway" ? parent.gw.desc : parent.ls.desc;
+    const status: ParentStatus = { parentRef: echoParentRef(ref), parentDesc, accepted: undefined as never, listeners: [] };
+    status.accepted = acceptOn(node, ref, parent, status, lookup);
+    node.parents.push(status);
   }
   return node.parents.length > 0 ? node : undefined;
 }
@@ -61,8 +64,8 @@ function resolveParent(ref: ParentRefSpec, routeNs: string, parents: Parents): P
   return undefined;
 }
 
-function acceptOn(route: RouteNode, ref: ParentRefSpec, parent: Parent, lookup: Lookup): Condition {
-  const parentDesc = parent.kind === "Gateway" ? parent.gw.desc : parent.ls.desc;
+function acceptOn(route: RouteNode, ref: ParentRefSpec, parent: Parent, status: ParentStatus, lookup: Lookup): Condition {
+  const parentDesc = status.parentDesc;
   if (route.problems.length > 0) return C.unsupportedValue(route.desc, route.problems);
   if (parent.kind === "Gateway" && !parent.gw.accepted) return C.noMatchingParent(route.desc, parentDesc, PP.notAccepted());
   if (parent.kind === "ListenerSet" && !parent.ls.accepted) {
@@ -102,6 +105,7 @@ function acceptOn(route: RouteNode, ref: ParentRefSpec, parent: Parent, lookup: 
     l.attached.set(routeKey, { route, hostnames: merged });
   }
   if (matched.length === 0) return C.noMatchingListenerHostname(route.desc, parentDesc, route.hostnames, hostRefusals);
+  status.listeners = matched;
   return C.accepted(route.desc, parentDesc, matched.map((l) => l.name));
 }
 

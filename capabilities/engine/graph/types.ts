@@ -109,7 +109,11 @@ export interface RuleNode {
 export interface ParentStatus {
   /** The parentRef exactly as the route spec wrote it. */
   parentRef: Record<string, unknown>;
+  /** e.g. `Gateway infra/shared` (for messages). */
+  parentDesc: string;
   accepted: Condition;
+  /** Listeners this parentRef attached the route to (empty when not accepted). */
+  listeners: ListenerNode[];
 }
 
 export interface RouteNode {
