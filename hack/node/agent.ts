@@ -84,8 +84,18 @@ async function main() {
 
   let svcInformer: Informer<Service> | undefined;
   let sliceInformer: Informer<EndpointSlice> | undefined;
-  const lb = new ServiceLB(kube, () => svcInformer!, () => sliceInformer!, log);
-  svcInformer = new Informer<Service>(kube, "/api/v1/services", (c) => c.type === "upsert" && lb.enqueue(`${c.obj.metadata.namespace}/${c.obj.metadata.name}`), log);
+  const lb = new ServiceLB(
+    kube,
+    () => svcInformer!,
+    () => sliceInformer!,
+    log,
+  );
+  svcInformer = new Informer<Service>(
+    kube,
+    "/api/v1/services",
+    (c) => c.type === "upsert" && lb.enqueue(`${c.obj.metadata.namespace}/${c.obj.metadata.name}`),
+    log,
+  );
   sliceInformer = new Informer<EndpointSlice>(
     kube,
     "/apis/discovery.k8s.io/v1/endpointslices",
@@ -128,11 +138,14 @@ async function sweepUnknownNetns(state: StateDir) {
     if (known.has(ns)) continue;
     log.warn({ netns: ns }, "removing pod network namespace that no pod record owns");
     for (const pid of await netnsPids(ns)) signalGroup(pid, "SIGKILL");
-    await removePodNetwork(ns, `cw${ns.slice("crossway-".length)}`).catch((err) => log.error({ netns: ns, err: errInfo(err) }, "could not remove netns"));
+    await removePodNetwork(ns, `cw${ns.slice("crossway-".length)}`).catch((err) =>
+      log.error({ netns: ns, err: errInfo(err) }, "could not remove netns"),
+    );
   }
 }
 
 process.on("unhandledRejection", (err) => log.error({ err: errInfo(err) }, "unhandled rejection (agent keeps running)"));
+process.on("uncaughtException", (err) => log.error({ err: errInfo(err), stack: err.stack }, "uncaught exception (agent keeps running)"));
 main().catch((err) => {
   log.fatal({ err: errInfo(err) }, "node agent failed");
   process.exit(1);

@@ -70,7 +70,8 @@ export async function cleanupHost(stateDir: string, log: Log): Promise<CleanupRe
   // 4. mount points created on the host, /etc/netns leftovers, then the state itself
   for (const p of new Set(records.flatMap((r) => r.createdPaths))) removeEmptyTree(p);
   if (fs.existsSync("/etc/netns")) {
-    for (const d of fs.readdirSync("/etc/netns")) if (/^crossway-[0-9a-f]{12}$/.test(d)) fs.rmSync(path.join("/etc/netns", d), { recursive: true, force: true });
+    for (const d of fs.readdirSync("/etc/netns"))
+      if (/^crossway-[0-9a-f]{12}$/.test(d)) fs.rmSync(path.join("/etc/netns", d), { recursive: true, force: true });
   }
   if (state) {
     for (const rec of records) state.removePod(rec.uid);

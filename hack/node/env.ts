@@ -39,7 +39,8 @@ export function containerEnv(pod: Pod, c: Container, podIP: string, src: VolumeS
       return { ok: false, reason: `envFrom: ${kind} ${ns}/${ref.name} not found` };
     }
     const data = (obj as { data?: Record<string, string> }).data ?? {};
-    for (const [k, v] of Object.entries(data)) env[`${f.prefix ?? ""}${k}`] = kind === "Secret" ? Buffer.from(v, "base64").toString("utf8") : v;
+    for (const [k, v] of Object.entries(data))
+      env[`${f.prefix ?? ""}${k}`] = kind === "Secret" ? Buffer.from(v, "base64").toString("utf8") : v;
   }
   for (const e of c.env ?? []) {
     const vf = e.valueFrom;

@@ -35,8 +35,7 @@ export interface ImageMapping {
 }
 
 const cacheDir = () => process.env.CROSSWAY_CACHE ?? path.join(os.homedir(), ".cache", "crossway");
-export const echoBasicBinary = () =>
-  process.env.CROSSWAY_ECHO_BASIC ?? path.join(cacheDir(), "echo-basic-v1.6.1", "bin", "echo-basic");
+export const echoBasicBinary = () => process.env.CROSSWAY_ECHO_BASIC ?? path.join(cacheDir(), "echo-basic-v1.6.1", "bin", "echo-basic");
 export const HAPROXY_BINARY = "/usr/sbin/haproxy";
 
 const onHostPath = (cmd: string) =>
@@ -51,7 +50,12 @@ export function mapImage(image: string): ImageMapping | undefined {
     const bin = echoBasicBinary();
     return { kind: "echo-basic", binary: bin, aliases: ["echo-basic"], defaults: [bin], withArgs: (a) => [bin, ...a] };
   }
-  if (repository === "haproxy" || repository === "library/haproxy" || repository === "docker.io/library/haproxy" || repository === "docker.io/haproxy") {
+  if (
+    repository === "haproxy" ||
+    repository === "library/haproxy" ||
+    repository === "docker.io/library/haproxy" ||
+    repository === "docker.io/haproxy"
+  ) {
     const bin = HAPROXY_BINARY;
     const std = (rest: string[]) => [bin, "-W", "-db", ...rest];
     return {
@@ -63,7 +67,12 @@ export function mapImage(image: string): ImageMapping | undefined {
       withArgs: (a) => (a[0]?.startsWith("-") ? std(a) : basename(a[0] ?? "") === "haproxy" ? std(a.slice(1)) : a),
     };
   }
-  if (repository === "node" || repository === "library/node" || repository === "docker.io/library/node" || repository === "docker.io/node") {
+  if (
+    repository === "node" ||
+    repository === "library/node" ||
+    repository === "docker.io/library/node" ||
+    repository === "docker.io/node"
+  ) {
     const bin = process.execPath;
     return {
       kind: "node",
@@ -97,7 +106,10 @@ let haproxyInstall: Promise<void> | undefined;
  * undefined when the mapped host binary exists; otherwise why not. A missing haproxy is installed
  * from Debian once (in the background); echo-basic comes from hack/build/binaries.sh.
  */
-export async function ensureHostBinary(m: ImageMapping, log: { info: (o: object, s: string) => void; error: (o: object, s: string) => void }): Promise<string | undefined> {
+export async function ensureHostBinary(
+  m: ImageMapping,
+  log: { info: (o: object, s: string) => void; error: (o: object, s: string) => void },
+): Promise<string | undefined> {
   if (fs.existsSync(m.binary)) return undefined;
   if (m.kind === "haproxy") {
     haproxyInstall ??= (async () => {

@@ -152,7 +152,14 @@ export class Kube {
             const line = buf.slice(0, nl).trim();
             buf = buf.slice(nl + 1);
             if (!line) continue;
-            const ev = JSON.parse(line) as { type: string; object: KubeObject };
+            let ev: { type: string; object: KubeObject };
+            try {
+              ev = JSON.parse(line) as typeof ev;
+            } catch {
+              res.destroy();
+              done(new Error(`watch ${path}: undecodable event line: ${line.slice(0, 200)}`));
+              return;
+            }
             if (ev.type === "ERROR") {
               const st = ev.object as unknown as { code?: number };
               res.destroy();

@@ -20,8 +20,23 @@ async function servingCert(dir: string): Promise<{ key: Buffer; cert: Buffer }> 
   const key = path.join(dir, "kubelet.key");
   const cert = path.join(dir, "kubelet.crt");
   if (!fs.existsSync(key) || !fs.existsSync(cert)) {
-    await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "3650",
-      "-subj", "/CN=crossway-node", "-addext", `subjectAltName=IP:${NODE_IP}`]);
+    await run("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "3650",
+      "-subj",
+      "/CN=crossway-node",
+      "-addext",
+      `subjectAltName=IP:${NODE_IP}`,
+    ]);
   }
   return { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
 }

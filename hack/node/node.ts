@@ -59,20 +59,25 @@ export class NodeRegistration {
   }
 
   private async applyNode() {
-    await this.kube.request("PATCH", `/api/v1/nodes/${NODE_NAME}${applyQuery}`, {
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: {
-        name: NODE_NAME,
-        labels: {
-          "kubernetes.io/hostname": NODE_NAME,
-          "kubernetes.io/os": "linux",
-          "kubernetes.io/arch": process.arch === "x64" ? "amd64" : process.arch,
-          "node.kubernetes.io/instance-type": "crossway-local",
+    await this.kube.request(
+      "PATCH",
+      `/api/v1/nodes/${NODE_NAME}${applyQuery}`,
+      {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: {
+          name: NODE_NAME,
+          labels: {
+            "kubernetes.io/hostname": NODE_NAME,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": process.arch === "x64" ? "amd64" : process.arch,
+            "node.kubernetes.io/instance-type": "crossway-local",
+          },
         },
+        spec: { podCIDR: "10.244.0.0/16", podCIDRs: ["10.244.0.0/16"] },
       },
-      spec: { podCIDR: "10.244.0.0/16", podCIDRs: ["10.244.0.0/16"] },
-    }, "apply");
+      "apply",
+    );
     await this.applyStatus();
   }
 
@@ -80,40 +85,50 @@ export class NodeRegistration {
   private async applyStatus() {
     const capacity = { cpu: String(os.cpus().length), memory: memKi(), pods: "110", "ephemeral-storage": "20Gi" };
     const now = new Date().toISOString();
-    await this.kube.request("PATCH", `/api/v1/nodes/${NODE_NAME}/status${applyQuery}`, {
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: { name: NODE_NAME },
-      status: {
-        conditions: this.conditions(now),
-        // InternalIP only: the API server prefers a Hostname address, and "crossway-node" resolves nowhere
-        addresses: [{ type: "InternalIP", address: NODE_IP }],
-        capacity,
-        allocatable: capacity,
-        daemonEndpoints: { kubeletEndpoint: { Port: this.kubeletPort } },
-        nodeInfo: {
-          machineID: readOr("/etc/machine-id", "unknown"),
-          systemUUID: readOr("/sys/class/dmi/id/product_uuid", "unknown"),
-          bootID: readOr("/proc/sys/kernel/random/boot_id", "unknown"),
-          kernelVersion: os.release(),
-          osImage: readOr("/etc/debian_version", "") ? `Debian GNU/Linux ${readOr("/etc/debian_version", "")}` : os.type(),
-          containerRuntimeVersion: "crossway-process://0.1.0",
-          kubeletVersion: this.version,
-          kubeProxyVersion: "",
-          operatingSystem: "linux",
-          architecture: process.arch === "x64" ? "amd64" : process.arch,
+    await this.kube.request(
+      "PATCH",
+      `/api/v1/nodes/${NODE_NAME}/status${applyQuery}`,
+      {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: { name: NODE_NAME },
+        status: {
+          conditions: this.conditions(now),
+          // InternalIP only: the API server prefers a Hostname address, and "crossway-node" resolves nowhere
+          addresses: [{ type: "InternalIP", address: NODE_IP }],
+          capacity,
+          allocatable: capacity,
+          daemonEndpoints: { kubeletEndpoint: { Port: this.kubeletPort } },
+          nodeInfo: {
+            machineID: readOr("/etc/machine-id", "unknown"),
+            systemUUID: readOr("/sys/class/dmi/id/product_uuid", "unknown"),
+            bootID: readOr("/proc/sys/kernel/random/boot_id", "unknown"),
+            kernelVersion: os.release(),
+            osImage: readOr("/etc/debian_version", "") ? `Debian GNU/Linux ${readOr("/etc/debian_version", "")}` : os.type(),
+            containerRuntimeVersion: "crossway-process://0.1.0",
+            kubeletVersion: this.version,
+            kubeProxyVersion: "",
+            operatingSystem: "linux",
+            architecture: process.arch === "x64" ? "amd64" : process.arch,
+          },
         },
       },
-    }, "apply");
+      "apply",
+    );
   }
 
   private async renewLease() {
-    await this.kube.request("PATCH", `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE_NAME}${applyQuery}`, {
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      metadata: { name: NODE_NAME, namespace: "kube-node-lease" },
-      spec: { holderIdentity: NODE_NAME, leaseDurationSeconds: 40, renewTime: microTime() },
-    }, "apply");
+    await this.kube.request(
+      "PATCH",
+      `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE_NAME}${applyQuery}`,
+      {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: NODE_NAME, namespace: "kube-node-lease" },
+        spec: { holderIdentity: NODE_NAME, leaseDurationSeconds: 40, renewTime: microTime() },
+      },
+      "apply",
+    );
   }
 
   /** Registers the node (retrying until the API server answers), then heartbeats. */

@@ -119,7 +119,8 @@ export class PodManager {
       });
       this.log.info({ pod: `${ns}/${name}`, uid, node: NODE_NAME }, "pod bound to node");
     } catch (err) {
-      if (!isStatus(err, 409) && !isStatus(err, 404)) this.log.warn({ pod: `${ns}/${name}`, err: errInfo(err) }, "binding failed; retrying on the next event");
+      if (!isStatus(err, 409) && !isStatus(err, 404))
+        this.log.warn({ pod: `${ns}/${name}`, err: errInfo(err) }, "binding failed; retrying on the next event");
     } finally {
       setTimeout(() => this.binding.delete(uid), 2000);
     }

@@ -42,7 +42,12 @@ export function buildStatus(v: PodView, now: string): PodStatus {
   const notReadyMsg = terminal ? undefined : `containers with unready status: [${unready.join(" ")}]`;
   const conditions = [
     cond("PodReadyToStartContainers", v.sandboxReady),
-    cond("Initialized", initDone, initDone ? undefined : "ContainersNotInitialized", initDone ? undefined : `containers with incomplete status: [${uninit.join(" ")}]`),
+    cond(
+      "Initialized",
+      initDone,
+      initDone ? undefined : "ContainersNotInitialized",
+      initDone ? undefined : `containers with incomplete status: [${uninit.join(" ")}]`,
+    ),
     cond("Ready", containersReady, containersReady ? undefined : notReadyReason, containersReady ? undefined : notReadyMsg),
     cond("ContainersReady", containersReady, containersReady ? undefined : notReadyReason, containersReady ? undefined : notReadyMsg),
     cond("PodScheduled", true),

@@ -90,7 +90,15 @@ export class PodWorker {
       if (p && procAlive(p)) {
         // keep the readiness last reported, so an agent restart does not blip endpoints; probes correct it
         const ready = prev.get(spec.name)?.ready ?? false;
-        Object.assign(c, { pid: p.pid, startTicks: p.startTicks, startedAt: p.startedAt, adopted: true, everStarted: true, ready, probeOk: ready ? 1 : 0 });
+        Object.assign(c, {
+          pid: p.pid,
+          startTicks: p.startTicks,
+          startedAt: p.startedAt,
+          adopted: true,
+          everStarted: true,
+          ready,
+          probeOk: ready ? 1 : 0,
+        });
         this.log.info({ container: spec.name, pid: p.pid }, "adopted running container from previous agent run");
       }
       return c;
@@ -160,11 +168,24 @@ export class PodWorker {
   }
 
   private view() {
-    return { pod: this.pod, ip: this.rec?.ip, sandboxReady: this.sandboxReady, sandboxMessage: this.sandboxMessage, init: this.init, main: this.main, startTime: this.startTime };
+    return {
+      pod: this.pod,
+      ip: this.rec?.ip,
+      sandboxReady: this.sandboxReady,
+      sandboxMessage: this.sandboxMessage,
+      init: this.init,
+      main: this.main,
+      startTime: this.startTime,
+    };
   }
 
   private saveRec() {
-    if (this.rec) this.d.state.savePod(this.rec);
+    if (!this.rec) return;
+    try {
+      this.d.state.savePod(this.rec);
+    } catch (err) {
+      this.log.error({ err: errInfo(err) }, "could not write the pod record to the state dir");
+    }
   }
 
   private async ensureSandbox(): Promise<boolean> {
@@ -270,7 +291,10 @@ export class PodWorker {
     const restarting = c.everStarted;
     if (!c.mapping) {
       if (!c.skipped)
-        this.log.warn({ container: name, image: c.spec.image }, "UNKNOWN IMAGE: container NOT RUN; reported Ready without a process (no host command maps to this image)");
+        this.log.warn(
+          { container: name, image: c.spec.image },
+          "UNKNOWN IMAGE: container NOT RUN; reported Ready without a process (no host command maps to this image)",
+        );
       Object.assign(c, { skipped: true, everStarted: true, startedAt: now, ready: true, waiting: undefined });
       return;
     }
@@ -328,14 +352,19 @@ export class PodWorker {
       l.child.on("exit", (code, signal) => {
         if (c.pid === l.pid) this.onExit(c, code, signal);
       });
-      this.log.info({ container: name, pid: l.pid, argv, restartCount: c.restartCount }, restarting ? "container restarted" : "container started");
+      this.log.info(
+        { container: name, pid: l.pid, argv, restartCount: c.restartCount },
+        restarting ? "container restarted" : "container started",
+      );
     } catch (err) {
       setWaiting("RunContainerError", `${(err as Error).message ?? err}`);
     }
   }
 
   private onExit(c: Ctr, code: number | null, signal: NodeJS.Signals | null, message?: string, reason?: string) {
-    const exitCode = code ?? 128 + (signal ? (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 }) as Record<string, number>)[signal] ?? 0 : 0);
+    const exitCode =
+      code ??
+      128 + (signal ? (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 } as Record<string, number>)[signal] ?? 0) : 0);
     const ranMs = c.startedAt ? Date.now() - Date.parse(c.startedAt) : 0;
     c.terminated = {
       exitCode,
@@ -360,7 +389,10 @@ export class PodWorker {
     } else if (this.shouldRestart(c)) {
       if (ranMs >= BACKOFF_RESET_AFTER_MS) c.backoffMs = 1000;
       c.nextStartAt = Date.now() + c.backoffMs;
-      c.waiting = { reason: "CrashLoopBackOff", message: `back-off ${Math.round(c.backoffMs / 1000)}s restarting failed container=${c.spec.name} pod=${this.pod.metadata.name}` };
+      c.waiting = {
+        reason: "CrashLoopBackOff",
+        message: `back-off ${Math.round(c.backoffMs / 1000)}s restarting failed container=${c.spec.name} pod=${this.pod.metadata.name}`,
+      };
       c.lastState = { terminated: c.terminated };
       this.log.warn({ container: c.spec.name, exitCode, signal, backoffMs: c.backoffMs }, "container exited; restarting after back-off");
       c.backoffMs = Math.min(c.backoffMs * 2, BACKOFF_MAX_MS);
@@ -432,16 +464,23 @@ export class PodWorker {
     const prevReady = this.pod.status?.conditions?.find((c) => c.type === "Ready")?.status;
     try {
       const ns = this.pod.metadata.namespace;
-      const updated = await this.d.kube.request<Pod>("PATCH", `/api/v1/namespaces/${ns}/pods/${this.pod.metadata.name}/status`, { status }, "merge");
+      const updated = await this.d.kube.request<Pod>(
+        "PATCH",
+        `/api/v1/namespaces/${ns}/pods/${this.pod.metadata.name}/status`,
+        { status },
+        "merge",
+      );
       if (updated.metadata.uid !== this.uid) return; // a new pod with the same name: not ours
       this.lastPublished = key;
       this.lastPublishError = undefined;
       this.pod = updated;
       const ready = status.conditions?.find((c) => c.type === "Ready")?.status;
-      if (prevPhase !== status.phase || prevReady !== ready) this.log.info({ phase: status.phase, ready, podIP: status.podIP }, "pod status");
+      if (prevPhase !== status.phase || prevReady !== ready)
+        this.log.info({ phase: status.phase, ready, podIP: status.podIP }, "pod status");
     } catch (err) {
       if (isStatus(err, 404)) this.gone = true;
-      else if (this.lastPublishError !== String(err)) this.log.warn({ err: errInfo(err) }, "pod status update failed; retrying every second");
+      else if (this.lastPublishError !== String(err))
+        this.log.warn({ err: errInfo(err) }, "pod status update failed; retrying every second");
       this.lastPublishError = String(err);
       return;
     }

@@ -64,7 +64,8 @@ export async function runProbe(probe: Probe, c: Container, ip: string, pid: numb
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   if (probe.httpGet || probe.tcpSocket) {
     const port = resolvePort(c, (probe.httpGet ?? probe.tcpSocket)!.port);
-    if (port === undefined) return { ok: false, detail: `probe port ${(probe.httpGet ?? probe.tcpSocket)!.port} is not a port of container ${c.name}` };
+    if (port === undefined)
+      return { ok: false, detail: `probe port ${(probe.httpGet ?? probe.tcpSocket)!.port} is not a port of container ${c.name}` };
     return probe.httpGet ? httpProbe(probe.httpGet, ip, port, timeoutMs) : tcpProbe(ip, port, timeoutMs);
   }
   if (probe.exec) {

@@ -76,10 +76,14 @@ export const startError = (argv: string[], env: Record<string, string>, mounts: 
   const cmd = argv[0];
   if (!cmd) return "no command specified";
   if (cmd.includes("/")) {
-    return isExecutable(hostPathOf(path.resolve(workingDir, cmd), mounts)) ? undefined : `exec: "${cmd}": stat ${cmd}: no such file or directory`;
+    return isExecutable(hostPathOf(path.resolve(workingDir, cmd), mounts))
+      ? undefined
+      : `exec: "${cmd}": stat ${cmd}: no such file or directory`;
   }
   const dirs = (env.PATH ?? "").split(":").filter(Boolean);
-  return dirs.some((d) => isExecutable(hostPathOf(path.join(d, cmd), mounts))) ? undefined : `exec: "${cmd}": executable file not found in $PATH`;
+  return dirs.some((d) => isExecutable(hostPathOf(path.join(d, cmd), mounts)))
+    ? undefined
+    : `exec: "${cmd}": executable file not found in $PATH`;
 };
 
 /** Topmost host paths a launch would create as mount points (so teardown can remove them). */
@@ -102,11 +106,25 @@ export function launch(spec: LaunchSpec): Launched {
   fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
   const fd = fs.openSync(spec.logFile, "a");
   try {
-    const inner = ["unshare", "-m", "-u", "--propagation", "private", "--", "/bin/sh", "-c", mountScript(spec), "crossway-container", ...spec.argv];
+    const inner = [
+      "unshare",
+      "-m",
+      "-u",
+      "--propagation",
+      "private",
+      "--",
+      "/bin/sh",
+      "-c",
+      mountScript(spec),
+      "crossway-container",
+      ...spec.argv,
+    ];
     const [cmd, ...args] = spec.netns ? ["ip", "netns", "exec", spec.netns, ...inner] : inner;
     const child = spawn(cmd, args, { detached: true, stdio: ["ignore", fd, fd], env: spec.env, cwd: "/" });
+    const spawnError: { err?: Error } = {};
+    child.on("error", (err) => (spawnError.err = err)); // reported through the pid check below or the exit event
     child.unref();
-    if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
+    if (child.pid === undefined) throw new Error(`could not start ${cmd}${spawnError.err ? `: ${spawnError.err.message}` : ""}`);
     return { child, pid: child.pid, startTicks: procStartTicks(child.pid) ?? -1 };
   } finally {
     fs.closeSync(fd);

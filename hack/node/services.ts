@@ -82,9 +82,16 @@ export class ServiceLB {
     const want = chooseIngress(current, readyAddresses(slices));
     const have = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
     if (want ? have.length === 1 && have[0] === want : have.length === 0) return;
-    const ingress = want ? [{ ip: want, ipMode: "VIP", ports: (svc.spec.ports ?? []).map((p) => ({ port: p.port, protocol: p.protocol ?? "TCP" })) }] : null;
+    const ingress = want
+      ? [{ ip: want, ipMode: "VIP", ports: (svc.spec.ports ?? []).map((p) => ({ port: p.port, protocol: p.protocol ?? "TCP" })) }]
+      : null;
     try {
-      await this.kube.request("PATCH", `/api/v1/namespaces/${ns}/services/${name}/status`, { status: { loadBalancer: { ingress } } }, "merge");
+      await this.kube.request(
+        "PATCH",
+        `/api/v1/namespaces/${ns}/services/${name}/status`,
+        { status: { loadBalancer: { ingress } } },
+        "merge",
+      );
     } catch (err) {
       if (isStatus(err, 404)) return;
       throw err;

@@ -69,7 +69,13 @@ const addKeys = (
   }
 };
 
-const addDownward = (files: FileSet, pod: Pod, podIP: string, items: { path: string; fieldRef?: { fieldPath: string }; mode?: number }[], mode: number) => {
+const addDownward = (
+  files: FileSet,
+  pod: Pod,
+  podIP: string,
+  items: { path: string; fieldRef?: { fieldPath: string }; mode?: number }[],
+  mode: number,
+) => {
   for (const it of items) {
     const bad = checkRelPath(it.path);
     if (bad) throw new NotReady(`downwardAPI: ${bad}`);
@@ -85,10 +91,24 @@ async function fileSetFor(pod: Pod, vol: Volume, podIP: string, src: VolumeSourc
   const files: FileSet = new Map();
   if (vol.configMap) {
     const cm = src.configMap(ns, vol.configMap.name);
-    addKeys(files, `ConfigMap ${ns}/${vol.configMap.name}`, cm && configMapEntries(cm), vol.configMap.items, vol.configMap.optional, vol.configMap.defaultMode ?? DEFAULT_MODE);
+    addKeys(
+      files,
+      `ConfigMap ${ns}/${vol.configMap.name}`,
+      cm && configMapEntries(cm),
+      vol.configMap.items,
+      vol.configMap.optional,
+      vol.configMap.defaultMode ?? DEFAULT_MODE,
+    );
   } else if (vol.secret) {
     const s = src.secret(ns, vol.secret.secretName);
-    addKeys(files, `Secret ${ns}/${vol.secret.secretName}`, s && secretEntries(s), vol.secret.items, vol.secret.optional, vol.secret.defaultMode ?? DEFAULT_MODE);
+    addKeys(
+      files,
+      `Secret ${ns}/${vol.secret.secretName}`,
+      s && secretEntries(s),
+      vol.secret.items,
+      vol.secret.optional,
+      vol.secret.defaultMode ?? DEFAULT_MODE,
+    );
   } else if (vol.downwardAPI) {
     addDownward(files, pod, podIP, vol.downwardAPI.items ?? [], vol.downwardAPI.defaultMode ?? DEFAULT_MODE);
   } else if (vol.projected) {
@@ -117,7 +137,13 @@ async function fileSetFor(pod: Pod, vol: Volume, podIP: string, src: VolumeSourc
 }
 
 /** Brings one volume's host directory up to date. */
-export async function materialiseVolume(pod: Pod, vol: Volume, volumesDir: string, podIP: string, src: VolumeSources): Promise<VolumeResult> {
+export async function materialiseVolume(
+  pod: Pod,
+  vol: Volume,
+  volumesDir: string,
+  podIP: string,
+  src: VolumeSources,
+): Promise<VolumeResult> {
   const dir = path.join(volumesDir, vol.name);
   try {
     if (vol.hostPath) {

@@ -5,13 +5,20 @@
  * endpoints, an agent restart adopts running pods, and local:down (which runs the agent's
  * --cleanup) leaves no process, netns, link or mount behind. Uses the shared cluster.
  */
-import { afterAll, beforeAll, expect, jest, test } from "@jest/globals";
+import { afterAll, beforeAll, describe, expect, jest, test } from "@jest/globals";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
+import os from "node:os";
+import path from "node:path";
 import { DIRS } from "../../hack/cluster/config.js";
 import { leftovers, stopCluster } from "../../hack/cluster/down.js";
 import { ensureCluster } from "../../hack/cluster/up.js";
+import { writeAtomic } from "../../hack/node/atomic-writer.js";
+import { expand } from "../../hack/node/env.js";
+import { containerArgv, echoBasicBinary, mapImage } from "../../hack/node/images.js";
+import { Ipam } from "../../hack/node/ipam.js";
+import { chooseIngress, readyAddresses } from "../../hack/node/services.js";
 import { kubectl, kubectlJson } from "./kube.js";
 
 jest.setTimeout(180_000);
@@ -41,12 +48,7 @@ interface PodJson {
   };
 }
 
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-  intervalMs = 250,
-): Promise<T> {
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -78,8 +80,7 @@ function get(url: string, timeoutMs = 3000): Promise<{ status: number; body: str
 }
 
 const apply = (obj: object) => kubectl(["apply", "-f", "-"], JSON.stringify(obj));
-const pods = async (selector: string) =>
-  (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-n", NS, "-l", selector])).items;
+const pods = async (selector: string) => (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-n", NS, "-l", selector])).items;
 const pod = (name: string) => kubectlJson<PodJson>(["get", "pod", name, "-n", NS]);
 const isReady = (p: PodJson) => p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 const netnsOf = (uid: string) => `crossway-${uid.replace(/-/g, "").slice(0, 12)}`;
@@ -154,344 +155,476 @@ http.createServer((req, res) => {
 
 let echoPods: PodJson[] = [];
 
-beforeAll(async () => {
-  const info = await ensureCluster();
-  if (!info.node) throw new Error("the local cluster came up without its node agent");
-  await kubectl(["create", "namespace", NS]);
-  await apply(echoDeployment);
-  await apply({
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name: "echo", namespace: NS },
-    spec: { selector: { app: "echo" }, ports: [{ port: 3000, targetPort: "http" }] },
-  });
-}, 180_000);
-
-afterAll(async () => {
-  await kubectl(["delete", "namespace", NS, "--wait=false", "--ignore-not-found"]).catch(() => undefined);
-});
-
-test("an echo-basic Deployment behind a Service answers at each pod IP with its own pod name and namespace", async () => {
-  echoPods = await readyPods("app=echo", 2);
-  const ips = echoPods.map((p) => p.status.podIP!);
-  expect(new Set(ips).size).toBe(2);
-  for (const p of echoPods) {
-    expect(p.spec.nodeName).toBe("crossway-node");
-    expect(p.status.phase).toBe("Running");
-    expect(p.status.hostIP).toBe("10.244.0.1");
-    expect(p.status.podIPs).toEqual([{ ip: p.status.podIP }]);
-    expect(p.status.podIP).toMatch(/^10\.244\.([1-9]|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])\.\d+$/);
-    expect(Object.fromEntries((p.status.conditions ?? []).map((c) => [c.type, c.status]))).toMatchObject({
-      PodScheduled: "True",
-      Initialized: "True",
-      ContainersReady: "True",
-      Ready: "True",
-    });
-    const cs = p.status.containerStatuses![0];
-    expect({ ready: cs.ready, started: cs.started, running: !!cs.state.running }).toEqual({
-      ready: true,
-      started: true,
-      running: true,
-    });
-
-    const res = await get(`http://${p.status.podIP}:3000/hello`);
-    expect(res.status).toBe(200);
-    const body = JSON.parse(res.body) as { pod: string; namespace: string; path: string };
-    expect(body).toMatchObject({ pod: p.metadata.name, namespace: NS, path: "/hello" });
-  }
-  // pod to pod over the bridge (the path a gateway pod takes to its backends)
-  const [a, b] = echoPods;
-  const viaBridge = execFileSync("ip", ["netns", "exec", netnsOf(a.metadata.uid), "curl", "-s", "--max-time", "5", `http://${b.status.podIP}:3000/from-a`], { encoding: "utf8" });
-  expect(JSON.parse(viaBridge)).toMatchObject({ pod: b.metadata.name, path: "/from-a" });
-  // the endpointslice controller sees the pods as ready endpoints of the Service
-  const slices = await eventually("EndpointSlice with both pod IPs ready", async () => {
-    const list = await kubectlJson<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>([
-      "get",
-      "endpointslices",
-      "-n",
-      NS,
-      "-l",
-      "kubernetes.io/service-name=echo",
+describe("host mapping of pods (no cluster)", () => {
+  test("images map to host commands with the image's entrypoint semantics", () => {
+    const echo = mapImage("gcr.io/k8s-staging-gateway-api/echo-basic:v20240412-v1.0.0-394-g40c666fd")!;
+    expect(echo.kind).toBe("echo-basic");
+    expect(containerArgv(echo, undefined, undefined)).toEqual([echoBasicBinary()]);
+    expect(mapImage("registry.example:5000/team/echo-basic@sha256:abc")?.kind).toBe("echo-basic");
+    const haproxy = mapImage("haproxy:2.6.22")!;
+    expect(containerArgv(haproxy, undefined, undefined)).toEqual([
+      "/usr/sbin/haproxy",
+      "-W",
+      "-db",
+      "-f",
+      "/usr/local/etc/haproxy/haproxy.cfg",
     ]);
-    const ready = list.items
-      .flatMap((s) => s.endpoints ?? [])
-      .filter((e) => e.conditions?.ready)
-      .flatMap((e) => e.addresses);
-    return ready.length === 2 ? ready.sort() : undefined;
+    expect(containerArgv(haproxy, undefined, ["-f", "/run/crossway/haproxy.cfg"])).toEqual([
+      "/usr/sbin/haproxy",
+      "-W",
+      "-db",
+      "-f",
+      "/run/crossway/haproxy.cfg",
+    ]);
+    expect(containerArgv(haproxy, ["haproxy", "-c", "-f", "/x.cfg"], undefined)).toEqual(["/usr/sbin/haproxy", "-c", "-f", "/x.cfg"]);
+    expect(containerArgv(haproxy, ["sh", "-c", "echo hi"], undefined)).toEqual(["sh", "-c", "echo hi"]);
+    expect(mapImage("docker.io/library/haproxy:3.0")?.kind).toBe("haproxy");
+    const node = mapImage("node:20.19.5-bookworm-slim")!;
+    expect(containerArgv(node, undefined, undefined)).toEqual([process.execPath]);
+    expect(containerArgv(node, undefined, ["/opt/agent/agent.js"])).toEqual([process.execPath, "/opt/agent/agent.js"]);
+    expect(containerArgv(node, ["node", "agent.js"], ["--flag"])).toEqual([process.execPath, "agent.js", "--flag"]);
+    expect(containerArgv(node, undefined, ["sh", "-c", "true"])).toEqual(["sh", "-c", "true"]);
+    expect(mapImage("registry.k8s.io/pause:3.10")).toBeUndefined();
+    expect(mapImage("example.com/haproxy:2.6")).toBeUndefined();
   });
-  expect(slices).toEqual([...ips].sort());
+
+  test("$(VAR) references expand like kubelet's", () => {
+    expect(expand("$(A)-$(B)-$$(A)-$(MISSING)", { A: "1", B: "2" })).toBe("1-2-$(A)-$(MISSING)");
+  });
+
+  test("volume files are swapped atomically through ..data and stale keys disappear", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crossway-vol-"));
+    try {
+      const f = (s: string) => ({ data: Buffer.from(s), mode: 0o644 });
+      expect(
+        writeAtomic(
+          dir,
+          new Map([
+            ["a", f("1")],
+            ["sub/b", f("2")],
+          ]),
+        ),
+      ).toBe(true);
+      const first = fs.readlinkSync(path.join(dir, "..data"));
+      expect(fs.readFileSync(path.join(dir, "a"), "utf8")).toBe("1");
+      expect(fs.readFileSync(path.join(dir, "sub/b"), "utf8")).toBe("2");
+      expect(
+        writeAtomic(
+          dir,
+          new Map([
+            ["a", f("1")],
+            ["sub/b", f("2")],
+          ]),
+        ),
+      ).toBe(false);
+      expect(writeAtomic(dir, new Map([["a", f("3")]]))).toBe(true);
+      expect(fs.readlinkSync(path.join(dir, "..data"))).not.toBe(first);
+      expect(fs.readFileSync(path.join(dir, "a"), "utf8")).toBe("3");
+      expect(fs.existsSync(path.join(dir, "sub"))).toBe(false);
+      expect(fs.readdirSync(dir).sort()).toEqual(["..data", fs.readlinkSync(path.join(dir, "..data")), "a"].sort());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("pod IPs are handed out round robin, persisted, and never given to two pods", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crossway-ipam-"));
+    try {
+      const ipam = new Ipam(dir);
+      const a = ipam.allocate("a");
+      const b = ipam.allocate("b");
+      expect([a, b]).toEqual(["10.244.1.0", "10.244.1.1"]);
+      expect(ipam.allocate("a")).toBe(a);
+      ipam.release("a");
+      expect(ipam.allocate("c")).toBe("10.244.1.2"); // a released IP is not reused at once
+      const again = new Ipam(dir); // a restarted agent
+      expect(again.allocate("b")).toBe(b);
+      expect(again.allocate("d")).toBe("10.244.1.3");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the load balancer IP stays on a ready endpoint and moves only when it stops being ready", () => {
+    const slice = (eps: [string, boolean][]) => ({
+      metadata: { name: "s" },
+      endpoints: eps.map(([ip, ready]) => ({ addresses: [ip], conditions: { ready } })),
+    });
+    const ready = readyAddresses([
+      slice([
+        ["10.244.1.9", true],
+        ["10.244.1.3", false],
+      ]),
+      slice([["10.244.1.5", true]]),
+    ]);
+    expect(ready).toEqual(["10.244.1.5", "10.244.1.9"]);
+    expect(chooseIngress("10.244.1.9", ready)).toBe("10.244.1.9");
+    expect(chooseIngress("10.244.1.3", ready)).toBe("10.244.1.5");
+    expect(chooseIngress(undefined, [])).toBeUndefined();
+  });
 });
 
-test("a ConfigMap edit reaches the running pod's mounted file within 2 s; the service-account token works from inside the pod", async () => {
-  await apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: NS }, data: { msg: "first" } });
-  await apply({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "reader", namespace: NS, labels: { app: "reader" } },
-    spec: {
-      containers: [
-        {
-          name: "reader",
-          image: NODE_IMAGE,
-          command: ["node", "-e", readerScript],
-          volumeMounts: [{ name: "web", mountPath: "/etc/web", readOnly: true }],
-          readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
-        },
-      ],
-      volumes: [{ name: "web", configMap: { name: "web" } }],
-    },
-  });
-  const [reader] = await readyPods("app=reader", 1);
-  const base = `http://${reader.status.podIP}:8080`;
-  expect((await get(`${base}/msg`)).body).toBe("first");
-  // the mount lives in the pod's private mount namespace only
-  expect(fs.existsSync("/etc/web/msg")).toBe(false);
+describe("pods on the local cluster's node", () => {
+  beforeAll(async () => {
+    const info = await ensureCluster();
+    if (!info.node) throw new Error("the local cluster came up without its node agent");
+    await kubectl(["create", "namespace", NS]);
+    await apply(echoDeployment);
+    await apply({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "echo", namespace: NS },
+      spec: { selector: { app: "echo" }, ports: [{ port: 3000, targetPort: "http" }] },
+    });
+  }, 180_000);
 
-  const t0 = Date.now();
-  await kubectl(["patch", "configmap", "web", "-n", NS, "--type=merge", "-p", JSON.stringify({ data: { msg: "second" } })]);
-  await eventually(
-    "the pod to serve the edited ConfigMap",
-    async () => ((await get(`${base}/msg`)).body === "second" ? true : undefined),
-    10_000,
-    50,
+  afterAll(async () => {
+    await kubectl(["delete", "namespace", NS, "--wait=false", "--ignore-not-found"]).catch(() => undefined);
+  });
+
+  test("an echo-basic Deployment behind a Service answers at each pod IP with its own pod name and namespace", async () => {
+    echoPods = await readyPods("app=echo", 2);
+    const ips = echoPods.map((p) => p.status.podIP!);
+    expect(new Set(ips).size).toBe(2);
+    for (const p of echoPods) {
+      expect(p.spec.nodeName).toBe("crossway-node");
+      expect(p.status.phase).toBe("Running");
+      expect(p.status.hostIP).toBe("10.244.0.1");
+      expect(p.status.podIPs).toEqual([{ ip: p.status.podIP }]);
+      expect(p.status.podIP).toMatch(/^10\.244\.([1-9]|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])\.\d+$/);
+      expect(Object.fromEntries((p.status.conditions ?? []).map((c) => [c.type, c.status]))).toMatchObject({
+        PodScheduled: "True",
+        Initialized: "True",
+        ContainersReady: "True",
+        Ready: "True",
+      });
+      const cs = p.status.containerStatuses![0];
+      expect({ ready: cs.ready, started: cs.started, running: !!cs.state.running }).toEqual({
+        ready: true,
+        started: true,
+        running: true,
+      });
+
+      const res = await get(`http://${p.status.podIP}:3000/hello`);
+      expect(res.status).toBe(200);
+      const body = JSON.parse(res.body) as { pod: string; namespace: string; path: string };
+      expect(body).toMatchObject({ pod: p.metadata.name, namespace: NS, path: "/hello" });
+    }
+    // pod to pod over the bridge (the path a gateway pod takes to its backends)
+    const [a, b] = echoPods;
+    const viaBridge = execFileSync(
+      "ip",
+      ["netns", "exec", netnsOf(a.metadata.uid), "curl", "-s", "--max-time", "5", `http://${b.status.podIP}:3000/from-a`],
+      { encoding: "utf8" },
+    );
+    expect(JSON.parse(viaBridge)).toMatchObject({ pod: b.metadata.name, path: "/from-a" });
+    // the endpointslice controller sees the pods as ready endpoints of the Service
+    const slices = await eventually("EndpointSlice with both pod IPs ready", async () => {
+      const list = await kubectlJson<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>([
+        "get",
+        "endpointslices",
+        "-n",
+        NS,
+        "-l",
+        "kubernetes.io/service-name=echo",
+      ]);
+      const ready = list.items
+        .flatMap((s) => s.endpoints ?? [])
+        .filter((e) => e.conditions?.ready)
+        .flatMap((e) => e.addresses);
+      return ready.length === 2 ? ready.sort() : undefined;
+    });
+    expect(slices).toEqual([...ips].sort());
+  });
+
+  test("a ConfigMap edit reaches the running pod's mounted file within 2 s; the service-account token works from inside the pod", async () => {
+    await apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: NS }, data: { msg: "first" } });
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "reader", namespace: NS, labels: { app: "reader" } },
+      spec: {
+        containers: [
+          {
+            name: "reader",
+            image: NODE_IMAGE,
+            command: ["node", "-e", readerScript],
+            volumeMounts: [{ name: "web", mountPath: "/etc/web", readOnly: true }],
+            readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+          },
+        ],
+        volumes: [{ name: "web", configMap: { name: "web" } }],
+      },
+    });
+    const [reader] = await readyPods("app=reader", 1);
+    const base = `http://${reader.status.podIP}:8080`;
+    expect((await get(`${base}/msg`)).body).toBe("first");
+    // the mount lives in the pod's private mount namespace only
+    expect(fs.existsSync("/etc/web/msg")).toBe(false);
+
+    const t0 = Date.now();
+    await kubectl(["patch", "configmap", "web", "-n", NS, "--type=merge", "-p", JSON.stringify({ data: { msg: "second" } })]);
+    await eventually(
+      "the pod to serve the edited ConfigMap",
+      async () => ((await get(`${base}/msg`)).body === "second" ? true : undefined),
+      10_000,
+      50,
+    );
+    expect(Date.now() - t0).toBeLessThan(2000);
+
+    // projected service-account volume: namespace file, and a token + ca.crt the API server accepts at 10.244.0.1
+    expect((await get(`${base}/ns`)).body).toBe(NS);
+    const who = JSON.parse((await get(`${base}/whoami`, 10_000)).body) as { status?: { userInfo?: { username?: string } } };
+    expect(who.status?.userInfo?.username).toBe(`system:serviceaccount:${NS}:default`);
+  });
+
+  test("haproxy:* runs Debian's haproxy with the image's entrypoint and a Secret-mounted config; containers share the pod's loopback; init containers run first", async () => {
+    const cfg = [
+      "global",
+      "  log stdout format raw local0",
+      "defaults",
+      "  mode http",
+      "  timeout connect 1s",
+      "  timeout client 5s",
+      "  timeout server 5s",
+      "frontend web",
+      "  bind :8080",
+      '  http-request return status 200 content-type text/plain string "haproxy in pod" if { path /healthz }',
+      "  default_backend local",
+      "backend local",
+      "  server web 127.0.0.1:9090",
+      "",
+    ].join("\n");
+    await apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "haproxy-cfg", namespace: NS }, stringData: { "haproxy.cfg": cfg } });
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "proxy", namespace: NS, labels: { app: "proxy" } },
+      spec: {
+        volumes: [
+          { name: "cfg", secret: { secretName: "haproxy-cfg" } },
+          { name: "shared", emptyDir: {} },
+        ],
+        initContainers: [
+          {
+            name: "prep",
+            image: NODE_IMAGE,
+            command: ["node", "-e", "require('fs').writeFileSync('/shared/greeting', 'hello from init')"],
+            volumeMounts: [{ name: "shared", mountPath: "/shared" }],
+          },
+        ],
+        containers: [
+          {
+            name: "haproxy",
+            image: "haproxy:2.6.22",
+            volumeMounts: [{ name: "cfg", mountPath: "/usr/local/etc/haproxy", readOnly: true }],
+            readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 1 },
+          },
+          {
+            name: "web",
+            image: NODE_IMAGE,
+            args: [
+              "-e",
+              "require('http').createServer((q, s) => s.end(require('fs').readFileSync('/shared/greeting'))).listen(9090, '127.0.0.1')",
+            ],
+            volumeMounts: [{ name: "shared", mountPath: "/shared", readOnly: true }],
+          },
+        ],
+      },
+    });
+    const [proxy] = await readyPods("app=proxy", 1);
+    expect(Object.fromEntries((proxy.status.conditions ?? []).map((c) => [c.type, c.status])).Initialized).toBe("True");
+    const base = `http://${proxy.status.podIP}:8080`;
+    expect(await get(`${base}/healthz`)).toEqual({ status: 200, body: "haproxy in pod" });
+    expect(await get(`${base}/`)).toEqual({ status: 200, body: "hello from init" });
+    // the web container listens on the pod's loopback only: not reachable from the host
+    await expect(get(`http://${proxy.status.podIP}:9090/`, 1000)).rejects.toThrow();
+  });
+
+  test("a killed container process is restarted: restartCount and lastState go up and it answers again", async () => {
+    const target = echoPods[0];
+    const ns = netnsOf(target.metadata.uid);
+    const before = netnsPids(ns);
+    expect(before.length).toBeGreaterThan(0);
+    for (const pid of before) process.kill(pid, "SIGKILL");
+
+    const after = await eventually("restartCount 1 and Ready again", async () => {
+      const p = await pod(target.metadata.name);
+      const cs = p.status.containerStatuses?.[0];
+      return cs && cs.restartCount === 1 && cs.ready && isReady(p) ? p : undefined;
+    });
+    const cs = after.status.containerStatuses![0];
+    expect(cs.lastState.terminated?.exitCode).toBe(137);
+    expect(after.status.podIP).toBe(target.status.podIP);
+    const pidsNow = netnsPids(ns);
+    expect(pidsNow.length).toBeGreaterThan(0);
+    expect(pidsNow.some((p) => before.includes(p))).toBe(false);
+    const body = JSON.parse((await get(`http://${target.status.podIP}:3000/`)).body) as { pod: string };
+    expect(body.pod).toBe(target.metadata.name);
+  });
+
+  test("kubectl logs reads a container's output through the API server (the node API)", async () => {
+    const [p] = await readyPods("app=echo", 2);
+    const logs = await kubectl(["logs", p.metadata.name, "-n", NS]);
+    expect(logs).toContain("Starting server, listening on port 3000 (http)");
+    const last = await kubectl(["logs", p.metadata.name, "-n", NS, "--tail=1"]);
+    expect(last.trim().split("\n")).toHaveLength(1);
+    // from inside a pod's network namespace the node API refuses to answer
+    const fromPod = execFileSync(
+      "ip",
+      ["netns", "exec", netnsOf(p.metadata.uid), "curl", "-sk", "--max-time", "5", "https://10.244.0.1:10250/containerLogs/x/y/z"],
+      { encoding: "utf8" },
+    );
+    expect(fromPod).toContain(`forbidden: the node API only answers the host, not ${p.status.podIP}`);
+  });
+
+  test("a container of an unknown image is reported Ready without running; a failing one with restartPolicy Never ends Failed", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "pause", namespace: NS, labels: { app: "pause" } },
+      spec: { containers: [{ name: "pause", image: "registry.k8s.io/pause:3.10" }] },
+    });
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "fails", namespace: NS },
+      spec: { restartPolicy: "Never", containers: [{ name: "main", image: NODE_IMAGE, args: ["-e", "process.exit(3)"] }] },
+    });
+    const [pause] = await readyPods("app=pause", 1);
+    expect(netnsPids(netnsOf(pause.metadata.uid))).toEqual([]);
+    const failed = await eventually("pod fails to reach phase Failed", async () => {
+      const p = await pod("fails");
+      return p.status.phase === "Failed" ? p : undefined;
+    });
+    expect(failed.status.containerStatuses![0].state.terminated?.exitCode).toBe(3);
+    expect(failed.status.containerStatuses![0].restartCount).toBe(0);
+  });
+
+  test("bad pods stay inside their own status: a missing binary crash-loops, an unsupported volume waits, others keep serving", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "no-binary", namespace: NS },
+      spec: { containers: [{ name: "main", image: NODE_IMAGE, command: ["/nonexistent/server"] }] },
+    });
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "pvc", namespace: NS },
+      spec: {
+        containers: [{ name: "main", image: NODE_IMAGE, volumeMounts: [{ name: "data", mountPath: "/data" }] }],
+        volumes: [{ name: "data", persistentVolumeClaim: { claimName: "nothing" } }],
+      },
+    });
+    const looping = await eventually(
+      "no-binary to restart with back-off",
+      async () => {
+        const p = await pod("no-binary");
+        const cs = p.status.containerStatuses?.[0];
+        return cs && cs.restartCount >= 1 && cs.lastState.terminated ? p : undefined;
+      },
+      30_000,
+    );
+    expect(isReady(looping)).toBe(false);
+    const cs = looping.status.containerStatuses![0];
+    expect(cs.lastState.terminated).toMatchObject({
+      exitCode: 128,
+      reason: "StartError",
+      message: 'exec: "/nonexistent/server": stat /nonexistent/server: no such file or directory',
+    });
+    expect(cs.state.waiting?.reason).toBe("CrashLoopBackOff");
+    const waiting = await eventually("pvc to report why it cannot start", async () => {
+      const p = await kubectlJson<{
+        status: { phase: string; containerStatuses?: { state: { waiting?: { reason?: string; message?: string } } }[] };
+      }>(["get", "pod", "pvc", "-n", NS]);
+      return p.status.containerStatuses?.[0]?.state.waiting?.message ? p : undefined;
+    });
+    expect(waiting.status.phase).toBe("Pending");
+    expect(waiting.status.containerStatuses![0].state.waiting).toEqual({
+      reason: "ContainerCreating",
+      message: 'volume "data": type persistentVolumeClaim is not supported by the local node',
+    });
+    for (const p of await readyPods("app=echo", 2)) expect((await get(`http://${p.status.podIP}:3000/`)).status).toBe(200);
+    await kubectl(["delete", "pod", "no-binary", "pvc", "-n", NS, "--wait=true", "--timeout=60s"]);
+  });
+
+  test("a LoadBalancer Service gets a ready pod's IP as ingress, which answers and follows the endpoints when that pod is deleted", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "echo-lb", namespace: NS },
+      spec: { type: "LoadBalancer", selector: { app: "echo" }, ports: [{ port: 3000, targetPort: 3000 }] },
+    });
+    const lbIp = async () =>
+      (await kubectlJson<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>(["get", "service", "echo-lb", "-n", NS])).status
+        .loadBalancer?.ingress?.[0]?.ip;
+    const current = await readyPods("app=echo", 2);
+    const ip = await eventually("a load balancer ingress IP", lbIp);
+    expect(current.map((p) => p.status.podIP)).toContain(ip);
+    const served = JSON.parse((await get(`http://${ip}:3000/lb`)).body) as { pod: string; namespace: string };
+    expect(served.namespace).toBe(NS);
+    expect(current.map((p) => p.metadata.name)).toContain(served.pod);
+
+    // delete the pod behind the ingress: its processes and netns go, the Pod object is finalised, the ingress moves
+    const victim = current.find((p) => p.status.podIP === ip)!;
+    const victimNs = netnsOf(victim.metadata.uid);
+    const victimPids = netnsPids(victimNs);
+    expect(victimPids.length).toBeGreaterThan(0);
+    await kubectl(["delete", "pod", victim.metadata.name, "-n", NS, "--wait=true", "--timeout=60s"]);
+    expect(victimPids.filter(alive)).toEqual([]);
+    expect(netnsList()).not.toContain(victimNs);
+
+    const next = await eventually("the ingress to move to another ready pod", async () => {
+      const v = await lbIp();
+      return v && v !== ip ? v : undefined;
+    });
+    const ready = await readyPods("app=echo", 2);
+    expect(ready.map((p) => p.status.podIP)).toContain(next);
+    const again = JSON.parse((await get(`http://${next}:3000/`)).body) as { pod: string };
+    expect(again.pod).not.toBe(victim.metadata.name);
+  });
+
+  test("a restarted node agent adopts running pods instead of restarting them", async () => {
+    const [reader] = await readyPods("app=reader", 1);
+    const ns = netnsOf(reader.metadata.uid);
+    const pidsBefore = netnsPids(ns).sort();
+    const [agentPid] = fs.readFileSync(`${DIRS.pids}/node.pid`, "utf8").split("\n").map(Number);
+    process.kill(agentPid, "SIGTERM");
+    await eventually("the node agent to exit", async () => (alive(agentPid) ? undefined : true), 15_000);
+    expect(netnsPids(ns).sort()).toEqual(pidsBefore); // pods keep running without the agent
+
+    const info = await ensureCluster();
+    expect(info.processes.find((p) => p.name === "node")?.started).toBe(true);
+    await sleep(3000); // a few sync rounds of the new agent
+    const p = await pod("reader");
+    expect(netnsPids(ns).sort()).toEqual(pidsBefore);
+    expect(p.status.containerStatuses![0].restartCount).toBe(0);
+    expect(isReady(p)).toBe(true);
+    expect((await get(`http://${reader.status.podIP}:8080/msg`)).body).toBe("second");
+  });
+
+  // Stopping the shared cluster would break other suites running against it at the same moment on a
+  // developer's machine, so this runs in CI (where suites run one after another) or when asked.
+  const downTest = process.env.CI || process.env.CROSSWAY_TEST_DOWN ? test : test.skip;
+  downTest(
+    "local:down (the agent's --cleanup) leaves no process, netns, link or mount behind",
+    async () => {
+      await readyPods("app=echo", 2);
+      const podPids = (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-A"])).items
+        .filter((p) => p.spec.nodeName === "crossway-node")
+        .flatMap((p) => netnsPids(netnsOf(p.metadata.uid)));
+      expect(podPids.length).toBeGreaterThan(0);
+      const { problems } = await stopCluster();
+      expect(problems).toEqual([]);
+      expect(await leftovers()).toEqual([]);
+      expect(podPids.filter(alive)).toEqual([]);
+      expect(netnsList()).not.toMatch(/crossway-/);
+      expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toMatch(/crossway0|: cw[0-9a-f]{12}/);
+      expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toMatch(/\/run\/netns\/crossway-/);
+      // leave the shared cluster as we found it, for the suites after this one
+      await ensureCluster();
+    },
+    240_000,
   );
-  expect(Date.now() - t0).toBeLessThan(2000);
-
-  // projected service-account volume: namespace file, and a token + ca.crt the API server accepts at 10.244.0.1
-  expect((await get(`${base}/ns`)).body).toBe(NS);
-  const who = JSON.parse((await get(`${base}/whoami`, 10_000)).body) as { status?: { userInfo?: { username?: string } } };
-  expect(who.status?.userInfo?.username).toBe(`system:serviceaccount:${NS}:default`);
 });
-
-test("haproxy:* runs Debian's haproxy with the image's entrypoint and a Secret-mounted config; containers share the pod's loopback; init containers run first", async () => {
-  const cfg = [
-    "global",
-    "  log stdout format raw local0",
-    "defaults",
-    "  mode http",
-    "  timeout connect 1s",
-    "  timeout client 5s",
-    "  timeout server 5s",
-    "frontend web",
-    "  bind :8080",
-    '  http-request return status 200 content-type text/plain string "haproxy in pod" if { path /healthz }',
-    "  default_backend local",
-    "backend local",
-    "  server web 127.0.0.1:9090",
-    "",
-  ].join("\n");
-  await apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "haproxy-cfg", namespace: NS }, stringData: { "haproxy.cfg": cfg } });
-  await apply({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "proxy", namespace: NS, labels: { app: "proxy" } },
-    spec: {
-      volumes: [
-        { name: "cfg", secret: { secretName: "haproxy-cfg" } },
-        { name: "shared", emptyDir: {} },
-      ],
-      initContainers: [
-        {
-          name: "prep",
-          image: NODE_IMAGE,
-          command: ["node", "-e", "require('fs').writeFileSync('/shared/greeting', 'hello from init')"],
-          volumeMounts: [{ name: "shared", mountPath: "/shared" }],
-        },
-      ],
-      containers: [
-        {
-          name: "haproxy",
-          image: "haproxy:2.6.22",
-          volumeMounts: [{ name: "cfg", mountPath: "/usr/local/etc/haproxy", readOnly: true }],
-          readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 1 },
-        },
-        {
-          name: "web",
-          image: NODE_IMAGE,
-          args: ["-e", "require('http').createServer((q, s) => s.end(require('fs').readFileSync('/shared/greeting'))).listen(9090, '127.0.0.1')"],
-          volumeMounts: [{ name: "shared", mountPath: "/shared", readOnly: true }],
-        },
-      ],
-    },
-  });
-  const [proxy] = await readyPods("app=proxy", 1);
-  expect(Object.fromEntries((proxy.status.conditions ?? []).map((c) => [c.type, c.status])).Initialized).toBe("True");
-  const base = `http://${proxy.status.podIP}:8080`;
-  expect(await get(`${base}/healthz`)).toEqual({ status: 200, body: "haproxy in pod" });
-  expect(await get(`${base}/`)).toEqual({ status: 200, body: "hello from init" });
-  // the web container listens on the pod's loopback only: not reachable from the host
-  await expect(get(`http://${proxy.status.podIP}:9090/`, 1000)).rejects.toThrow();
-});
-
-test("a killed container process is restarted: restartCount and lastState go up and it answers again", async () => {
-  const target = echoPods[0];
-  const ns = netnsOf(target.metadata.uid);
-  const before = netnsPids(ns);
-  expect(before.length).toBeGreaterThan(0);
-  for (const pid of before) process.kill(pid, "SIGKILL");
-
-  const after = await eventually("restartCount 1 and Ready again", async () => {
-    const p = await pod(target.metadata.name);
-    const cs = p.status.containerStatuses?.[0];
-    return cs && cs.restartCount === 1 && cs.ready && isReady(p) ? p : undefined;
-  });
-  const cs = after.status.containerStatuses![0];
-  expect(cs.lastState.terminated?.exitCode).toBe(137);
-  expect(after.status.podIP).toBe(target.status.podIP);
-  const pidsNow = netnsPids(ns);
-  expect(pidsNow.length).toBeGreaterThan(0);
-  expect(pidsNow.some((p) => before.includes(p))).toBe(false);
-  const body = JSON.parse((await get(`http://${target.status.podIP}:3000/`)).body) as { pod: string };
-  expect(body.pod).toBe(target.metadata.name);
-});
-
-test("kubectl logs reads a container's output through the API server (the node API)", async () => {
-  const [p] = await readyPods("app=echo", 2);
-  const logs = await kubectl(["logs", p.metadata.name, "-n", NS]);
-  expect(logs).toContain("Starting server, listening on port 3000 (http)");
-  const last = await kubectl(["logs", p.metadata.name, "-n", NS, "--tail=1"]);
-  expect(last.trim().split("\n")).toHaveLength(1);
-  // from inside a pod's network namespace the node API refuses to answer
-  const fromPod = execFileSync("ip", ["netns", "exec", netnsOf(p.metadata.uid), "curl", "-sk", "--max-time", "5", "https://10.244.0.1:10250/containerLogs/x/y/z"], { encoding: "utf8" });
-  expect(fromPod).toContain(`forbidden: the node API only answers the host, not ${p.status.podIP}`);
-});
-
-test("a container of an unknown image is reported Ready without running; a failing one with restartPolicy Never ends Failed", async () => {
-  await apply({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "pause", namespace: NS, labels: { app: "pause" } },
-    spec: { containers: [{ name: "pause", image: "registry.k8s.io/pause:3.10" }] },
-  });
-  await apply({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "fails", namespace: NS },
-    spec: { restartPolicy: "Never", containers: [{ name: "main", image: NODE_IMAGE, args: ["-e", "process.exit(3)"] }] },
-  });
-  const [pause] = await readyPods("app=pause", 1);
-  expect(netnsPids(netnsOf(pause.metadata.uid))).toEqual([]);
-  const failed = await eventually("pod fails to reach phase Failed", async () => {
-    const p = await pod("fails");
-    return p.status.phase === "Failed" ? p : undefined;
-  });
-  expect(failed.status.containerStatuses![0].state.terminated?.exitCode).toBe(3);
-  expect(failed.status.containerStatuses![0].restartCount).toBe(0);
-});
-
-test("bad pods stay inside their own status: a missing binary crash-loops, an unsupported volume waits, others keep serving", async () => {
-  await apply({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "no-binary", namespace: NS },
-    spec: { containers: [{ name: "main", image: NODE_IMAGE, command: ["/nonexistent/server"] }] },
-  });
-  await apply({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "pvc", namespace: NS },
-    spec: {
-      containers: [{ name: "main", image: NODE_IMAGE, volumeMounts: [{ name: "data", mountPath: "/data" }] }],
-      volumes: [{ name: "data", persistentVolumeClaim: { claimName: "nothing" } }],
-    },
-  });
-  const looping = await eventually("no-binary to restart with back-off", async () => {
-    const p = await pod("no-binary");
-    const cs = p.status.containerStatuses?.[0];
-    return cs && cs.restartCount >= 1 && cs.lastState.terminated ? p : undefined;
-  }, 30_000);
-  expect(isReady(looping)).toBe(false);
-  const cs = looping.status.containerStatuses![0];
-  expect(cs.lastState.terminated).toMatchObject({ exitCode: 128, reason: "StartError", message: 'exec: "/nonexistent/server": stat /nonexistent/server: no such file or directory' });
-  expect(cs.state.waiting?.reason).toBe("CrashLoopBackOff");
-  const waiting = await eventually("pvc to report why it cannot start", async () => {
-    const p = await kubectlJson<{ status: { phase: string; containerStatuses?: { state: { waiting?: { reason?: string; message?: string } } }[] } }>(["get", "pod", "pvc", "-n", NS]);
-    return p.status.containerStatuses?.[0]?.state.waiting?.message ? p : undefined;
-  });
-  expect(waiting.status.phase).toBe("Pending");
-  expect(waiting.status.containerStatuses![0].state.waiting).toEqual({
-    reason: "ContainerCreating",
-    message: 'volume "data": type persistentVolumeClaim is not supported by the local node',
-  });
-  for (const p of await readyPods("app=echo", 2)) expect((await get(`http://${p.status.podIP}:3000/`)).status).toBe(200);
-  await kubectl(["delete", "pod", "no-binary", "pvc", "-n", NS, "--wait=true", "--timeout=60s"]);
-});
-
-test("a LoadBalancer Service gets a ready pod's IP as ingress, which answers and follows the endpoints when that pod is deleted", async () => {
-  await apply({
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name: "echo-lb", namespace: NS },
-    spec: { type: "LoadBalancer", selector: { app: "echo" }, ports: [{ port: 3000, targetPort: 3000 }] },
-  });
-  const lbIp = async () =>
-    (await kubectlJson<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>(["get", "service", "echo-lb", "-n", NS]))
-      .status.loadBalancer?.ingress?.[0]?.ip;
-  const current = await readyPods("app=echo", 2);
-  const ip = await eventually("a load balancer ingress IP", lbIp);
-  expect(current.map((p) => p.status.podIP)).toContain(ip);
-  const served = JSON.parse((await get(`http://${ip}:3000/lb`)).body) as { pod: string; namespace: string };
-  expect(served.namespace).toBe(NS);
-  expect(current.map((p) => p.metadata.name)).toContain(served.pod);
-
-  // delete the pod behind the ingress: its processes and netns go, the Pod object is finalised, the ingress moves
-  const victim = current.find((p) => p.status.podIP === ip)!;
-  const victimNs = netnsOf(victim.metadata.uid);
-  const victimPids = netnsPids(victimNs);
-  expect(victimPids.length).toBeGreaterThan(0);
-  await kubectl(["delete", "pod", victim.metadata.name, "-n", NS, "--wait=true", "--timeout=60s"]);
-  expect(victimPids.filter(alive)).toEqual([]);
-  expect(netnsList()).not.toContain(victimNs);
-
-  const next = await eventually("the ingress to move to another ready pod", async () => {
-    const v = await lbIp();
-    return v && v !== ip ? v : undefined;
-  });
-  const ready = await readyPods("app=echo", 2);
-  expect(ready.map((p) => p.status.podIP)).toContain(next);
-  const again = JSON.parse((await get(`http://${next}:3000/`)).body) as { pod: string };
-  expect(again.pod).not.toBe(victim.metadata.name);
-});
-
-test("a restarted node agent adopts running pods instead of restarting them", async () => {
-  const [reader] = await readyPods("app=reader", 1);
-  const ns = netnsOf(reader.metadata.uid);
-  const pidsBefore = netnsPids(ns).sort();
-  const [agentPid] = fs.readFileSync(`${DIRS.pids}/node.pid`, "utf8").split("\n").map(Number);
-  process.kill(agentPid, "SIGTERM");
-  await eventually("the node agent to exit", async () => (alive(agentPid) ? undefined : true), 15_000);
-  expect(netnsPids(ns).sort()).toEqual(pidsBefore); // pods keep running without the agent
-
-  const info = await ensureCluster();
-  expect(info.processes.find((p) => p.name === "node")?.started).toBe(true);
-  await sleep(3000); // a few sync rounds of the new agent
-  const p = await pod("reader");
-  expect(netnsPids(ns).sort()).toEqual(pidsBefore);
-  expect(p.status.containerStatuses![0].restartCount).toBe(0);
-  expect(isReady(p)).toBe(true);
-  expect((await get(`http://${reader.status.podIP}:8080/msg`)).body).toBe("second");
-});
-
-// Stopping the shared cluster would break other suites running against it at the same moment on a
-// developer's machine, so this runs in CI (where suites run one after another) or when asked.
-const downTest = process.env.CI || process.env.CROSSWAY_TEST_DOWN ? test : test.skip;
-downTest(
-  "local:down (the agent's --cleanup) leaves no process, netns, link or mount behind",
-  async () => {
-    await readyPods("app=echo", 2);
-  const podPids = (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-A"])).items
-      .filter((p) => p.spec.nodeName === "crossway-node")
-      .flatMap((p) => netnsPids(netnsOf(p.metadata.uid)));
-    expect(podPids.length).toBeGreaterThan(0);
-    const { problems } = await stopCluster();
-    expect(problems).toEqual([]);
-    expect(await leftovers()).toEqual([]);
-    expect(podPids.filter(alive)).toEqual([]);
-    expect(netnsList()).not.toMatch(/crossway-/);
-    expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toMatch(/crossway0|: cw[0-9a-f]{12}/);
-    expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toMatch(/\/run\/netns\/crossway-/);
-    // leave the shared cluster as we found it, for the suites after this one
-    await ensureCluster();
-  },
-  240_000,
-);
