@@ -35,3 +35,13 @@ export const AGENT_IMAGE = "node:20.19.5-bookworm-slim";
 export const RUN_DIR = "/run/crossway";
 export const MASTER_SOCKET = `${RUN_DIR}/master.sock`;
 export const CONFIG_PATH = `${RUN_DIR}/haproxy.cfg`;
+
+/**
+ * Additive: the agent ConfigMap is per Gateway (`crossway-agent-<gateway>`), because every
+ * data-plane object has its Gateway as controller owner and an object has only one controller.
+ */
+export const agentConfigMapName = (gatewayName: string) => `${AGENT_CONFIGMAP}-${gatewayName}`;
+/** Additive: value of LABEL_COMPONENT on the data-plane Deployment's pods. */
+export const COMPONENT_DATA_PLANE = "data-plane";
+/** Additive: where the agent script is mounted in the agent container. */
+export const AGENT_SCRIPT_PATH = "/opt/crossway/agent.js";

@@ -1,0 +1,138 @@
+/**
+ * The objects the controller server-side-applies for one Gateway's data plane, in the Gateway's
+ * namespace, all owned by the Gateway (garbage-collected with it). Pure: same input, same objects.
+ *
+ * Config reaches HAProxy through the API (the agent watches the config Secret), so nothing here
+ * depends on the config: config changes never roll the pods.
+ */
+import {
+  AGENT_IMAGE,
+  AGENT_SCRIPT_PATH,
+  COMPONENT_DATA_PLANE,
+  CONFIG_PATH,
+  HAPROXY_IMAGE,
+  LABEL_COMPONENT,
+  LABEL_GATEWAY,
+  MASTER_SOCKET,
+  RUN_DIR,
+  agentConfigMapName,
+  configSecretName,
+  dataPlaneName,
+} from "./conventions";
+import { AGENT_JS } from "./agent-bundle";
+
+export interface GatewayOwner {
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+/** A Kubernetes object as plain data, ready for server-side apply. */
+export type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    ownerReferences: Record<string, unknown>[];
+  };
+} & Record<string, unknown>;
+
+/** The haproxy container waits for the agent's first config, then becomes haproxy (master-worker). */
+export const HAPROXY_COMMAND = [
+  "/bin/sh",
+  "-c",
+  `until [ -s ${CONFIG_PATH} ]; do sleep 0.2; done; exec haproxy -W -db -S ${MASTER_SOCKET},level,admin -f ${CONFIG_PATH}`,
+];
+
+export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agentJs: string = AGENT_JS): KubeObject[] {
+  const ports = [...new Set(listenerPorts)].sort((a, b) => a - b);
+  const name = dataPlaneName(gw.name);
+  const selector = { [LABEL_GATEWAY]: gw.name, [LABEL_COMPONENT]: COMPONENT_DATA_PLANE };
+  const meta = (objName: string) => ({
+    name: objName,
+    namespace: gw.namespace,
+    labels: { ...selector },
+    ownerReferences: [
+      { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", name: gw.name, uid: gw.uid, controller: true, blockOwnerDeletion: true },
+    ],
+  });
+  const volumeMount = { name: "run", mountPath: RUN_DIR };
+  const objects: KubeObject[] = [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(name) },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: meta(name),
+      rules: [
+        { apiGroups: [""], resources: ["secrets"], resourceNames: [configSecretName(gw.name)], verbs: ["get", "list", "watch"] },
+        { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(name),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name, namespace: gw.namespace }],
+    },
+    { apiVersion: "v1", kind: "ConfigMap", metadata: meta(agentConfigMapName(gw.name)), data: { "agent.js": agentJs } },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: meta(name),
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels: { ...selector } },
+          spec: {
+            serviceAccountName: name,
+            // Listener ports below 1024 without root in the haproxy image.
+            securityContext: { sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }] },
+            terminationGracePeriodSeconds: 30,
+            volumes: [
+              { name: "run", emptyDir: {} },
+              { name: "agent", configMap: { name: agentConfigMapName(gw.name) } },
+            ],
+            containers: [
+              {
+                name: "haproxy",
+                image: HAPROXY_IMAGE,
+                command: HAPROXY_COMMAND,
+                ports: ports.map((p) => ({ name: `p${p}`, containerPort: p, protocol: "TCP" })),
+                ...(ports.length ? { readinessProbe: { tcpSocket: { port: ports[0] }, periodSeconds: 2, failureThreshold: 2 } } : {}),
+                volumeMounts: [volumeMount],
+              },
+              {
+                name: "agent",
+                image: AGENT_IMAGE,
+                command: ["node", AGENT_SCRIPT_PATH],
+                env: [
+                  { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                  { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                  { name: "CONFIG_SECRET", value: configSecretName(gw.name) },
+                ],
+                volumeMounts: [volumeMount, { name: "agent", mountPath: AGENT_SCRIPT_PATH.slice(0, AGENT_SCRIPT_PATH.lastIndexOf("/")), readOnly: true }],
+              },
+            ],
+          },
+        },
+      },
+    },
+  ];
+  // A Service needs at least one port: a Gateway without valid listeners gets none.
+  if (ports.length > 0)
+    objects.push({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta(name),
+      spec: {
+        type: "LoadBalancer",
+        selector,
+        ports: ports.map((p) => ({ name: `p${p}`, port: p, targetPort: p, protocol: "TCP" })),
+      },
+    });
+  return objects;
+}

@@ -1,0 +1,83 @@
+/** Data-plane objects for a Gateway: shape, ownership, ports. */
+import { describe, expect, it } from "@jest/globals";
+import { dataPlaneObjects, HAPROXY_COMMAND, type KubeObject } from "../../capabilities/dataplane/manifests";
+import {
+  AGENT_IMAGE,
+  HAPROXY_IMAGE,
+  LABEL_GATEWAY,
+  RUN_DIR,
+  configSecretName,
+  dataPlaneName,
+} from "../../capabilities/dataplane/conventions";
+
+const gw = { name: "shared", namespace: "infra-ns", uid: "1234-abcd" };
+const objs = dataPlaneObjects(gw, [443, 80, 80, 8080], "// agent");
+const byKind = (kind: string) => objs.filter((o) => o.kind === kind);
+const one = (kind: string) => {
+  const found = byKind(kind);
+  expect(found).toHaveLength(1);
+  return found[0] as KubeObject & { spec: any; data?: any; rules?: any; subjects?: any; roleRef?: any };
+};
+
+describe("data-plane manifests", () => {
+  it("makes one of each object, in the Gateway's namespace, owned by the Gateway and labelled", () => {
+    expect(objs.map((o) => o.kind)).toEqual(["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment", "Service"]);
+    for (const o of objs) {
+      expect(o.metadata.namespace).toBe("infra-ns");
+      expect(o.metadata.labels[LABEL_GATEWAY]).toBe("shared");
+      expect(o.metadata.ownerReferences).toEqual([
+        { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", name: "shared", uid: "1234-abcd", controller: true, blockOwnerDeletion: true },
+      ]);
+    }
+    expect(new Set(objs.map((o) => `${o.kind}/${o.metadata.name}`)).size).toBe(objs.length);
+  });
+
+  it("lets the agent read only its config Secret and patch pods", () => {
+    const role = one("Role");
+    expect(role.rules).toEqual([
+      { apiGroups: [""], resources: ["secrets"], resourceNames: [configSecretName("shared")], verbs: ["get", "list", "watch"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
+    ]);
+    const rb = one("RoleBinding");
+    expect(rb.roleRef.name).toBe(role.metadata.name);
+    expect(rb.subjects).toEqual([{ kind: "ServiceAccount", name: dataPlaneName("shared"), namespace: "infra-ns" }]);
+  });
+
+  it("runs haproxy and the agent side by side on a shared emptyDir, one replica", () => {
+    const d = one("Deployment");
+    expect(d.spec.replicas).toBe(1);
+    const pod = d.spec.template.spec;
+    expect(pod.serviceAccountName).toBe(dataPlaneName("shared"));
+    expect(pod.volumes).toContainEqual({ name: "run", emptyDir: {} });
+    const [haproxy, agent] = pod.containers;
+    expect(haproxy.image).toBe(HAPROXY_IMAGE);
+    expect(haproxy.command).toEqual(HAPROXY_COMMAND);
+    expect(haproxy.command[2]).toMatch(/until \[ -s \/run\/crossway\/haproxy.cfg \].*exec haproxy -W -db -S \/run\/crossway\/master.sock,level,admin/);
+    expect(haproxy.readinessProbe.tcpSocket.port).toBe(80);
+    expect(agent.image).toBe(AGENT_IMAGE);
+    expect(agent.command).toEqual(["node", "/opt/crossway/agent.js"]);
+    expect(agent.env).toEqual([
+      { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      { name: "CONFIG_SECRET", value: configSecretName("shared") },
+    ]);
+    for (const c of [haproxy, agent]) expect(c.volumeMounts).toContainEqual({ name: "run", mountPath: RUN_DIR });
+    // config changes must not roll pods: nothing config-derived in the template
+    expect(JSON.stringify(d.spec.template)).not.toMatch(/hash|generation/i);
+    expect(one("ConfigMap").data).toEqual({ "agent.js": "// agent" });
+  });
+
+  it("exposes each listener port once on a LoadBalancer Service", () => {
+    const svc = one("Service");
+    expect(svc.spec.type).toBe("LoadBalancer");
+    expect(svc.spec.ports.map((p: { port: number }) => p.port)).toEqual([80, 443, 8080]);
+    expect(svc.spec.selector).toEqual(one("Deployment").spec.selector.matchLabels);
+  });
+
+  it("is deterministic and survives a Gateway without ports", () => {
+    expect(dataPlaneObjects(gw, [8080, 443, 80], "// agent")).toEqual(objs);
+    const none = dataPlaneObjects(gw, [], "// agent");
+    expect(none.map((o) => o.kind)).not.toContain("Service");
+    expect(JSON.stringify(none)).not.toContain("undefined");
+  });
+});
