@@ -11,6 +11,7 @@ export const ConditionType = {
   SupportedVersion: "SupportedVersion",
   Conflicted: "Conflicted",
   ResolvedRefs: "ResolvedRefs",
+  PartiallyInvalid: "PartiallyInvalid",
 } as const;
 
 export const Reason = {
@@ -313,6 +314,13 @@ export const route = {
       Reason.NotAllowedByListeners,
       `${r} is not attached to ${parent}: ${l} already serves ${winner} on an intersecting hostname, and one listener cannot serve an HTTPRoute and a GRPCRoute on the same hostname (the older route wins)`,
     ),
+  partiallyInvalid: (r: string, problems: string[]) =>
+    c(
+      "PartiallyInvalid",
+      true,
+      Reason.UnsupportedValue,
+      `${r} has invalid rules that are not served (the other rules are): ${problems.join("; ")}`,
+    ),
   unsupportedValue: (r: string, problems: string[]) =>
     c(
       "Accepted",
@@ -332,6 +340,8 @@ export const listenerRefusal = {
     `namespace "${routeNs}" is not allowed by ${l}: it only allows routes from its own namespace "${ownerNs}"`,
   namespaceSelector: (routeNs: string, l: string, selector: string) =>
     `namespace "${routeNs}" is not allowed by ${l}: it does not match selector ${selector}`,
+  selectorMissing: (routeNs: string, l: string) =>
+    `namespace "${routeNs}" is not allowed by ${l}: allowedRoutes.namespaces.from is Selector but no selector is set, which admits nothing`,
   unknownFrom: (routeNs: string, l: string, from: string) =>
     `namespace "${routeNs}" is not allowed by ${l}: allowedRoutes.namespaces.from "${from}" admits nothing`,
   namespaceUnknown: (routeNs: string, l: string) =>
@@ -390,6 +400,10 @@ export const valueProblem = {
   validator: (where: string, what: string) => `${where}: ${what}`,
   redirectStatus: (where: string, code: number) =>
     `${where} RequestRedirect statusCode ${code} is not supported (use 301, 302, 303, 307 or 308)`,
+  pathModifierType: (where: string, type: string) =>
+    `${where} path modifier type "${type}" is not supported (use ReplaceFullPath or ReplacePrefixMatch)`,
+  redirectScheme: (where: string, scheme: string) =>
+    `${where} RequestRedirect scheme "${scheme}" is not supported (use http or https)`,
   pathModifierMissing: (where: string, type: string) => `${where} path modifier of type "${type}" has no value`,
   pathMatchType: (where: string, type: string) => `${where}: path match type "${type}" is not supported`,
   grpcName: (where: string, name: string) => `${where}: gRPC name "${name}" is not a valid service or method name`,

@@ -12,6 +12,8 @@ import type { Lookup } from "./lookup";
 export interface Findings {
   /** UnsupportedValue sentences (route accepted nowhere). */
   problems: string[];
+  /** Indexes of rules with at least one problem (dropped; the rest still serve: PartiallyInvalid). */
+  invalidRules?: Set<number>;
   /** Unresolved backend refs (ResolvedRefs=False), in rule order. */
   refProblems: BackendProblem[];
 }
@@ -77,6 +79,7 @@ export function convertFilters(
           statusCode: statusCode as (typeof REDIRECT_CODES)[number],
         };
         if (r.scheme === "http" || r.scheme === "https") ir.scheme = r.scheme;
+        else if (r.scheme !== undefined && r.scheme !== null) found.problems.push(V.redirectScheme(here, String(r.scheme)));
         if (r.hostname) ir.hostname = r.hostname;
         if (r.port !== undefined && r.port !== null) ir.port = Number(r.port);
         const path = convertPathModifier(r.path, here, lookup, found);
@@ -99,8 +102,9 @@ export function convertFilters(
         if (!m?.backendRef) return void found.problems.push(V.filterMissingConfig(here, type));
         const mirrorWhere = describe.mirror(here);
         const r = resolveBackend(m.backendRef, [], { ...ctx, where: mirrorWhere, slot: `${slot}_m${i}` }, lookup);
+        // Spec: an unresolved mirror backendRef is dropped (ResolvedRefs=False), never configured.
         if (r.problem) found.refProblems.push(r.problem);
-        out.push({ type, backend: r.backend, percent: mirrorPercent(m) });
+        else out.push({ type, backend: r.backend, percent: mirrorPercent(m) });
         return;
       }
       default:
@@ -150,6 +154,10 @@ function convertPathModifier(
   found: Findings,
 ): PathModifier | undefined {
   if (!p) return undefined;
+  if (p.type !== "ReplaceFullPath" && p.type !== "ReplacePrefixMatch") {
+    found.problems.push(V.pathModifierType(where, String(p.type)));
+    return undefined;
+  }
   const value = p.type === "ReplaceFullPath" ? p.replaceFullPath : p.type === "ReplacePrefixMatch" ? p.replacePrefixMatch : undefined;
   if (value === undefined) {
     found.problems.push(V.pathModifierMissing(where, String(p.type)));

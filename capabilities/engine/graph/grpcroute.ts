@@ -16,6 +16,7 @@ export function draftGRPCRoute(r: GRPCRoute, lookup: Lookup): RouteDraft {
   const ctx: RouteCtx = { routeKind: "GRPCRoute", routeNs: nsOf(r), routeName: nameOf(r) };
   const found: Findings = { problems: [], refProblems: [] };
   const rules: RuleNode[] = objects(r.spec?.rules).map((rule, i) => {
+    const problemsBefore = found.problems.length;
     const where = ruleWhere(i, rule?.name);
     const matches = objects(rule?.matches).length
       ? objects(rule.matches).map((m, j) => {
@@ -33,6 +34,7 @@ export function draftGRPCRoute(r: GRPCRoute, lookup: Lookup): RouteDraft {
       backends: convertBackends(rule?.backendRefs as never, i, where, ctx, lookup, found),
     };
     if (rule?.name) node.name = rule.name;
+    if (found.problems.length > problemsBefore) (found.invalidRules ??= new Set()).add(i);
     return node;
   });
   return {

@@ -13,6 +13,7 @@ export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
   const ctx: RouteCtx = { routeKind: "HTTPRoute", routeNs: nsOf(r), routeName: nameOf(r) };
   const found: Findings = { problems: [], refProblems: [] };
   const rules: RuleNode[] = objects(r.spec?.rules).map((rule, i) => {
+    const problemsBefore = found.problems.length;
     const where = ruleWhere(i, rule?.name);
     const matches = objects(rule?.matches).length
       ? objects(rule.matches).map((m, j) => convertMatch(m, describe.match(where, j), lookup, found))
@@ -31,6 +32,7 @@ export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
     if (rule?.name) node.name = rule.name;
     const timeouts = convertTimeouts(rule?.timeouts, where, found);
     if (timeouts) node.timeouts = timeouts;
+    if (found.problems.length > problemsBefore) (found.invalidRules ??= new Set()).add(i);
     return node;
   });
   return {

@@ -176,7 +176,7 @@ export function namespaceRefusal(l: ListenerNode, routeNs: string, lookup: Looku
     case "Selector": {
       const labels = lookup.namespaceLabels.get(routeNs);
       if (!labels) return listenerRefusal.namespaceUnknown(routeNs, l.desc);
-      if (!p.selector) return listenerRefusal.namespaceSelector(routeNs, l.desc, formatSelector(undefined));
+      if (!p.selector) return listenerRefusal.selectorMissing(routeNs, l.desc);
       return selectorMatches(p.selector, labels)
         ? undefined
         : listenerRefusal.namespaceSelector(routeNs, l.desc, (p.selectorText ??= formatSelector(p.selector)));

@@ -30,12 +30,17 @@ export function attachRoute(d: RouteDraft, parents: Parents, lookup: Lookup): Ro
     hostnames: d.hostnames,
     rules: d.rules,
     problems: d.found.problems,
+    allRulesInvalid:
+      d.found.problems.length > 0 &&
+      ((d.found.invalidRules?.size ?? 0) === 0 || (d.found.invalidRules?.size ?? 0) >= d.rules.length),
     resolvedRefs:
       d.found.refProblems.length === 0
         ? C.resolvedRefs(desc)
         : C.unresolvedRefs(d.found.refProblems[0].reason, d.found.refProblems.map((p) => p.message)),
     parents: [],
   };
+  for (const i of d.found.invalidRules ?? []) d.rules[i].invalid = true;
+  if (d.found.problems.length > 0 && !node.allRulesInvalid) node.partiallyInvalid = C.partiallyInvalid(desc, d.found.problems);
   for (const ref of d.parentRefs) {
     const parent = resolveParent(ref, d.namespace, parents);
     if (!parent) continue;
@@ -66,7 +71,7 @@ function resolveParent(ref: ParentRefSpec, routeNs: string, parents: Parents): P
 
 function acceptOn(route: RouteNode, ref: ParentRefSpec, parent: Parent, status: ParentStatus, lookup: Lookup): Condition {
   const parentDesc = status.parentDesc;
-  if (route.problems.length > 0) return C.unsupportedValue(route.desc, route.problems);
+  if (route.allRulesInvalid) return C.unsupportedValue(route.desc, route.problems);
   if (parent.kind === "Gateway" && !parent.gw.accepted) return C.noMatchingParent(route.desc, parentDesc, PP.notAccepted());
   if (parent.kind === "ListenerSet" && !parent.ls.accepted) {
     return C.noMatchingParent(route.desc, parentDesc, PP.listenerSetNotAttached(parent.ls.gateway.desc));

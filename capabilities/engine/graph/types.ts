@@ -99,6 +99,8 @@ export type RouteKind = "HTTPRoute" | "GRPCRoute";
 
 export interface RuleNode {
   index: number;
+  /** Has an unsupported value: dropped from the IR (the route is then PartiallyInvalid). */
+  invalid?: boolean;
   name?: string;
   matches: MatchIR[];
   filters: FilterIR[];
@@ -125,8 +127,12 @@ export interface RouteNode {
   desc: string;
   hostnames: string[];
   rules: RuleNode[];
-  /** UnsupportedValue findings: a route with any is accepted nowhere. */
+  /** UnsupportedValue findings (each names its rule). */
   problems: string[];
+  /** Every rule is invalid: the route is accepted nowhere (Accepted=False/UnsupportedValue). */
+  allRulesInvalid: boolean;
+  /** Some, not all, rules are invalid: PartiallyInvalid=True, the valid rules still serve. */
+  partiallyInvalid?: Condition;
   resolvedRefs: Condition;
   parents: ParentStatus[];
 }

@@ -55,6 +55,7 @@ function routeRules(route: RouteNode, cache: Map<RouteNode, Ranked[]>): Ranked[]
   const ref = { kind: route.kind, namespace: route.namespace, name: route.name };
   const out: Ranked[] = [];
   for (const rule of route.rules) {
+    if (rule.invalid) continue; // PartiallyInvalid: only valid rules are served
     rule.matches.forEach((match, m) => {
       const ir: RouteRuleIR = {
         id: `${kind}/${route.namespace}/${route.name}/r${rule.index}/m${m}`,

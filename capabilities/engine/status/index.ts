@@ -55,7 +55,10 @@ export function buildStatuses(g: Graph, controllerName: string): ObjectStatus[] 
         parents: r.parents.map((p) => ({
           parentRef: p.parentRef,
           controllerName,
-          conditions: stamp([p.accepted, r.resolvedRefs], r.generation),
+          conditions: stamp(
+            r.partiallyInvalid && p.accepted.status === "True" ? [p.accepted, r.resolvedRefs, r.partiallyInvalid] : [p.accepted, r.resolvedRefs],
+            r.generation,
+          ),
         })),
       },
     });
