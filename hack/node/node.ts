@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import os from "node:os";
-import { Kube } from "./kube.js";
+import { Kube, isStatus } from "./kube.js";
 import { Log, errInfo } from "./log.js";
 import { FIELD_MANAGER, NODE_IP, NODE_NAME } from "./node-info.js";
 
@@ -149,7 +149,10 @@ export class NodeRegistration {
       try {
         await Promise.all([this.applyStatus(), this.renewLease()]);
       } catch (err) {
-        this.log.warn({ err: errInfo(err) }, "node heartbeat failed");
+        if (isStatus(err, 404)) {
+          this.log.warn("Node object is gone; registering it again");
+          await this.applyNode().catch((e) => this.log.warn({ err: errInfo(e) }, "node re-registration failed"));
+        } else this.log.warn({ err: errInfo(err) }, "node heartbeat failed");
       }
     };
     await beat();

@@ -48,6 +48,9 @@ export class PodWorker {
   private volumeErrors = new Map<string, string>();
   private volumesDirty = true;
   private tokenRefreshAt = Infinity;
+  /** after a volume failed: when to try again (doubling up to 10 s; a watch event retries at once) */
+  private volumeRetryAt = 0;
+  private volumeRetryMs = 500;
   private sandboxReady = false;
   private sandboxMessage?: string;
   private startTime = new Date().toISOString();
@@ -117,6 +120,8 @@ export class PodWorker {
 
   volumesChanged() {
     this.volumesDirty = true;
+    this.volumeRetryAt = 0;
+    this.volumeRetryMs = 500;
     this.kick();
   }
 
@@ -155,7 +160,8 @@ export class PodWorker {
     if (this.pod.metadata.deletionTimestamp || this.gone) return this.terminate();
     if (this.terminalOnArrival) return;
     if (!(await this.ensureSandbox())) return this.publish();
-    if (this.volumesDirty || Date.now() >= this.tokenRefreshAt) await this.syncVolumes();
+    const now = Date.now();
+    if ((this.volumesDirty && now >= this.volumeRetryAt) || now >= this.tokenRefreshAt) await this.syncVolumes();
     this.pollAdopted();
     const phase = podPhase(this.view());
     if (phase !== "Succeeded" && phase !== "Failed") {
@@ -248,10 +254,14 @@ export class PodWorker {
       } else {
         if (this.volumeErrors.get(vol.name) !== r.reason) this.log.warn({ volume: vol.name, reason: r.reason }, "volume not ready");
         this.volumeErrors.set(vol.name, r.reason);
-        this.volumesDirty = true; // retry next tick
+        this.volumesDirty = true;
       }
     }
     this.tokenRefreshAt = refreshAt;
+    if (this.volumesDirty) {
+      this.volumeRetryAt = Date.now() + this.volumeRetryMs;
+      this.volumeRetryMs = Math.min(this.volumeRetryMs * 2, 10_000);
+    } else this.volumeRetryMs = 500;
   }
 
   private pollAdopted() {
