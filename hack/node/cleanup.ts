@@ -68,7 +68,7 @@ export async function cleanupHost(stateDir: string, log: Log): Promise<CleanupRe
   }
   await attempt("bridge crossway0", removeBridge);
   // 4. mount points created on the host, /etc/netns leftovers, then the state itself
-  for (const p of new Set(records.flatMap((r) => r.createdPaths))) removeEmptyTree(p);
+  for (const p of state?.createdPaths() ?? []) removeEmptyTree(p);
   if (fs.existsSync("/etc/netns")) {
     for (const d of fs.readdirSync("/etc/netns"))
       if (/^crossway-[0-9a-f]{12}$/.test(d)) fs.rmSync(path.join("/etc/netns", d), { recursive: true, force: true });
@@ -76,6 +76,7 @@ export async function cleanupHost(stateDir: string, log: Log): Promise<CleanupRe
   if (state) {
     for (const rec of records) state.removePod(rec.uid);
     fs.rmSync(path.join(stateDir, "ipam.json"), { force: true });
+    fs.rmSync(path.join(stateDir, "created-paths.json"), { force: true });
   }
   log.info(report, "cleanup done");
   return report;

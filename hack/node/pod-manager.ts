@@ -57,7 +57,6 @@ export class PodManager {
           ipam: this.ipam,
           sources: this.sources,
           log: this.log,
-          pathInUse: (p, except) => [...this.workers.values()].some((o) => o.uid !== except && o.usesPath(p)),
           onFinished: (id) => {
             this.workers.delete(id);
             this.tokens.forget(id);
@@ -92,7 +91,6 @@ export class PodManager {
       ipam: this.ipam,
       sources: this.sources,
       log: this.log,
-      pathInUse: (p: string, except: string) => [...this.workers.values()].some((o) => o.uid !== except && o.usesPath(p)),
     };
   }
 

@@ -17,7 +17,7 @@ import { NODE_IP } from "./node-info.js";
 import { buildStatus, podPhase } from "./pod-status.js";
 import { runProbe } from "./probes.js";
 import { Mount, launch, missingHostPaths, signalGroup, startError, stopGroup } from "./process.js";
-import { PodRecord, StateDir, procAlive, removeEmptyTree } from "./state.js";
+import { PodRecord, StateDir, procAlive } from "./state.js";
 import { ContainerStatus, Pod, Probe } from "./types.js";
 import { Token, VolumeSources, materialiseVolume } from "./volumes.js";
 
@@ -28,7 +28,6 @@ export interface WorkerDeps {
   sources: VolumeSources;
   log: Log;
   /** paths other live pods created on the host (not to be removed under them) */
-  pathInUse: (p: string, exceptUid: string) => boolean;
   onFinished: (uid: string) => void;
 }
 
@@ -131,10 +130,6 @@ export class PodWorker {
     this.kick();
   }
 
-  usesPath(p: string) {
-    return !!this.rec?.createdPaths.includes(p);
-  }
-
   kick() {
     if (this.finished) return;
     if (this.running) {
@@ -209,7 +204,6 @@ export class PodWorker {
           ip,
           procs: {},
           restartCounts: {},
-          createdPaths: [],
         };
         this.saveRec(); // before touching the host, so cleanup always knows
       }
@@ -324,7 +318,7 @@ export class PodWorker {
       this.onExit(c, 128, null, notExecutable, "StartError");
       return;
     }
-    for (const p of missingHostPaths(mounts)) if (!this.rec!.createdPaths.includes(p)) this.rec!.createdPaths.push(p);
+    this.d.state.addCreatedPaths(missingHostPaths(mounts));
     try {
       const l = launch({
         netns: this.pod.spec.hostNetwork ? undefined : this.rec!.netns,
@@ -513,7 +507,6 @@ export class PodWorker {
     if (this.rec) {
       if (this.rec.netns) for (const pid of await netnsPids(this.rec.netns)) signalGroup(pid, "SIGKILL");
       if (this.rec.netns) await removePodNetwork(this.rec.netns, this.rec.hostVeth);
-      for (const p of this.rec.createdPaths) if (!this.d.pathInUse(p, this.uid)) removeEmptyTree(p);
       this.d.state.removePod(this.uid);
       this.d.ipam.release(this.uid);
       this.log.info("pod sandbox removed");

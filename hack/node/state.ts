@@ -1,9 +1,10 @@
 /**
  * The agent's state dir: what it made on this host, so restarts adopt it and --cleanup removes it.
  *   <state>/ipam.json             pod IP -> pod UID, plus the last IP handed out (round robin)
- *   <state>/pods/<uid>/pod.json   PodRecord: netns, veth, IP, container pids, dirs it created
+ *   <state>/pods/<uid>/pod.json   PodRecord: netns, veth, IP, container pids
  *   <state>/pods/<uid>/volumes/   materialised volumes
  *   <state>/logs/<ns>_<pod>_<container>.log
+ *   <state>/created-paths.json   mount points made on the host (removed by --cleanup)
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -25,8 +26,6 @@ export interface PodRecord {
   /** container name -> its live process (absent when not running) */
   procs: Record<string, ProcRecord>;
   restartCounts: Record<string, number>;
-  /** mount points created on the host filesystem for bind mounts (removed when empty) */
-  createdPaths: string[];
 }
 
 export const writeJsonAtomic = (file: string, value: unknown) => {
@@ -70,6 +69,20 @@ export class StateDir {
       .readdirSync(root)
       .map((uid) => readJson<PodRecord>(path.join(root, uid, "pod.json")))
       .filter((r): r is PodRecord => !!r);
+  }
+
+  /**
+   * Mount points created on the host filesystem for bind mounts. They are removed (where empty) only
+   * by --cleanup: removing one while any pod still has a mount on it would detach that mount.
+   */
+  addCreatedPaths(paths: string[]) {
+    if (!paths.length) return;
+    const all = new Set([...this.createdPaths(), ...paths]);
+    writeJsonAtomic(path.join(this.dir, "created-paths.json"), [...all]);
+  }
+
+  createdPaths(): string[] {
+    return readJson<string[]>(path.join(this.dir, "created-paths.json")) ?? [];
   }
 
   removePod(uid: string) {
