@@ -355,7 +355,7 @@ describe("engine properties", () => {
       { numRuns: RUNS },
     );
     if (process.env.PROPERTY_DEBUG) console.log({ crossSeen });
-    expect(crossSeen).toBeGreaterThan(10);
+    expect(crossSeen).toBeGreaterThan(5); // ~25 on average at 1500 runs
   });
 
   test("output is byte-identical under any permutation of the inputs", () => {
