@@ -12,6 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { cleanupHost } from "./cleanup.js";
+import { eventRecorder } from "./events.js";
 import { Informer } from "./informer.js";
 import { Ipam } from "./ipam.js";
 import { Kube } from "./kube.js";
@@ -72,7 +73,7 @@ async function main() {
     secret: (ns, name) => secrets?.get(ns, name),
     token: (pod, aud, exp) => tokens.token(pod, aud, exp),
   };
-  const pods = new PodManager(kube, state, ipam, sources, tokens, log);
+  const pods = new PodManager(kube, state, ipam, sources, tokens, log, eventRecorder(kube, log));
   configMaps = new Informer<ConfigMap>(kube, "/api/v1/configmaps", (c) => pods.onObject("ConfigMap", c), log).start();
   secrets = new Informer<Secret>(kube, "/api/v1/secrets", (c) => pods.onObject("Secret", c), log).start();
   await Promise.all([configMaps.synced, secrets.synced]);

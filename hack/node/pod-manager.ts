@@ -3,6 +3,7 @@
  * node (there is no scheduler), starts a worker per pod bound here, adopts what a previous agent
  * run left in the state dir and tears down what no longer has a pod.
  */
+import { Recorder } from "./events.js";
 import { Change } from "./informer.js";
 import { Ipam } from "./ipam.js";
 import { Kube, isStatus } from "./kube.js";
@@ -26,6 +27,7 @@ export class PodManager {
     private readonly sources: VolumeSources,
     private readonly tokens: TokenCache,
     private readonly log: Log,
+    private readonly event: Recorder,
   ) {
     for (const rec of state.loadPods()) this.adoptable.set(rec.uid, rec);
     ipam.retainOnly(new Set(this.adoptable.keys()));
@@ -57,6 +59,7 @@ export class PodManager {
           ipam: this.ipam,
           sources: this.sources,
           log: this.log,
+          event: this.event,
           onFinished: (id) => {
             this.workers.delete(id);
             this.tokens.forget(id);
@@ -91,6 +94,7 @@ export class PodManager {
       ipam: this.ipam,
       sources: this.sources,
       log: this.log,
+      event: this.event,
     };
   }
 
@@ -116,6 +120,7 @@ export class PodManager {
         target: { apiVersion: "v1", kind: "Node", name: NODE_NAME },
       });
       this.log.info({ pod: `${ns}/${name}`, uid, node: NODE_NAME }, "pod bound to node");
+      this.event(pod, "Normal", "Scheduled", `Successfully assigned ${ns}/${name} to ${NODE_NAME}`);
     } catch (err) {
       if (!isStatus(err, 409) && !isStatus(err, 404))
         this.log.warn({ pod: `${ns}/${name}`, err: errInfo(err) }, "binding failed; retrying on the next event");

@@ -20,6 +20,7 @@ import { Mount, launch, missingHostPaths, signalGroup, startError, stopGroup } f
 import { PodRecord, StateDir, procAlive } from "./state.js";
 import { ContainerStatus, Pod, Probe } from "./types.js";
 import { Token, VolumeSources, materialiseVolume } from "./volumes.js";
+import { Recorder } from "./events.js";
 
 export interface WorkerDeps {
   kube: Kube;
@@ -29,6 +30,7 @@ export interface WorkerDeps {
   log: Log;
   /** paths other live pods created on the host (not to be removed under them) */
   onFinished: (uid: string) => void;
+  event: Recorder;
 }
 
 const BACKOFF_MAX_MS = 60_000;
@@ -180,6 +182,11 @@ export class PodWorker {
     };
   }
 
+  private event(type: "Normal" | "Warning", reason: string, message: string, c?: Ctr) {
+    const fieldPath = c ? `spec.${c.init ? "initContainers" : "containers"}{${c.spec.name}}` : undefined;
+    this.d.event(this.pod, type, reason, message, fieldPath);
+  }
+
   private saveRec() {
     if (!this.rec) return;
     try {
@@ -246,7 +253,10 @@ export class PodWorker {
         if (this.volumeErrors.delete(vol.name)) this.log.info({ volume: vol.name }, "volume ready");
         if (r.changed) this.log.info({ volume: vol.name }, "volume contents updated");
       } else {
-        if (this.volumeErrors.get(vol.name) !== r.reason) this.log.warn({ volume: vol.name, reason: r.reason }, "volume not ready");
+        if (this.volumeErrors.get(vol.name) !== r.reason) {
+          this.log.warn({ volume: vol.name, reason: r.reason }, "volume not ready");
+          this.event("Warning", "FailedMount", `MountVolume.SetUp failed for ${r.reason}`);
+        }
         this.volumeErrors.set(vol.name, r.reason);
         this.volumesDirty = true;
       }
@@ -276,7 +286,10 @@ export class PodWorker {
     if (isRunning(c) || c.done || Date.now() < c.nextStartAt) return;
     const name = c.spec.name;
     const setWaiting = (reason: string, message: string) => {
-      if (c.waiting?.message !== message) this.log.warn({ container: name, reason, message }, "container cannot start");
+      if (c.waiting?.message !== message) {
+        this.log.warn({ container: name, reason, message }, "container cannot start");
+        if (reason !== "ContainerCreating") this.event("Warning", "Failed", `Error: ${message}`, c);
+      }
       c.waiting = { reason, message };
     };
     // volumes
@@ -294,11 +307,18 @@ export class PodWorker {
     const now = new Date().toISOString();
     const restarting = c.everStarted;
     if (!c.mapping) {
-      if (!c.skipped)
+      if (!c.skipped) {
         this.log.warn(
           { container: name, image: c.spec.image },
           "UNKNOWN IMAGE: container NOT RUN; reported Ready without a process (no host command maps to this image)",
         );
+        this.event(
+          "Warning",
+          "NotRun",
+          `Image ${c.spec.image} has no host command on the crossway local node: container reported Ready WITHOUT RUNNING`,
+          c,
+        );
+      }
       Object.assign(c, { skipped: true, everStarted: true, startedAt: now, ready: true, waiting: undefined });
       return;
     }
@@ -315,6 +335,7 @@ export class PodWorker {
       if (restarting) c.restartCount++;
       Object.assign(c, { everStarted: true, startedAt: now, waiting: undefined });
       this.log.warn({ container: name, argv, err: notExecutable }, "container failed to start");
+      this.event("Warning", "Failed", `Error: failed to start container "${name}": ${notExecutable}`, c);
       this.onExit(c, 128, null, notExecutable, "StartError");
       return;
     }
@@ -360,6 +381,7 @@ export class PodWorker {
         { container: name, pid: l.pid, argv, restartCount: c.restartCount },
         restarting ? "container restarted" : "container started",
       );
+      this.event("Normal", "Started", `Started container ${name} (pid ${l.pid}: ${argv.join(" ").slice(0, 200)})`, c);
     } catch (err) {
       setWaiting("RunContainerError", `${(err as Error).message ?? err}`);
     }
@@ -399,6 +421,7 @@ export class PodWorker {
       };
       c.lastState = { terminated: c.terminated };
       this.log.warn({ container: c.spec.name, exitCode, signal, backoffMs: c.backoffMs }, "container exited; restarting after back-off");
+      this.event("Warning", "BackOff", `Back-off restarting failed container ${c.spec.name} in pod ${this.pod.metadata.name}`, c);
       c.backoffMs = Math.min(c.backoffMs * 2, BACKOFF_MAX_MS);
     } else {
       c.done = !c.init;
@@ -434,6 +457,7 @@ export class PodWorker {
               }
             } else {
               c.probeOk = 0;
+              this.event("Warning", "Unhealthy", `Readiness probe failed: ${r.detail}`, c);
               if (++c.probeFail >= (rp.failureThreshold ?? 3) && c.ready) {
                 c.ready = false;
                 this.log.warn({ container: c.spec.name, detail: r.detail }, "container not ready");
@@ -447,6 +471,8 @@ export class PodWorker {
             c.liveFail = r.ok ? 0 : c.liveFail + 1;
             if (c.liveFail >= (lp.failureThreshold ?? 3) && pid !== undefined) {
               this.log.warn({ container: c.spec.name, detail: r.detail }, "liveness probe failed; killing container");
+              this.event("Warning", "Unhealthy", `Liveness probe failed: ${r.detail}`, c);
+              this.event("Normal", "Killing", `Container ${c.spec.name} failed liveness probe, will be restarted`, c);
               c.liveFail = 0;
               signalGroup(pid, "SIGKILL");
             }
@@ -498,6 +524,7 @@ export class PodWorker {
     await Promise.all(
       [...this.init, ...this.main].map(async (c) => {
         if (c.pid !== undefined) {
+          if (!this.gone) this.event("Normal", "Killing", `Stopping container ${c.spec.name}`, c);
           await stopGroup(c.pid, Math.max(graceS, 0) * 1000);
           if (c.adopted || c.pid !== undefined) this.onExit(c, null, "SIGTERM");
         }

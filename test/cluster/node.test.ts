@@ -493,6 +493,19 @@ describe("pods on the local cluster's node", () => {
     });
     const [pause] = await readyPods("app=pause", 1);
     expect(netnsPids(netnsOf(pause.metadata.uid))).toEqual([]);
+    // ...and says so where a user looks: kubectl describe / get events
+    const notRun = await eventually("a NotRun event for pause", async () => {
+      const evs = await kubectlJson<{ items: { reason: string; type: string; message: string }[] }>([
+        "get",
+        "events",
+        "-n",
+        NS,
+        "--field-selector",
+        "involvedObject.name=pause",
+      ]);
+      return evs.items.find((e) => e.reason === "NotRun");
+    });
+    expect(notRun).toMatchObject({ type: "Warning", message: expect.stringContaining("registry.k8s.io/pause:3.10") });
     const failed = await eventually("pod fails to reach phase Failed", async () => {
       const p = await pod("fails");
       return p.status.phase === "Failed" ? p : undefined;
