@@ -26,7 +26,7 @@ const SECTIONS: ((view: RenderView) => string[])[] = [
   renderBackends,
 ];
 
-const mapFile = (entries: [string, number | string][]) => entries.map(([k, v]) => `${k} ${v}\n`).join("");
+const mapFile = (entries: [string | number, number | string][]) => entries.map(([k, v]) => `${k} ${v}\n`).join("");
 
 function portFiles(view: RenderView): Record<string, string> {
   const files: Record<string, string> = {};
@@ -38,6 +38,8 @@ function portFiles(view: RenderView): Record<string, string> {
     files[p.files.targets] = mapFile(
       p.targets.targets.filter((t) => t.choices.length === 1).map((t) => [String(t.no), t.choices[0].backend]),
     );
+    if (p.hosts.maxChain > 1) files[p.files.next] = mapFile(p.hosts.next);
+    if (p.matching.complex.length > 0) files[p.files.chains] = mapFile(p.hosts.chains);
     if (p.crtList) {
       files[p.files.crtList] = p.crtList.map((c) => `${c.file}${c.sni ? ` ${c.sni}` : ""}\n`).join("");
       for (const c of p.crtList) files[c.file] = c.pem;

@@ -20,6 +20,8 @@ export interface PortFiles {
   exact: string;
   prefix: string;
   targets: string;
+  next: string;
+  chains: string;
   crtList: string;
 }
 
@@ -55,6 +57,8 @@ const portFiles = (port: number): PortFiles => ({
   exact: `p${port}-exact.map`,
   prefix: `p${port}-prefix.map`,
   targets: `p${port}-targets.map`,
+  next: `p${port}-next.map`,
+  chains: `p${port}-chains.map`,
   crtList: `p${port}.crtlist`,
 });
 

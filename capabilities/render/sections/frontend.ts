@@ -5,7 +5,7 @@
 import type { PortView } from "../view";
 import { BE_404 } from "../targets";
 
-const NO_CHAIN = "!{ var(txn.chain) -m found }";
+const NO_VH = "!{ var(txn.vh) -m found }";
 const NO_BEST = "!{ var(txn.best) -m found }";
 const MAX_RULE = 2147483647;
 
@@ -13,39 +13,48 @@ const MAX_RULE = 2147483647;
 const suffixRegex = (depth: number) =>
   `'var(txn.host),regsub("^.+?\\\\.((?:[^.]+\\\\.){${depth - 1}}[^.]+)$",".\\\\1")'`;
 
-/** Host → vhost chain `:<most specific>:...:<least specific>:` (see hosts.ts). */
+/** Host → first vhost id (see hosts.ts). Lines for empty maps are left out. */
 function hostLines(p: PortView): string[] {
-  const out = [
-    "  http-request set-var(txn.host) req.hdr(host),field(1,:),lower",
-    `  http-request set-var(txn.chain) var(txn.host),map_str(${p.files.hosts})`,
-  ];
+  const out = ["  http-request set-var(txn.host) req.hdr(host),field(1,:),lower"];
+  if (p.hosts.exact.length) out.push(`  http-request set-var(txn.vh) var(txn.host),map_str_int(${p.files.hosts})`);
   for (const depth of p.hosts.wildcardDepths) {
-    out.push(`  http-request set-var(txn.wh) ${suffixRegex(depth)} if ${NO_CHAIN}`);
-    out.push(`  http-request set-var(txn.chain) var(txn.wh),map_str(${p.files.wildcard}) if ${NO_CHAIN}`);
+    out.push(`  http-request set-var(txn.wh) ${suffixRegex(depth)} if ${NO_VH}`);
+    out.push(`  http-request set-var(txn.vh) var(txn.wh),map_str_int(${p.files.wildcard}) if ${NO_VH}`);
   }
-  if (p.hosts.fallback !== undefined) out.push(`  http-request set-var(txn.chain) str(${p.hosts.fallback}) if ${NO_CHAIN}`);
+  if (p.hosts.fallback !== undefined) out.push(`  http-request set-var(txn.vh) int(${p.hosts.fallback}) if ${NO_VH}`);
   return out;
 }
 
 /**
  * Path → smallest-numbered simple rule, one vhost level at a time: rules of a more specific vhost
  * have smaller numbers, so the first level with a hit wins. Then the complex rules, each gated on
- * its vhost being in the chain and on beating the current best.
+ * its vhost being in the request's chain and on beating the current best.
  */
 function ruleLines(p: PortView): string[] {
-  const out = ["  http-request set-var(txn.p) path", "  http-request set-var(txn.ps) path,concat(/)"];
-  for (let level = 1; level <= p.hosts.maxChain; level++) {
+  const out = ["  http-request set-var(txn.p) path"];
+  // The chain of the first vhost, before the levels below move txn.vh along it.
+  if (p.matching.complex.length > 0) out.push(`  http-request set-var(txn.chain) var(txn.vh),map_str(${p.files.chains})`);
+  const hasExact = p.matching.exactMap.length > 0;
+  const hasPrefix = p.matching.prefixMap.length > 0;
+  for (let level = 1; level <= p.hosts.maxChain && (hasExact || hasPrefix); level++) {
+    if (level > 1) out.push(`  http-request set-var(txn.vh) var(txn.vh),map_str_int(${p.files.next},0) if ${NO_BEST}`);
     const guard = level === 1 ? "" : ` if ${NO_BEST}`;
-    out.push(
-      `  http-request set-var(txn.vh) var(txn.chain),field(${level + 1},:)${guard}`,
-      `  http-request set-var(txn.k) var(txn.vh),concat(:,txn.p,)${guard}`,
-      `  http-request set-var(txn.best) var(txn.k),map_str_int(${p.files.exact})${guard}`,
-      `  http-request set-var(txn.k) var(txn.vh),concat(:,txn.ps,) if ${NO_BEST}`,
-      `  http-request set-var(txn.best) var(txn.k),map_beg_int(${p.files.prefix}) if ${NO_BEST}`,
-    );
+    if (hasExact)
+      out.push(
+        `  http-request set-var(txn.k) var(txn.vh),concat(:,txn.p,)${guard}`,
+        `  http-request set-var(txn.best) var(txn.k),map_str_int(${p.files.exact})${guard}`,
+      );
+    if (hasPrefix)
+      out.push(
+        `  http-request set-var(txn.k) var(txn.vh),concat(:,txn.p,/)${hasExact || level > 1 ? ` if ${NO_BEST}` : ""}`,
+        `  http-request set-var(txn.best) var(txn.k),map_beg_int(${p.files.prefix})${hasExact || level > 1 ? ` if ${NO_BEST}` : ""}`,
+      );
   }
   if (p.matching.complex.length > 0) {
-    out.push(`  http-request set-var(txn.best) int(${MAX_RULE}) if { var(txn.chain) -m found } ${NO_BEST}`);
+    out.push(
+      "  http-request set-var(txn.ps) path,concat(/)",
+      `  http-request set-var(txn.best) int(${MAX_RULE}) if { var(txn.chain) -m found } ${NO_BEST}`,
+    );
     for (const c of p.matching.complex) {
       out.push(
         `  http-request set-var(txn.best) int(${c.no}) if { var(txn.chain) -m sub :${c.vhost}: } { var(txn.best) -m int gt ${c.no} } ${c.conditions.join(" ")}`,
@@ -55,10 +64,13 @@ function ruleLines(p: PortView): string[] {
   return out;
 }
 
+/** Rule number → backend: a map, or for weighted rules a random pick into cumulative ranges. */
 function dispatchLines(p: PortView): string[] {
+  // Not `use_backend %[...,map_str(file)]`: HAProxy parses use_backend expressions after the
+  // config is read, where `default-path config` no longer applies to the map file name.
+  const weighted = p.targets.targets.filter((t) => t.choices.length > 1);
   const out = [`  http-request set-var(txn.be) var(txn.best),map_str(${p.files.targets})`];
-  for (const t of p.targets.targets) {
-    if (t.choices.length < 2) continue;
+  for (const t of weighted) {
     const total = t.choices.reduce((s, c) => s + c.weight, 0);
     out.push(`  http-request set-var(txn.rnd) rand(${total}) if { var(txn.best) -m int ${t.no} }`);
     let from = 0;

@@ -15,7 +15,6 @@ export function renderGlobal(view: RenderView): string[] {
     "",
     "defaults",
     "  mode http",
-    "  option forwardfor",
     // On reload, old workers answer in-flight keep-alive requests with Connection: close
     // instead of closing idle connections under the client.
     "  option idle-close-on-response",
