@@ -32,7 +32,10 @@ function snapshot(routes: number): ClusterSnapshot {
               hostname: "*.example.com",
               tls: { certificateRefs: [{ name: "wildcard" }] },
               allowedRoutes: {
-                namespaces: { from: "Selector" as never, selector: { matchLabels: { "shared-gateway-access": "true" } } },
+                namespaces: {
+                  from: "Selector" as never,
+                  selector: { matchLabels: { "shared-gateway-access": "true" } },
+                },
               },
             },
           ],
@@ -62,7 +65,10 @@ function snapshot(routes: number): ClusterSnapshot {
       metadata: { name: `app-${n}`, namespace: ns, labels: { "kubernetes.io/service-name": "app" } },
       addressType: "IPv4",
       ports: [{ name: "http", port: 8080 }],
-      endpoints: [0, 1, 2].map((e) => ({ addresses: [`10.${n >> 8}.${n & 255}.${e + 1}`], conditions: { ready: true } })),
+      endpoints: [0, 1, 2].map((e) => ({
+        addresses: [`10.${n >> 8}.${n & 255}.${e + 1}`],
+        conditions: { ready: true },
+      })),
     });
     // Every namespace lets its neighbour's routes use its Service.
     s.referenceGrants.push({
@@ -91,7 +97,10 @@ function snapshot(routes: number): ClusterSnapshot {
           {
             matches: [
               { path: { type: "PathPrefix" as never, value: `/svc-${i}` } },
-              { path: { type: "Exact" as never, value: `/svc-${i}/health` }, headers: [{ name: "X-Probe", value: "1" }] },
+              {
+                path: { type: "Exact" as never, value: `/svc-${i}/health` },
+                headers: [{ name: "X-Probe", value: "1" }],
+              },
             ],
             backendRefs: [
               { name: "app", port: 80, weight: 90 },
@@ -137,7 +146,12 @@ for (const routes of SIZES) {
   gc?.();
   const retained = Math.max(0, process.memoryUsage().heapUsed - after); // noise can dip below 0 at 100 routes
   const rules = kept.ir.reduce(
-    (n, g) => n + g.ports.reduce((m, p) => m + p.listeners.reduce((k, l) => k + l.virtualHosts.reduce((j, v) => j + v.rules.length, 0), 0), 0),
+    (n, g) =>
+      n +
+      g.ports.reduce(
+        (m, p) => m + p.listeners.reduce((k, l) => k + l.virtualHosts.reduce((j, v) => j + v.rules.length, 0), 0),
+        0,
+      ),
     0,
   );
   results.push({ routes, ms: median(times), cpuMs: median(cpu), heapMB: retained / 2 ** 20, rules });

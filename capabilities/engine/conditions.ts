@@ -75,8 +75,7 @@ export const describe = {
   route: (kind: string, ns: string, name: string) => `${kind} ${ns}/${name}`,
   rule: (ruleIndex: number, ruleName?: string) =>
     ruleName ? `rule ${ruleIndex} ("${ruleName}")` : `rule ${ruleIndex}`,
-  backend: (ns: string, name: string, port?: number) =>
-    `backend ${ns}/${name}${port === undefined ? "" : `:${port}`}`,
+  backend: (ns: string, name: string, port?: number) => `backend ${ns}/${name}${port === undefined ? "" : `:${port}`}`,
   secret: (ns: string, name: string) => `Secret ${ns}/${name}`,
   match: (where: string, j: number) => `${where} match ${j}`,
   filter: (where: string, i: number) => `${where} filter ${i}`,
@@ -90,8 +89,7 @@ export const describe = {
 // ---------------------------------------------------------------------------------------------
 // GatewayClass
 export const gatewayClass = {
-  accepted: (name: string) =>
-    c("Accepted", true, Reason.Accepted, `GatewayClass ${name} is accepted by crossway`),
+  accepted: (name: string) => c("Accepted", true, Reason.Accepted, `GatewayClass ${name} is accepted by crossway`),
   invalidParameters: (name: string, ref: string) =>
     c(
       "Accepted",
@@ -100,12 +98,7 @@ export const gatewayClass = {
       `GatewayClass ${name} sets parametersRef ${ref}, but crossway takes no parameters; remove spec.parametersRef`,
     ),
   supportedVersion: (bundleVersion: string) =>
-    c(
-      "SupportedVersion",
-      true,
-      Reason.SupportedVersion,
-      `Gateway API CRDs ${bundleVersion} are supported`,
-    ),
+    c("SupportedVersion", true, Reason.SupportedVersion, `Gateway API CRDs ${bundleVersion} are supported`),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -141,14 +134,8 @@ export const gateway = {
       `${gw} sets spec.infrastructure.parametersRef ${ref}, but crossway takes no parameters`,
     ),
   classNotAccepted: (gw: string, className: string) =>
-    c(
-      "Accepted",
-      false,
-      Reason.Pending,
-      `${gw} waits for its GatewayClass ${className}, which is not accepted`,
-    ),
-  programmed: (gw: string) =>
-    c("Programmed", true, Reason.Programmed, `${gw} is valid and its configuration is built`),
+    c("Accepted", false, Reason.Pending, `${gw} waits for its GatewayClass ${className}, which is not accepted`),
+  programmed: (gw: string) => c("Programmed", true, Reason.Programmed, `${gw} is valid and its configuration is built`),
   notProgrammed: (gw: string) =>
     c("Programmed", false, Reason.Invalid, `${gw} is not programmed because it is not accepted`),
   /**
@@ -156,12 +143,7 @@ export const gateway = {
    * replaces it with this until the data plane reports serving the Gateway's generation.
    */
   pending: (gw: string) =>
-    c(
-      "Programmed",
-      false,
-      Reason.Pending,
-      `${gw} is waiting for its data plane to serve the current configuration`,
-    ),
+    c("Programmed", false, Reason.Pending, `${gw} is waiting for its data plane to serve the current configuration`),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -184,8 +166,7 @@ export const listener = {
     ),
   portUnavailable: (l: string, port: number, why: string) =>
     c("Accepted", false, Reason.PortUnavailable, `${l} cannot use port ${port}: ${why}`),
-  noConflicts: (l: string) =>
-    c("Conflicted", false, Reason.NoConflicts, `${l} does not conflict with other listeners`),
+  noConflicts: (l: string) => c("Conflicted", false, Reason.NoConflicts, `${l} does not conflict with other listeners`),
   hostnameConflict: (l: string, port: number, hostname: string | undefined, others: string[]) =>
     c(
       "Conflicted",
@@ -200,8 +181,7 @@ export const listener = {
       Reason.ProtocolConflict,
       `${l} uses protocol ${protocol} on port ${port}, where ${others.join(", ")} ${others.length === 1 ? "uses" : "use"} another protocol`,
     ),
-  resolvedRefs: (l: string) =>
-    c("ResolvedRefs", true, Reason.ResolvedRefs, `${l} has all its references resolved`),
+  resolvedRefs: (l: string) => c("ResolvedRefs", true, Reason.ResolvedRefs, `${l} has all its references resolved`),
   invalidRouteKinds: (l: string, invalid: string[], valid: string[]) =>
     c(
       "ResolvedRefs",
@@ -219,8 +199,7 @@ export const listener = {
       `${l} references ${secret} in another namespace, but no ReferenceGrant there allows ${fromKind}s from namespace "${fromNs}" to use it`,
     ),
   programmed: (l: string) => c("Programmed", true, Reason.Programmed, `${l} is programmed`),
-  invalid: (l: string, why: string) =>
-    c("Programmed", false, Reason.Invalid, `${l} is not programmed: ${why}`),
+  invalid: (l: string, why: string) => c("Programmed", false, Reason.Invalid, `${l} is not programmed: ${why}`),
 };
 
 /** Why a listener is not programmed (for `listener.invalid`). */
@@ -237,8 +216,7 @@ export const certProblem = {
   wrongKind: (group: string, kind: string) =>
     `certificateRef of kind "${kind}"${group ? ` (group "${group}")` : ""} is not supported; use a core Secret`,
   notFound: (secret: string) => `${secret} does not exist`,
-  wrongType: (secret: string, type: string) =>
-    `${secret} has type "${type}"; it must be "kubernetes.io/tls"`,
+  wrongType: (secret: string, type: string) => `${secret} has type "${type}"; it must be "kubernetes.io/tls"`,
   badPem: (secret: string, field: string) =>
     `${secret} field "${field}" does not hold a PEM ${field === "tls.key" ? "private key" : "certificate"}`,
 };
@@ -246,8 +224,7 @@ export const certProblem = {
 // ---------------------------------------------------------------------------------------------
 // ListenerSet
 export const listenerSet = {
-  accepted: (ls: string, gw: string) =>
-    c("Accepted", true, Reason.Accepted, `${ls} is attached to ${gw}`),
+  accepted: (ls: string, gw: string) => c("Accepted", true, Reason.Accepted, `${ls} is attached to ${gw}`),
   acceptedWithInvalidListeners: (ls: string, gw: string, invalid: string[]) =>
     c(
       "Accepted",
@@ -276,8 +253,7 @@ export const listenerSetNotAllowedWhy = {
   none: () => `the Gateway's spec.allowedListeners does not allow ListenerSets (from: None)`,
   same: (ns: string, gwNs: string) =>
     `namespace "${ns}" is not the Gateway's namespace "${gwNs}" (allowedListeners from: Same)`,
-  selector: (ns: string, selector: string) =>
-    `namespace "${ns}" does not match allowedListeners selector ${selector}`,
+  selector: (ns: string, selector: string) => `namespace "${ns}" does not match allowedListeners selector ${selector}`,
   unknownNamespace: (ns: string) => `namespace "${ns}" is unknown`,
 };
 
@@ -292,12 +268,7 @@ export const route = {
       `${r} is accepted by ${parent} on listener${listeners.length === 1 ? "" : "s"} ${quoteList(listeners)}`,
     ),
   notAllowedByListeners: (r: string, parent: string, why: string[]) =>
-    c(
-      "Accepted",
-      false,
-      Reason.NotAllowedByListeners,
-      `${r} is not attached to ${parent}: ${why.join("; ")}`,
-    ),
+    c("Accepted", false, Reason.NotAllowedByListeners, `${r} is not attached to ${parent}: ${why.join("; ")}`),
   noMatchingListenerHostname: (r: string, parent: string, hostnames: string[], why: string[]) =>
     c(
       "Accepted",
@@ -322,16 +293,10 @@ export const route = {
       `${r} has invalid rules that are not served (the other rules are): ${problems.join("; ")}`,
     ),
   unsupportedValue: (r: string, problems: string[]) =>
-    c(
-      "Accepted",
-      false,
-      Reason.UnsupportedValue,
-      `${r} is not accepted: ${problems.join("; ")}`,
-    ),
+    c("Accepted", false, Reason.UnsupportedValue, `${r} is not accepted: ${problems.join("; ")}`),
   resolvedRefs: (r: string) =>
     c("ResolvedRefs", true, Reason.ResolvedRefs, `${r} has all its backend references resolved`),
-  unresolvedRefs: (reason: BackendReason, problems: string[]) =>
-    c("ResolvedRefs", false, reason, problems.join("; ")),
+  unresolvedRefs: (reason: BackendReason, problems: string[]) => c("ResolvedRefs", false, reason, problems.join("; ")),
 };
 
 /** Why one listener does not take a route (joined into NotAllowedByListeners / hostname messages). */
@@ -379,7 +344,8 @@ export const backendProblem = {
   serviceNotFound: (where: string, backend: Describable) => `${where} ${backend}: the Service does not exist`,
   externalName: (where: string, backend: Describable) =>
     `${where} ${backend}: the Service is of type ExternalName, which crossway does not route to (it may point outside the cluster, CVE-2021-25740)`,
-  portMissing: (where: string, backend: Describable) => `${where} ${backend}: backendRef port is required for a Service`,
+  portMissing: (where: string, backend: Describable) =>
+    `${where} ${backend}: backendRef port is required for a Service`,
   portNotFound: (where: string, backend: Describable, port: number) =>
     `${where} ${backend}: the Service has no port ${port}`,
   unsupportedProtocol: (where: string, backend: Describable, appProtocol: string) =>
@@ -395,8 +361,7 @@ export const valueProblem = {
     `${where} filter ${type} has no ${type.charAt(0).toLowerCase()}${type.slice(1)} configuration`,
   timeout: (where: string, field: string, value: string) =>
     `${where} timeouts.${field} "${value}" is not a Gateway API duration (e.g. "10s", "1m30s", "500ms")`,
-  timeoutOrder: (where: string) =>
-    `${where} timeouts.backendRequest must not be longer than timeouts.request`,
+  timeoutOrder: (where: string) => `${where} timeouts.backendRequest must not be longer than timeouts.request`,
   validator: (where: string, what: string) => `${where}: ${what}`,
   redirectStatus: (where: string, code: number) =>
     `${where} RequestRedirect statusCode ${code} is not supported (use 301, 302, 303, 307 or 308)`,

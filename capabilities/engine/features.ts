@@ -70,7 +70,8 @@ export function defaultValidator(opts: DefaultValidatorOptions = {}): DataplaneV
     },
     path: (path) => {
       if (!path.startsWith("/")) return dataplaneProblem.path(path, "it must start with /");
-      if (CONTROL.test(path) || /\s/.test(path)) return dataplaneProblem.path(path, "it contains whitespace or control characters");
+      if (CONTROL.test(path) || /\s/.test(path))
+        return dataplaneProblem.path(path, "it contains whitespace or control characters");
       if (/[?#]/.test(path)) return dataplaneProblem.path(path, "it contains ? or #");
       return undefined;
     },

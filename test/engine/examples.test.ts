@@ -35,7 +35,9 @@ function apply(snapshot: ClusterSnapshot, ...files: string[]): ClusterSnapshot {
       const field = o && FIELD[o.kind];
       if (!field) continue; // Deployments etc.: not engine input
       const list = s[field] as Obj[];
-      const i = list.findIndex((x) => x.metadata.name === o.metadata.name && x.metadata.namespace === o.metadata.namespace);
+      const i = list.findIndex(
+        (x) => x.metadata.name === o.metadata.name && x.metadata.namespace === o.metadata.namespace,
+      );
       o.metadata.generation ??= 1;
       if (i >= 0) list[i] = o;
       else list.push(o);
@@ -61,7 +63,11 @@ function served(r: TranslateResult, gwNs: string, gwName: string): Record<string
   for (const p of gw?.ports ?? [])
     for (const l of p.listeners)
       for (const vh of l.virtualHosts)
-        for (const rule of vh.rules) out[rule.match.path?.value ?? "*"] = rule.backends.map((b) => [b.kind === "service" ? `${b.service.namespace}/${b.service.name}` : `invalid:${b.reason}`, b.weight]);
+        for (const rule of vh.rules)
+          out[rule.match.path?.value ?? "*"] = rule.backends.map((b) => [
+            b.kind === "service" ? `${b.service.namespace}/${b.service.name}` : `invalid:${b.reason}`,
+            b.weight,
+          ]);
   return out;
 }
 
@@ -85,7 +91,11 @@ test("seed 000 (ACME): careers and product attach through the selector; hr gets 
 test("seed 001 (fruits): no grants → RefNotPermitted and 500 for 70/30; grants → 70/30 to the Services", () => {
   const before = run(apply(base, "seed-001-fruits.yaml"));
   const p = routeParent(before, "infra", "fruits");
-  expect([p.accepted.status, p.resolvedRefs.status, p.resolvedRefs.reason]).toEqual(["True", "False", "RefNotPermitted"]);
+  expect([p.accepted.status, p.resolvedRefs.status, p.resolvedRefs.reason]).toEqual([
+    "True",
+    "False",
+    "RefNotPermitted",
+  ]);
   expect(served(before, "infra", "kong")["/fruits"]).toEqual([
     ["invalid:RefNotPermitted", 70],
     ["invalid:RefNotPermitted", 30],

@@ -11,7 +11,9 @@ import { loadFixture, render } from "./fixtures";
 
 const DIR = join(process.cwd(), "test/engine/testdata");
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
-const inputs = readdirSync(DIR).filter((f) => f.endsWith(".in.yaml")).sort();
+const inputs = readdirSync(DIR)
+  .filter((f) => f.endsWith(".in.yaml"))
+  .sort();
 
 if (UPDATE) {
   for (const f of readdirSync(DIR).filter((f) => f.endsWith(".out.yaml"))) {

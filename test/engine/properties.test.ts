@@ -41,122 +41,180 @@ const arbAllowedRoutes = fc.record(
       fc.constant({ from: "All" }),
       arbSelector.map((selector) => ({ from: "Selector", selector })),
     ),
-    kinds: fc.constantFrom([{ kind: "HTTPRoute" }], [{ kind: "GRPCRoute" }], [{ kind: "HTTPRoute" }, { kind: "GRPCRoute" }]),
+    kinds: fc.constantFrom(
+      [{ kind: "HTTPRoute" }],
+      [{ kind: "GRPCRoute" }],
+      [{ kind: "HTTPRoute" }, { kind: "GRPCRoute" }],
+    ),
   },
   { requiredKeys: [] },
 );
 const arbListener = (name: string) =>
-  fc.record(
-    {
-      name: fc.constant(name),
-      port: fc.constantFrom(80, 8080),
-      protocol: fc.constantFrom("HTTP", "HTTP", "HTTP", "HTTPS", "TCP"),
-      hostname: fc.constantFrom("a.example.com", "*.example.com", "b.other.org"),
-      allowedRoutes: arbAllowedRoutes,
-    },
-    { requiredKeys: ["name", "port", "protocol"] },
-  ).map((l) => (l.protocol === "HTTPS" ? { ...l, tls: { certificateRefs: [{ name: "cert" }] } } : l));
-const arbListeners = fc.integer({ min: 1, max: 3 }).chain((n) =>
-  fc.tuple(...Array.from({ length: n }, (_, i) => arbListener(`l${i}`))),
-);
+  fc
+    .record(
+      {
+        name: fc.constant(name),
+        port: fc.constantFrom(80, 8080),
+        protocol: fc.constantFrom("HTTP", "HTTP", "HTTP", "HTTPS", "TCP"),
+        hostname: fc.constantFrom("a.example.com", "*.example.com", "b.other.org"),
+        allowedRoutes: arbAllowedRoutes,
+      },
+      { requiredKeys: ["name", "port", "protocol"] },
+    )
+    .map((l) => (l.protocol === "HTTPS" ? { ...l, tls: { certificateRefs: [{ name: "cert" }] } } : l));
+const arbListeners = fc
+  .integer({ min: 1, max: 3 })
+  .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => arbListener(`l${i}`))));
 
 const arbGateway = (name: string) =>
-  fc.record({
-    ns: arbGwNs,
-    listeners: arbListeners,
-    allowedListeners: fc.option(fc.oneof(fc.constant({ from: "All" }), fc.constant({ from: "Same" }), arbSelector.map((selector) => ({ from: "Selector", selector })))),
-  }).map(({ ns, listeners, allowedListeners }) => ({
-    apiVersion: `${G}/v1`,
-    kind: "Gateway",
-    metadata: { name, namespace: ns, generation: 1 },
-    spec: { gatewayClassName: "crossway", listeners, ...(allowedListeners ? { allowedListeners: { namespaces: allowedListeners } } : {}) },
-  }));
+  fc
+    .record({
+      ns: arbGwNs,
+      listeners: arbListeners,
+      allowedListeners: fc.option(
+        fc.oneof(
+          fc.constant({ from: "All" }),
+          fc.constant({ from: "Same" }),
+          arbSelector.map((selector) => ({ from: "Selector", selector })),
+        ),
+      ),
+    })
+    .map(({ ns, listeners, allowedListeners }) => ({
+      apiVersion: `${G}/v1`,
+      kind: "Gateway",
+      metadata: { name, namespace: ns, generation: 1 },
+      spec: {
+        gatewayClassName: "crossway",
+        listeners,
+        ...(allowedListeners ? { allowedListeners: { namespaces: allowedListeners } } : {}),
+      },
+    }));
 
 const arbListenerSet = (name: string) =>
-  fc.record({ ns: arbNs, gw: fc.constantFrom("gw0", "gw1"), gwNs: arbGwNs, listeners: arbListeners, ts: fc.integer({ min: 0, max: 3 }) }).map(
-    ({ ns, gw, gwNs, listeners, ts }) => ({
+  fc
+    .record({
+      ns: arbNs,
+      gw: fc.constantFrom("gw0", "gw1"),
+      gwNs: arbGwNs,
+      listeners: arbListeners,
+      ts: fc.integer({ min: 0, max: 3 }),
+    })
+    .map(({ ns, gw, gwNs, listeners, ts }) => ({
       kind: "ListenerSet",
       metadata: { name, namespace: ns, generation: 1, creationTimestamp: `2024-01-0${ts + 1}T00:00:00Z` },
       spec: { parentRef: { name: gw, namespace: gwNs }, listeners },
-    }),
-  );
+    }));
 
 const arbGwNs = fc.constantFrom("ns0", "ns1");
 const arbParentRef = fc.oneof(
   {
     weight: 5,
     arbitrary: fc.record(
-      { name: fc.constantFrom("gw0", "gw1"), namespace: arbGwNs, sectionName: fc.constantFrom("l0", "l1", "l2"), port: fc.constantFrom(80, 8080) },
+      {
+        name: fc.constantFrom("gw0", "gw1"),
+        namespace: arbGwNs,
+        sectionName: fc.constantFrom("l0", "l1", "l2"),
+        port: fc.constantFrom(80, 8080),
+      },
       { requiredKeys: ["name"] },
     ),
   },
   {
     weight: 2,
     arbitrary: fc.record(
-      { kind: fc.constant("ListenerSet"), name: fc.constantFrom("ls0", "ls1"), namespace: arbNs, sectionName: fc.constantFrom("l0", "l1") },
+      {
+        kind: fc.constant("ListenerSet"),
+        name: fc.constantFrom("ls0", "ls1"),
+        namespace: arbNs,
+        sectionName: fc.constantFrom("l0", "l1"),
+      },
       { requiredKeys: ["kind", "name"] },
     ),
   },
-  { weight: 1, arbitrary: fc.record({ name: fc.constantFrom("nope", "gw0"), kind: fc.constantFrom("Service", "Gateway"), group: fc.constantFrom("example.com", G) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      name: fc.constantFrom("nope", "gw0"),
+      kind: fc.constantFrom("Service", "Gateway"),
+      group: fc.constantFrom("example.com", G),
+    }),
+  },
 );
 const arbBackendRef = fc.record(
-  { name: fc.constantFrom("svc", "svc", "other"), namespace: fc.constantFrom("ns2", "ns3"), port: fc.constant(80), weight: fc.integer({ min: 0, max: 3 }) },
+  {
+    name: fc.constantFrom("svc", "svc", "other"),
+    namespace: fc.constantFrom("ns2", "ns3"),
+    port: fc.constant(80),
+    weight: fc.integer({ min: 0, max: 3 }),
+  },
   { requiredKeys: ["name", "port"] },
 );
 const arbRoute = (kind: "HTTPRoute" | "GRPCRoute", name: string) =>
-  fc.record({
-    ns: fc.oneof(arbGwNs, arbNs),
-    parentRefs: fc.array(arbParentRef, { minLength: 1, maxLength: 2 }),
-    hostnames: fc.subarray(["a.example.com", "x.example.com", "*.example.com", "b.other.org"]),
-    backendRefs: fc.array(arbBackendRef, { minLength: 0, maxLength: 2 }),
-    mirror: fc.option(arbBackendRef),
-    ts: fc.integer({ min: 0, max: 3 }),
-  }).map(({ ns, parentRefs, hostnames, backendRefs, mirror, ts }) => ({
-    kind,
-    metadata: { name, namespace: ns, generation: 1, creationTimestamp: `2024-01-0${ts + 1}T00:00:00Z` },
-    spec: {
-      parentRefs,
-      hostnames,
-      rules: [
-        {
-          backendRefs,
-          ...(mirror && kind === "HTTPRoute" ? { filters: [{ type: "RequestMirror", requestMirror: { backendRef: mirror } }] } : {}),
-        },
-      ],
-    },
-  }));
+  fc
+    .record({
+      ns: fc.oneof(arbGwNs, arbNs),
+      parentRefs: fc.array(arbParentRef, { minLength: 1, maxLength: 2 }),
+      hostnames: fc.subarray(["a.example.com", "x.example.com", "*.example.com", "b.other.org"]),
+      backendRefs: fc.array(arbBackendRef, { minLength: 0, maxLength: 2 }),
+      mirror: fc.option(arbBackendRef),
+      ts: fc.integer({ min: 0, max: 3 }),
+    })
+    .map(({ ns, parentRefs, hostnames, backendRefs, mirror, ts }) => ({
+      kind,
+      metadata: { name, namespace: ns, generation: 1, creationTimestamp: `2024-01-0${ts + 1}T00:00:00Z` },
+      spec: {
+        parentRefs,
+        hostnames,
+        rules: [
+          {
+            backendRefs,
+            ...(mirror && kind === "HTTPRoute"
+              ? { filters: [{ type: "RequestMirror", requestMirror: { backendRef: mirror } }] }
+              : {}),
+          },
+        ],
+      },
+    }));
 
 const arbGrant = (name: string) =>
-  fc.record({
-    ns: fc.constantFrom("ns0", "ns2", "ns3", "ns3"),
-    fromNs: fc.oneof(arbGwNs, arbNs),
-    fromKind: fc.constantFrom("HTTPRoute", "HTTPRoute", "HTTPRoute", "GRPCRoute", "Gateway", "ListenerSet"),
-    toKind: fc.constantFrom("Service", "Service", "Service", "Secret"),
-    toName: fc.option(fc.constantFrom("svc", "other", "cert")),
-  }).map(({ ns, fromNs, fromKind, toKind, toName }) => ({
-    kind: "ReferenceGrant",
-    metadata: { name, namespace: ns },
-    spec: { from: [{ group: G, kind: fromKind, namespace: fromNs }], to: [{ group: "", kind: toKind, ...(toName ? { name: toName } : {}) }] },
-  }));
+  fc
+    .record({
+      ns: fc.constantFrom("ns0", "ns2", "ns3", "ns3"),
+      fromNs: fc.oneof(arbGwNs, arbNs),
+      fromKind: fc.constantFrom("HTTPRoute", "HTTPRoute", "HTTPRoute", "GRPCRoute", "Gateway", "ListenerSet"),
+      toKind: fc.constantFrom("Service", "Service", "Service", "Secret"),
+      toName: fc.option(fc.constantFrom("svc", "other", "cert")),
+    })
+    .map(({ ns, fromNs, fromKind, toKind, toName }) => ({
+      kind: "ReferenceGrant",
+      metadata: { name, namespace: ns },
+      spec: {
+        from: [{ group: G, kind: fromKind, namespace: fromNs }],
+        to: [{ group: "", kind: toKind, ...(toName ? { name: toName } : {}) }],
+      },
+    }));
 
 const arbSnapshot: fc.Arbitrary<ClusterSnapshot> = fc
   .record({
     nsLabels: fc.tuple(...NAMESPACES.map(() => fc.option(arbLabels, { freq: 5 }))),
     gateways: fc.tuple(arbGateway("gw0"), fc.option(arbGateway("gw1"))),
     listenerSets: fc.tuple(fc.option(arbListenerSet("ls0")), fc.option(arbListenerSet("ls1"))),
-    http: fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 6 }).chain((ids) =>
-      fc.tuple(...[...new Set(ids)].map((i) => arbRoute("HTTPRoute", `h${i}`))),
-    ),
-    grpc: fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 2 }).chain((ids) =>
-      fc.tuple(...[...new Set(ids)].map((i) => arbRoute("GRPCRoute", `g${i}`))),
-    ),
-    grants: fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 2, maxLength: 10 }).chain((ids) =>
-      fc.tuple(...[...new Set(ids)].map((i) => arbGrant(`rg${i}`))),
-    ),
+    http: fc
+      .array(fc.integer({ min: 0, max: 1000 }), { maxLength: 6 })
+      .chain((ids) => fc.tuple(...[...new Set(ids)].map((i) => arbRoute("HTTPRoute", `h${i}`)))),
+    grpc: fc
+      .array(fc.integer({ min: 0, max: 1000 }), { maxLength: 2 })
+      .chain((ids) => fc.tuple(...[...new Set(ids)].map((i) => arbRoute("GRPCRoute", `g${i}`)))),
+    grants: fc
+      .array(fc.integer({ min: 0, max: 1000 }), { minLength: 2, maxLength: 10 })
+      .chain((ids) => fc.tuple(...[...new Set(ids)].map((i) => arbGrant(`rg${i}`)))),
   })
   .map(({ nsLabels, gateways, listenerSets, http, grpc, grants }) => {
     const s = emptySnapshot();
-    s.gatewayClasses.push({ metadata: { name: "crossway", generation: 1 }, spec: { controllerName: CONTROLLER } } as never);
+    s.gatewayClasses.push({
+      metadata: { name: "crossway", generation: 1 },
+      spec: { controllerName: CONTROLLER },
+    } as never);
     NAMESPACES.forEach((ns, i) => {
       const labels = nsLabels[i];
       if (labels !== null) s.namespaces.push({ metadata: { name: ns, labels } });
@@ -236,7 +294,10 @@ function listenerAllows(l: ListenerRef, route: Obj, s: ClusterSnapshot): boolean
   if (from === "Same") return routeNs === l.ownerNs;
   const ns = (s.namespaces as Obj[]).find((n) => n.metadata.name === routeNs);
   if (!ns) return false;
-  return selectorAdmits(l.spec.allowedRoutes?.namespaces?.selector, { ...(ns.metadata.labels ?? {}), "kubernetes.io/metadata.name": routeNs });
+  return selectorAdmits(l.spec.allowedRoutes?.namespaces?.selector, {
+    ...(ns.metadata.labels ?? {}),
+    "kubernetes.io/metadata.name": routeNs,
+  });
 }
 
 function targets(route: Obj, l: ListenerRef): boolean {
@@ -254,8 +315,12 @@ function grantAllows(s: ClusterSnapshot, route: Obj, svcNs: string, svcName: str
   return (s.referenceGrants as Obj[]).some(
     (g) =>
       g.metadata.namespace === svcNs &&
-      g.spec.from.some((f: Obj) => f.group === G && f.kind === route.kind && f.namespace === route.metadata.namespace) &&
-      g.spec.to.some((t: Obj) => t.group === "" && t.kind === "Service" && (t.name === undefined || t.name === svcName)),
+      g.spec.from.some(
+        (f: Obj) => f.group === G && f.kind === route.kind && f.namespace === route.metadata.namespace,
+      ) &&
+      g.spec.to.some(
+        (t: Obj) => t.group === "" && t.kind === "Service" && (t.name === undefined || t.name === svcName),
+      ),
   );
 }
 
@@ -268,14 +333,20 @@ function* irRules(ir: GatewayIR[]) {
   for (const gw of ir)
     for (const p of gw.ports)
       for (const l of p.listeners)
-        for (const vh of l.virtualHosts) for (const r of vh.rules) yield { listenerId: l.id, listenerHost: l.hostname, host: vh.hostname, rule: r };
+        for (const vh of l.virtualHosts)
+          for (const r of vh.rules) yield { listenerId: l.id, listenerHost: l.hostname, host: vh.hostname, rule: r };
 }
 
 /** A virtual host must lie inside its listener's hostname (equal, or under its wildcard). */
 function hostInside(host: string, listenerHost: string | undefined): boolean {
   if (listenerHost === undefined) return true;
   if (host === listenerHost) return true;
-  return listenerHost.startsWith("*.") && host !== "*" && host.endsWith(listenerHost.slice(1)) && host.length > listenerHost.length - 1;
+  return (
+    listenerHost.startsWith("*.") &&
+    host !== "*" &&
+    host.endsWith(listenerHost.slice(1)) &&
+    host.length > listenerHost.length - 1
+  );
 }
 
 function backendsOf(r: RouteRuleIR): BackendIR[] {
@@ -313,7 +384,9 @@ describe("engine properties", () => {
           expect(targets(route, l!)).toBe(true);
           expect(hostInside(host, listenerHost)).toBe(true);
           // ... and the route's status says it is accepted by that listener's owner
-          const st = res.statuses.find((x) => x.kind === route.kind && x.namespace === route.metadata.namespace && x.name === route.metadata.name);
+          const st = res.statuses.find(
+            (x) => x.kind === route.kind && x.namespace === route.metadata.namespace && x.name === route.metadata.name,
+          );
           const parents = (st?.status.parents ?? []) as Obj[];
           expect(
             parents.some(
@@ -327,7 +400,9 @@ describe("engine properties", () => {
         for (const st of res.statuses.filter((x) => x.kind === "Gateway" || x.kind === "ListenerSet")) {
           for (const ls of (st.status.listeners as Obj[] | undefined) ?? []) {
             const l = listeners.get(`${st.namespace}/${st.name}/${ls.name}`)!;
-            const allowed = ([...s.httpRoutes, ...s.grpcRoutes] as Obj[]).filter((r) => listenerAllows(l, r, s) && targets(r, l));
+            const allowed = ([...s.httpRoutes, ...s.grpcRoutes] as Obj[]).filter(
+              (r) => listenerAllows(l, r, s) && targets(r, l),
+            );
             expect(ls.attachedRoutes).toBeLessThanOrEqual(allowed.length);
           }
         }
@@ -387,7 +462,19 @@ describe("engine properties", () => {
                 port: junk,
                 protocol: fc.constantFrom("HTTP", "HTTPS"),
                 hostname: junk,
-                allowedRoutes: fc.oneof(junk, fc.record({ kinds: junk, namespaces: fc.oneof(junk, fc.record({ from: fc.constantFrom("All", "Same", "Selector"), selector: junk })) }, { requiredKeys: [] })),
+                allowedRoutes: fc.oneof(
+                  junk,
+                  fc.record(
+                    {
+                      kinds: junk,
+                      namespaces: fc.oneof(
+                        junk,
+                        fc.record({ from: fc.constantFrom("All", "Same", "Selector"), selector: junk }),
+                      ),
+                    },
+                    { requiredKeys: [] },
+                  ),
+                ),
                 tls: fc.oneof(junk, fc.record({ mode: junk, certificateRefs: junk }, { requiredKeys: [] })),
               },
               { requiredKeys: [] },
@@ -402,16 +489,78 @@ describe("engine properties", () => {
     );
     const routeSpec = fc.record(
       {
-        parentRefs: fc.oneof(junk, fc.array(fc.record({ name: fc.constantFrom("gw0", "a"), namespace: junk, sectionName: junk, port: junk, kind: junk }, { requiredKeys: [] }), { maxLength: 2 })),
+        parentRefs: fc.oneof(
+          junk,
+          fc.array(
+            fc.record(
+              { name: fc.constantFrom("gw0", "a"), namespace: junk, sectionName: junk, port: junk, kind: junk },
+              { requiredKeys: [] },
+            ),
+            { maxLength: 2 },
+          ),
+        ),
         hostnames: junk,
         rules: fc.oneof(
           junk,
           fc.array(
             fc.record(
               {
-                matches: fc.oneof(junk, fc.array(fc.record({ path: fc.oneof(junk, fc.record({ type: fc.constantFrom("Exact", "PathPrefix", "RegularExpression", "Nope"), value: junk })), headers: fc.array(fc.record({ name: junk, value: junk, type: junk }, { requiredKeys: [] })), queryParams: junk, method: junk }, { requiredKeys: [] }), { maxLength: 2 })),
-                filters: fc.oneof(junk, fc.array(fc.record({ type: fc.constantFrom("RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "RequestMirror", "CORS", "ExtensionRef"), requestHeaderModifier: junk, responseHeaderModifier: junk, requestRedirect: junk, urlRewrite: fc.oneof(junk, fc.record({ path: junk, hostname: junk })), requestMirror: fc.oneof(junk, fc.record({ backendRef: junk, percent: junk, fraction: junk })) }, { requiredKeys: ["type"] }), { maxLength: 3 })),
-                backendRefs: fc.oneof(junk, fc.array(fc.record({ name: junk, namespace: junk, port: junk, weight: junk, kind: junk, group: junk, filters: junk }, { requiredKeys: [] }), { maxLength: 2 })),
+                matches: fc.oneof(
+                  junk,
+                  fc.array(
+                    fc.record(
+                      {
+                        path: fc.oneof(
+                          junk,
+                          fc.record({
+                            type: fc.constantFrom("Exact", "PathPrefix", "RegularExpression", "Nope"),
+                            value: junk,
+                          }),
+                        ),
+                        headers: fc.array(fc.record({ name: junk, value: junk, type: junk }, { requiredKeys: [] })),
+                        queryParams: junk,
+                        method: junk,
+                      },
+                      { requiredKeys: [] },
+                    ),
+                    { maxLength: 2 },
+                  ),
+                ),
+                filters: fc.oneof(
+                  junk,
+                  fc.array(
+                    fc.record(
+                      {
+                        type: fc.constantFrom(
+                          "RequestHeaderModifier",
+                          "ResponseHeaderModifier",
+                          "RequestRedirect",
+                          "URLRewrite",
+                          "RequestMirror",
+                          "CORS",
+                          "ExtensionRef",
+                        ),
+                        requestHeaderModifier: junk,
+                        responseHeaderModifier: junk,
+                        requestRedirect: junk,
+                        urlRewrite: fc.oneof(junk, fc.record({ path: junk, hostname: junk })),
+                        requestMirror: fc.oneof(junk, fc.record({ backendRef: junk, percent: junk, fraction: junk })),
+                      },
+                      { requiredKeys: ["type"] },
+                    ),
+                    { maxLength: 3 },
+                  ),
+                ),
+                backendRefs: fc.oneof(
+                  junk,
+                  fc.array(
+                    fc.record(
+                      { name: junk, namespace: junk, port: junk, weight: junk, kind: junk, group: junk, filters: junk },
+                      { requiredKeys: [] },
+                    ),
+                    { maxLength: 2 },
+                  ),
+                ),
                 timeouts: fc.oneof(junk, fc.record({ request: junk, backendRequest: junk }, { requiredKeys: [] })),
                 name: junk,
               },

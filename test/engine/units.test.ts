@@ -93,11 +93,28 @@ describe("default data-plane validator", () => {
 });
 
 describe("HTTPRoute/GRPCRoute hostname conflicts (indexed) match the brute-force definition", () => {
-  const HOSTS = ["*", "a.example.com", "b.example.com", "x.a.example.com", "*.example.com", "*.a.example.com", "example.com", "*.com", "c.other.org", "*.other.org"];
+  const HOSTS = [
+    "*",
+    "a.example.com",
+    "b.example.com",
+    "x.a.example.com",
+    "*.example.com",
+    "*.a.example.com",
+    "example.com",
+    "*.com",
+    "c.other.org",
+    "*.other.org",
+  ];
   test("older route of the other kind wins on any intersecting hostname", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ kind: fc.constantFrom("HTTPRoute", "GRPCRoute"), hosts: fc.subarray(HOSTS, { minLength: 1, maxLength: 3 }) }), { maxLength: 12 }),
+        fc.array(
+          fc.record({
+            kind: fc.constantFrom("HTTPRoute", "GRPCRoute"),
+            hosts: fc.subarray(HOSTS, { minLength: 1, maxLength: 3 }),
+          }),
+          { maxLength: 12 },
+        ),
         (specs) => {
           const routes = specs.map((s, i) => ({
             kind: s.kind,
@@ -108,7 +125,9 @@ describe("HTTPRoute/GRPCRoute hostname conflicts (indexed) match the brute-force
             parents: [] as never[],
           }));
           const listener = { id: "ns/gw/l", desc: "l", attached: new Map<string, unknown>() };
-          routes.forEach((r, i) => listener.attached.set(`${r.kind}/ns/${r.name}`, { route: r, hostnames: specs[i].hosts }));
+          routes.forEach((r, i) =>
+            listener.attached.set(`${r.kind}/ns/${r.name}`, { route: r, hostnames: specs[i].hosts }),
+          );
           resolveKindConflicts([listener as never]);
           // brute force: in age order, keep a route unless it intersects a kept route of the other kind
           const kept: number[] = [];
@@ -116,13 +135,17 @@ describe("HTTPRoute/GRPCRoute hostname conflicts (indexed) match the brute-force
             const clash = kept.some(
               (k) =>
                 routes[k].kind !== routes[i].kind &&
-                specs[k].hosts.some((x) => specs[i].hosts.some((y) => x === "*" || y === "*" || intersect(x, y) !== undefined)),
+                specs[k].hosts.some((x) =>
+                  specs[i].hosts.some((y) => x === "*" || y === "*" || intersect(x, y) !== undefined),
+                ),
             );
             if (!clash) kept.push(i);
           }
           const hasBoth = routes.some((r) => r.kind === "HTTPRoute") && routes.some((r) => r.kind === "GRPCRoute");
           const expected = hasBoth ? kept : routes.map((_, i) => i);
-          expect([...listener.attached.keys()].sort()).toEqual(expected.map((i) => `${routes[i].kind}/ns/${routes[i].name}`).sort());
+          expect([...listener.attached.keys()].sort()).toEqual(
+            expected.map((i) => `${routes[i].kind}/ns/${routes[i].name}`).sort(),
+          );
         },
       ),
       { numRuns: 3000 },

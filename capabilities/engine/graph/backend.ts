@@ -41,7 +41,12 @@ export interface ResolvedBackend {
   problem?: BackendProblem;
 }
 
-export function resolveBackend(ref: BackendRefLike, filters: FilterIR[], ctx: BackendContext, lookup: Lookup): ResolvedBackend {
+export function resolveBackend(
+  ref: BackendRefLike,
+  filters: FilterIR[],
+  ctx: BackendContext,
+  lookup: Lookup,
+): ResolvedBackend {
   const weight = Number.isFinite(Number(ref?.weight)) ? Math.max(0, Math.trunc(Number(ref?.weight ?? 1))) : 1;
 
   const group = ref?.group ?? CORE_GROUP;
@@ -57,20 +62,55 @@ export function resolveBackend(ref: BackendRefLike, filters: FilterIR[], ctx: Ba
     { group: GATEWAY_GROUP, kind: ctx.routeKind, namespace: ctx.routeNs },
     { group: CORE_GROUP, kind: "Service", namespace, name },
   );
-  if (!permitted) return invalidBackend(ctx, weight, Reason.RefNotPermitted, P.refNotPermitted(ctx.where, describe.backend(namespace, name, port), namespace, ctx.routeKind, ctx.routeNs));
+  if (!permitted)
+    return invalidBackend(
+      ctx,
+      weight,
+      Reason.RefNotPermitted,
+      P.refNotPermitted(ctx.where, describe.backend(namespace, name, port), namespace, ctx.routeKind, ctx.routeNs),
+    );
   const svc = lookup.services.get(key(namespace, name));
-  if (!svc) return invalidBackend(ctx, weight, Reason.BackendNotFound, P.serviceNotFound(ctx.where, describe.backend(namespace, name, port)));
+  if (!svc)
+    return invalidBackend(
+      ctx,
+      weight,
+      Reason.BackendNotFound,
+      P.serviceNotFound(ctx.where, describe.backend(namespace, name, port)),
+    );
   if (svc.spec?.type === "ExternalName") {
-    return invalidBackend(ctx, weight, Reason.BackendNotFound, P.externalName(ctx.where, describe.backend(namespace, name, port)));
+    return invalidBackend(
+      ctx,
+      weight,
+      Reason.BackendNotFound,
+      P.externalName(ctx.where, describe.backend(namespace, name, port)),
+    );
   }
-  if (port === undefined) return invalidBackend(ctx, weight, Reason.BackendNotFound, P.portMissing(ctx.where, describe.backend(namespace, name, port)));
+  if (port === undefined)
+    return invalidBackend(
+      ctx,
+      weight,
+      Reason.BackendNotFound,
+      P.portMissing(ctx.where, describe.backend(namespace, name, port)),
+    );
   const svcPort = objects(svc.spec?.ports).find((p) => p?.port === port);
-  if (!svcPort) return invalidBackend(ctx, weight, Reason.BackendNotFound, P.portNotFound(ctx.where, describe.backend(namespace, name, port), port));
+  if (!svcPort)
+    return invalidBackend(
+      ctx,
+      weight,
+      Reason.BackendNotFound,
+      P.portNotFound(ctx.where, describe.backend(namespace, name, port), port),
+    );
 
   let appProtocol: string | undefined;
   if (svcPort.appProtocol) {
     appProtocol = SUPPORTED_APP_PROTOCOLS[svcPort.appProtocol];
-    if (!appProtocol) return invalidBackend(ctx, weight, Reason.UnsupportedProtocol, P.unsupportedProtocol(ctx.where, describe.backend(namespace, name, port), svcPort.appProtocol));
+    if (!appProtocol)
+      return invalidBackend(
+        ctx,
+        weight,
+        Reason.UnsupportedProtocol,
+        P.unsupportedProtocol(ctx.where, describe.backend(namespace, name, port), svcPort.appProtocol),
+      );
   } else if (ctx.routeKind === "GRPCRoute") appProtocol = "h2c";
 
   const id =

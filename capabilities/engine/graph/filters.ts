@@ -36,7 +36,11 @@ export interface FilterSpec {
     path?: { type: string; replaceFullPath?: string; replacePrefixMatch?: string };
   };
   urlRewrite?: { hostname?: string; path?: { type: string; replaceFullPath?: string; replacePrefixMatch?: string } };
-  requestMirror?: { backendRef: BackendRefLike; percent?: number; fraction?: { numerator: number; denominator?: number } };
+  requestMirror?: {
+    backendRef: BackendRefLike;
+    percent?: number;
+    fraction?: { numerator: number; denominator?: number };
+  };
 }
 
 export type FilterScope = "rule" | "backendRef";
@@ -73,13 +77,15 @@ export function convertFilters(
         const r = f.requestRedirect;
         if (!r) return void found.problems.push(V.filterMissingConfig(here, type));
         const statusCode = Number(r.statusCode ?? 302);
-        if (!(REDIRECT_CODES as readonly number[]).includes(statusCode)) found.problems.push(V.redirectStatus(here, statusCode));
+        if (!(REDIRECT_CODES as readonly number[]).includes(statusCode))
+          found.problems.push(V.redirectStatus(here, statusCode));
         const ir: Extract<FilterIR, { type: "RequestRedirect" }> = {
           type,
           statusCode: statusCode as (typeof REDIRECT_CODES)[number],
         };
         if (r.scheme === "http" || r.scheme === "https") ir.scheme = r.scheme;
-        else if (r.scheme !== undefined && r.scheme !== null) found.problems.push(V.redirectScheme(here, String(r.scheme)));
+        else if (r.scheme !== undefined && r.scheme !== null)
+          found.problems.push(V.redirectScheme(here, String(r.scheme)));
         if (r.hostname) ir.hostname = r.hostname;
         if (r.port !== undefined && r.port !== null) ir.port = Number(r.port);
         const path = convertPathModifier(r.path, here, lookup, found);
@@ -158,7 +164,12 @@ function convertPathModifier(
     found.problems.push(V.pathModifierType(where, String(p.type)));
     return undefined;
   }
-  const value = p.type === "ReplaceFullPath" ? p.replaceFullPath : p.type === "ReplacePrefixMatch" ? p.replacePrefixMatch : undefined;
+  const value =
+    p.type === "ReplaceFullPath"
+      ? p.replaceFullPath
+      : p.type === "ReplacePrefixMatch"
+        ? p.replacePrefixMatch
+        : undefined;
   if (value === undefined) {
     found.problems.push(V.pathModifierMissing(where, String(p.type)));
     return undefined;
@@ -171,7 +182,8 @@ function convertPathModifier(
 /** True when a filter list rewrites/redirects with ReplacePrefixMatch (needs PathPrefix matches). */
 export function usesPrefixReplace(filters: FilterIR[]): string | undefined {
   for (const f of filters) {
-    if ((f.type === "RequestRedirect" || f.type === "URLRewrite") && f.path?.type === "ReplacePrefixMatch") return f.type;
+    if ((f.type === "RequestRedirect" || f.type === "URLRewrite") && f.path?.type === "ReplacePrefixMatch")
+      return f.type;
   }
   return undefined;
 }

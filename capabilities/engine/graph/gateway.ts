@@ -69,9 +69,19 @@ export function markConflicts(groups: ListenerNode[][]): void {
       const protocolClash = candidates.filter((o) => o.protocol !== l.protocol);
       const hostClash = candidates.filter((o) => o.protocol === l.protocol && o.hostname === l.hostname);
       if (protocolClash.length > 0) {
-        l.conflicted = L.protocolConflict(l.desc, l.port, l.protocol, protocolClash.map((o) => o.desc));
+        l.conflicted = L.protocolConflict(
+          l.desc,
+          l.port,
+          l.protocol,
+          protocolClash.map((o) => o.desc),
+        );
       } else if (hostClash.length > 0) {
-        l.conflicted = L.hostnameConflict(l.desc, l.port, l.hostname, hostClash.map((o) => o.desc));
+        l.conflicted = L.hostnameConflict(
+          l.desc,
+          l.port,
+          l.hostname,
+          hostClash.map((o) => o.desc),
+        );
       }
     }
     for (const l of live) earlier.set(l.port, [...(earlier.get(l.port) ?? []), l]);

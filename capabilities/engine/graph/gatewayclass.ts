@@ -11,9 +11,7 @@ export function buildGatewayClasses(classes: GatewayClass[], controllerName: str
     if (gc?.spec?.controllerName !== controllerName) continue;
     const name = nameOf(gc);
     const ref = gc.spec.parametersRef;
-    const accepted = ref
-      ? C.invalidParameters(name, describe.parametersRef(ref))
-      : C.accepted(name);
+    const accepted = ref ? C.invalidParameters(name, describe.parametersRef(ref)) : C.accepted(name);
     out.set(name, {
       obj: gc,
       name,

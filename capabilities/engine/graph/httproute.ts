@@ -18,7 +18,15 @@ export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
     const matches = objects(rule?.matches).length
       ? objects(rule.matches).map((m, j) => convertMatch(m, describe.match(where, j), lookup, found))
       : [{ path: { type: "PathPrefix", value: "/" }, headers: [], queryParams: [] } as MatchIR];
-    const filters = convertFilters(rule?.filters as FilterSpec[] | undefined, "rule", where, `r${i}`, ctx, lookup, found);
+    const filters = convertFilters(
+      rule?.filters as FilterSpec[] | undefined,
+      "rule",
+      where,
+      `r${i}`,
+      ctx,
+      lookup,
+      found,
+    );
     const prefixFilter = usesPrefixReplace(filters);
     if (prefixFilter && matches.some((m) => m.path?.type !== "PathPrefix")) {
       found.problems.push(V.prefixRewriteWithoutPrefix(where, prefixFilter));
@@ -90,7 +98,9 @@ function convertQueryMatches(
     seen.add(name);
     const type = q?.type === "RegularExpression" ? "RegularExpression" : "Exact";
     const value = String(q?.value ?? "");
-    const problem = lookup.validator.queryParamName(name) ?? (type === "RegularExpression" ? lookup.validator.regex(value) : undefined);
+    const problem =
+      lookup.validator.queryParamName(name) ??
+      (type === "RegularExpression" ? lookup.validator.regex(value) : undefined);
     if (problem) found.problems.push(V.validator(where, problem));
     out.push({ type, name, value });
   }

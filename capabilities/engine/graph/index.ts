@@ -52,5 +52,10 @@ function* allListeners(gateways: Iterable<GatewayNode>, sets: ListenerSetNode[])
 
 /** Cheap pre-filter: a route with no parentRefs cannot be ours. */
 function hasParentRefs(r: { spec?: { parentRefs?: unknown[] }; metadata?: unknown }): boolean {
-  return Array.isArray(r?.spec?.parentRefs) && r.spec.parentRefs.length > 0 && nameOf(r as never) !== "" && nsOf(r as never) !== "";
+  return (
+    Array.isArray(r?.spec?.parentRefs) &&
+    r.spec.parentRefs.length > 0 &&
+    nameOf(r as never) !== "" &&
+    nsOf(r as never) !== ""
+  );
 }

@@ -88,7 +88,11 @@ export function resolveKindConflicts(listeners: Iterable<ListenerNode>): void {
       p.listeners = p.listeners.filter((l) => !lost.some((x) => x.listener === l));
       p.accepted =
         p.listeners.length > 0
-          ? C.accepted(route.desc, p.parentDesc, p.listeners.map((l) => l.name))
+          ? C.accepted(
+              route.desc,
+              p.parentDesc,
+              p.listeners.map((l) => l.name),
+            )
           : C.kindHostnameConflict(route.desc, p.parentDesc, hit.listener.desc, hit.winner.desc);
     }
   }

@@ -34,7 +34,12 @@ export interface ListenerOwner {
 const ROUTE_KINDS: readonly RouteKind[] = ["HTTPRoute", "GRPCRoute"];
 const PROTOCOL_KINDS: Record<string, readonly RouteKind[]> = { HTTP: ROUTE_KINDS, HTTPS: ROUTE_KINDS };
 
-export function buildListener(spec: ListenerSpec, owner: ListenerOwner, gateway: GatewayNode, lookup: Lookup): ListenerNode {
+export function buildListener(
+  spec: ListenerSpec,
+  owner: ListenerOwner,
+  gateway: GatewayNode,
+  lookup: Lookup,
+): ListenerNode {
   const name = String(spec?.name ?? "");
   const port = Number(spec?.port ?? 0);
   const protocol = String(spec?.protocol ?? "");
@@ -82,7 +87,11 @@ export function buildListener(spec: ListenerSpec, owner: ListenerOwner, gateway:
   const kinds = resolveKinds(spec, kindsForProtocol);
   node.supportedKinds = kinds.valid;
   if (kinds.invalid.length > 0) {
-    node.resolvedRefs = L.invalidRouteKinds(desc, kinds.invalid, kinds.valid.map((k) => k.kind));
+    node.resolvedRefs = L.invalidRouteKinds(
+      desc,
+      kinds.invalid,
+      kinds.valid.map((k) => k.kind),
+    );
   }
   if (protocol === "HTTPS") {
     const certs = resolveCertificates(spec, owner, desc, lookup);
@@ -190,5 +199,9 @@ export function namespaceRefusal(l: ListenerNode, routeNs: string, lookup: Looku
 export function kindRefusal(l: ListenerNode, kind: RouteKind): string | undefined {
   if (!l.attachable) return listenerRefusal.listenerNotAccepted(l.desc);
   for (const k of l.supportedKinds) if (k.kind === kind) return undefined;
-  return listenerRefusal.kindNotAllowed(kind, l.desc, l.supportedKinds.map((k) => k.kind));
+  return listenerRefusal.kindNotAllowed(
+    kind,
+    l.desc,
+    l.supportedKinds.map((k) => k.kind),
+  );
 }

@@ -12,7 +12,11 @@ import type { Lookup } from "./lookup";
 import { formatSelector, selectorMatches } from "./selector";
 import { isListenerValid, type GatewayNode, type ListenerSetNode } from "./types";
 
-export function buildListenerSets(sets: ListenerSet[], gateways: Map<string, GatewayNode>, lookup: Lookup): ListenerSetNode[] {
+export function buildListenerSets(
+  sets: ListenerSet[],
+  gateways: Map<string, GatewayNode>,
+  lookup: Lookup,
+): ListenerSetNode[] {
   const ordered = [...sets].sort(
     (a, b) => cmp(createdOf(a), createdOf(b)) || cmp(nsOf(a), nsOf(b)) || cmp(nameOf(a), nameOf(b)),
   );

@@ -36,16 +36,25 @@ export function attachRoute(d: RouteDraft, parents: Parents, lookup: Lookup): Ro
     resolvedRefs:
       d.found.refProblems.length === 0
         ? C.resolvedRefs(desc)
-        : C.unresolvedRefs(d.found.refProblems[0].reason, d.found.refProblems.map((p) => p.message)),
+        : C.unresolvedRefs(
+            d.found.refProblems[0].reason,
+            d.found.refProblems.map((p) => p.message),
+          ),
     parents: [],
   };
   for (const i of d.found.invalidRules ?? []) d.rules[i].invalid = true;
-  if (d.found.problems.length > 0 && !node.allRulesInvalid) node.partiallyInvalid = C.partiallyInvalid(desc, d.found.problems);
+  if (d.found.problems.length > 0 && !node.allRulesInvalid)
+    node.partiallyInvalid = C.partiallyInvalid(desc, d.found.problems);
   for (const ref of d.parentRefs) {
     const parent = resolveParent(ref, d.namespace, parents);
     if (!parent) continue;
     const parentDesc = parent.kind === "Gateway" ? parent.gw.desc : parent.ls.desc;
-    const status: ParentStatus = { parentRef: echoParentRef(ref), parentDesc, accepted: undefined as never, listeners: [] };
+    const status: ParentStatus = {
+      parentRef: echoParentRef(ref),
+      parentDesc,
+      accepted: undefined as never,
+      listeners: [],
+    };
     status.accepted = acceptOn(node, ref, parent, status, lookup);
     node.parents.push(status);
   }
@@ -69,10 +78,17 @@ function resolveParent(ref: ParentRefSpec, routeNs: string, parents: Parents): P
   return undefined;
 }
 
-function acceptOn(route: RouteNode, ref: ParentRefSpec, parent: Parent, status: ParentStatus, lookup: Lookup): Condition {
+function acceptOn(
+  route: RouteNode,
+  ref: ParentRefSpec,
+  parent: Parent,
+  status: ParentStatus,
+  lookup: Lookup,
+): Condition {
   const parentDesc = status.parentDesc;
   if (route.allRulesInvalid) return C.unsupportedValue(route.desc, route.problems);
-  if (parent.kind === "Gateway" && !parent.gw.accepted) return C.noMatchingParent(route.desc, parentDesc, PP.notAccepted());
+  if (parent.kind === "Gateway" && !parent.gw.accepted)
+    return C.noMatchingParent(route.desc, parentDesc, PP.notAccepted());
   if (parent.kind === "ListenerSet" && !parent.ls.accepted) {
     return C.noMatchingParent(route.desc, parentDesc, PP.listenerSetNotAttached(parent.ls.gateway.desc));
   }
@@ -83,7 +99,8 @@ function acceptOn(route: RouteNode, ref: ParentRefSpec, parent: Parent, status: 
   }
   if (ref.port !== undefined && ref.port !== null) {
     candidates = candidates.filter((l) => l.port === Number(ref.port));
-    if (candidates.length === 0) return C.noMatchingParent(route.desc, parentDesc, PP.noPort(Number(ref.port), ref.sectionName));
+    if (candidates.length === 0)
+      return C.noMatchingParent(route.desc, parentDesc, PP.noPort(Number(ref.port), ref.sectionName));
   }
 
   const allowed = candidates.filter(
@@ -91,7 +108,9 @@ function acceptOn(route: RouteNode, ref: ParentRefSpec, parent: Parent, status: 
   );
   if (allowed.length === 0) {
     // Messages are built only for the refusal that is reported.
-    const refusals = candidates.map((l) => kindRefusal(l, route.kind) ?? namespaceRefusal(l, route.namespace, lookup) ?? "");
+    const refusals = candidates.map(
+      (l) => kindRefusal(l, route.kind) ?? namespaceRefusal(l, route.namespace, lookup) ?? "",
+    );
     return C.notAllowedByListeners(route.desc, parentDesc, refusals);
   }
 
@@ -111,7 +130,11 @@ function acceptOn(route: RouteNode, ref: ParentRefSpec, parent: Parent, status: 
   }
   if (matched.length === 0) return C.noMatchingListenerHostname(route.desc, parentDesc, route.hostnames, hostRefusals);
   status.listeners = matched;
-  return C.accepted(route.desc, parentDesc, matched.map((l) => l.name));
+  return C.accepted(
+    route.desc,
+    parentDesc,
+    matched.map((l) => l.name),
+  );
 }
 
 /** The parentRef as written in spec (status.parents[].parentRef must identify it). */

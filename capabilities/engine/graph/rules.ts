@@ -75,7 +75,9 @@ export function convertBackends(
   return objects(refs).map((ref, j) => {
     const slot = `r${ruleIndex}_b${j}`;
     const filters =
-      ref.filters === undefined ? [] : convertFilters(ref.filters, "backendRef", describe.backendRef(where, j), slot, ctx, lookup, found);
+      ref.filters === undefined
+        ? []
+        : convertFilters(ref.filters, "backendRef", describe.backendRef(where, j), slot, ctx, lookup, found);
     const bctx = { routeKind: ctx.routeKind, routeNs: ctx.routeNs, routeName: ctx.routeName, where, slot };
     const r = resolveBackend(ref, filters, bctx, lookup);
     if (r.problem) found.refProblems.push(r.problem);

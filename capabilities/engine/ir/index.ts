@@ -45,7 +45,12 @@ function listenerIR(l: ListenerNode, cache: Map<RouteNode, Ranked[]>): ListenerI
   if (l.hostname) out.hostname = l.hostname;
   if (l.tls) out.tls = l.tls;
   // keep key order stable: id, hostname, tls, virtualHosts
-  return { id: out.id, ...(out.hostname ? { hostname: out.hostname } : {}), ...(out.tls ? { tls: out.tls } : {}), virtualHosts };
+  return {
+    id: out.id,
+    ...(out.hostname ? { hostname: out.hostname } : {}),
+    ...(out.tls ? { tls: out.tls } : {}),
+    virtualHosts,
+  };
 }
 
 function routeRules(route: RouteNode, cache: Map<RouteNode, Ranked[]>): Ranked[] {

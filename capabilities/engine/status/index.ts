@@ -56,7 +56,9 @@ export function buildStatuses(g: Graph, controllerName: string): ObjectStatus[] 
           parentRef: p.parentRef,
           controllerName,
           conditions: stamp(
-            r.partiallyInvalid && p.accepted.status === "True" ? [p.accepted, r.resolvedRefs, r.partiallyInvalid] : [p.accepted, r.resolvedRefs],
+            r.partiallyInvalid && p.accepted.status === "True"
+              ? [p.accepted, r.resolvedRefs, r.partiallyInvalid]
+              : [p.accepted, r.resolvedRefs],
             r.generation,
           ),
         })),
@@ -76,7 +78,8 @@ function listenerStatus(l: ListenerNode, ownerAccepted: boolean, ownerDesc: stri
 }
 
 function programmed(l: ListenerNode, ownerAccepted: boolean, ownerDesc: string): Condition {
-  if (isListenerValid(l)) return ownerAccepted ? L.programmed(l.desc) : L.invalid(l.desc, Why.ownerNotAccepted(ownerDesc));
+  if (isListenerValid(l))
+    return ownerAccepted ? L.programmed(l.desc) : L.invalid(l.desc, Why.ownerNotAccepted(ownerDesc));
   if (l.accepted.status !== "True") return L.invalid(l.desc, Why.notAccepted(l.accepted.reason));
   if (l.conflicted.status !== "False") return L.invalid(l.desc, Why.conflicted(l.conflicted.reason));
   return L.invalid(l.desc, Why.unresolved(l.resolvedRefs.reason));
