@@ -160,6 +160,7 @@ function endpointsFor(slices: V1EndpointSlice[], svcPort: V1ServicePort): Endpoi
   const out: EndpointIR[] = [];
   const portName = svcPort.name ?? "";
   for (const es of slices) {
+    if (es?.addressType === "FQDN") continue; // names, not addresses: never routed to
     const p = objects(es?.ports).find((sp) => (sp?.name ?? "") === portName);
     if (!p || typeof p.port !== "number") continue;
     for (const ep of objects(es.endpoints)) {
