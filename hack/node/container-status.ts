@@ -34,6 +34,10 @@ export interface Ctr {
   nextProbeAt: number;
   liveFail: number;
   nextLiveAt: number;
+  /** the startupProbe succeeded (or there is none): readiness/liveness probes may run */
+  startupDone: boolean;
+  startupFail: number;
+  nextStartupAt: number;
   probing: boolean;
 }
 
@@ -55,6 +59,9 @@ export const newCtr = (spec: Container, init: boolean, mapping: ImageMapping | u
   nextProbeAt: 0,
   liveFail: 0,
   nextLiveAt: 0,
+  startupDone: !spec.startupProbe,
+  startupFail: 0,
+  nextStartupAt: 0,
   probing: false,
 });
 
@@ -73,7 +80,7 @@ export function renderStatus(c: Ctr): ContainerStatus {
     imageID: c.mapping ? `crossway://${c.mapping.binary}` : "",
     ...(id ? { containerID: id } : {}),
     ready: c.ready && isRunning(c),
-    started: isRunning(c),
+    started: isRunning(c) && c.startupDone,
     restartCount: c.restartCount,
     state,
     lastState: c.lastState,

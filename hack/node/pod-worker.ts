@@ -102,6 +102,7 @@ export class PodWorker {
           everStarted: true,
           ready,
           probeOk: ready ? 1 : 0,
+          startupDone: !spec.startupProbe || (prev.get(spec.name)?.started ?? false),
         });
         this.log.info({ container: spec.name, pid: p.pid }, "adopted running container from previous agent run");
       }
@@ -367,10 +368,13 @@ export class PodWorker {
         probeOk: 0,
         probeFail: 0,
         liveFail: 0,
+        startupDone: !c.spec.startupProbe,
+        startupFail: 0,
       });
       const delay = (p?: Probe) => Date.now() + (p?.initialDelaySeconds ?? 0) * 1000;
       c.nextProbeAt = delay(c.spec.readinessProbe);
       c.nextLiveAt = delay(c.spec.livenessProbe);
+      c.nextStartupAt = delay(c.spec.startupProbe);
       this.rec!.procs[name] = { pid: l.pid, startTicks: l.startTicks, startedAt: now };
       this.rec!.restartCounts[name] = c.restartCount;
       this.saveRec();
@@ -430,11 +434,44 @@ export class PodWorker {
     this.kick();
   }
 
+  /** Until the startupProbe succeeds no other probe runs; failureThreshold failures restart the container. */
+  private startupProbe(c: Ctr, now: number) {
+    const sp = c.spec.startupProbe!;
+    if (now < c.nextStartupAt) return;
+    c.probing = true;
+    const pid = c.pid;
+    void (async () => {
+      try {
+        const r = await runProbe(sp, c.spec, this.rec!.ip, pid);
+        c.nextStartupAt = Date.now() + (sp.periodSeconds ?? 10) * 1000;
+        if (c.pid !== pid) return;
+        if (r.ok) {
+          c.startupDone = true;
+          c.nextProbeAt = Math.max(c.nextProbeAt, Date.now());
+          c.nextLiveAt = Math.max(c.nextLiveAt, Date.now());
+          this.log.info({ container: c.spec.name, detail: r.detail }, "container started (startup probe passed)");
+        } else if (++c.startupFail >= (sp.failureThreshold ?? 3) && pid !== undefined) {
+          this.log.warn({ container: c.spec.name, detail: r.detail }, "startup probe failed; killing container");
+          this.event("Warning", "Unhealthy", `Startup probe failed: ${r.detail}`, c);
+          this.event("Normal", "Killing", `Container ${c.spec.name} failed startup probe, will be restarted`, c);
+          signalGroup(pid, "SIGKILL");
+        }
+      } finally {
+        c.probing = false;
+        this.kick();
+      }
+    })();
+  }
+
   /** Starts due readiness/liveness probes without blocking the sync loop. */
   private probe() {
     const now = Date.now();
     for (const c of this.main) {
       if (!isRunning(c) || c.skipped || c.probing) continue;
+      if (!c.startupDone) {
+        this.startupProbe(c, now);
+        continue;
+      }
       const rp = c.spec.readinessProbe;
       const lp = c.spec.livenessProbe;
       if (!rp) c.ready = true;
