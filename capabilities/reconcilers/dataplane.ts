@@ -28,8 +28,11 @@ import type { KubeClient } from "./kube";
 import { describeError, log as rootLog, type Logger } from "./log";
 import { canonical } from "./status-merge";
 
-export type RenderGateway = (ir: GatewayIR) => { files: Record<string, string> };
-/** The data-plane objects (Deployment, Service, RBAC …) of one Gateway; ports may be empty. */
+export type RenderGateway = (ir: GatewayIR) => { files: Record<string, string>; warnings?: string[] };
+/**
+ * The data-plane objects (Deployment, Service, RBAC …) of one Gateway. Called with an IR without
+ * ports only to learn the identities of what to delete.
+ */
 export type DataPlaneManifests = (gateway: Gateway, ir: GatewayIR) => KubernetesObject[];
 
 export interface ProgrammedState {
@@ -204,7 +207,7 @@ export class DataPlaneSync {
     const namespace = gw.metadata!.namespace!;
     const gwName = gw.metadata!.name!;
     const secretName = configSecretName(gwName);
-    const { files } = this.#render(ir);
+    const { files, warnings } = this.#render(ir);
     const hash = configHash(files);
     // The index may not have seen the Secret yet (startup); the API server is authoritative.
     const existing =
@@ -235,7 +238,7 @@ export class DataPlaneSync {
     const applied = await this.#kube.apply(secret as KubernetesObject);
     this.#index.upsert("Secret", applied);
     this.#log.info(
-      { namespace, gateway: gwName, generation, hash: hash.slice(0, 12) },
+      { namespace, gateway: gwName, generation, hash: hash.slice(0, 12), renderWarnings: warnings?.length ? warnings : undefined },
       "published data-plane config",
     );
     return generation;
@@ -279,7 +282,12 @@ export class DataPlaneSync {
       const gw = this.#index.get<Gateway>("Gateway", namespace, gwName);
       if (!gw || isOurs(gw)) continue; // gone: GC handles it; ours but not accepted: keep serving
       try {
-        const empty: GatewayIR = { gateway: { namespace, name: gwName }, generation: 0, ports: [] };
+        // one placeholder port so that port-dependent objects (the Service) are listed too
+        const empty: GatewayIR = {
+          gateway: { namespace, name: gwName },
+          generation: 0,
+          ports: [{ port: 1, protocol: "HTTP", listeners: [] }],
+        };
         for (const obj of this.#manifests(gw, empty)) {
           await this.#kube.delete(obj);
           this.#applied.delete(objKey(obj));

@@ -8,11 +8,21 @@
  *   the warnings read current.
  */
 import { translate } from "../engine";
+import { renderGateway } from "../render";
+import { dataPlaneObjects } from "../dataplane/manifests";
+import type { KubernetesObject } from "kubernetes-fluent-client";
+import type { DataPlaneManifests } from "./dataplane";
 import { readSettings } from "./config";
 import { Controller } from "./controller";
 import { admissionHandlers } from "./admission";
 import { liveKubeClient } from "./kube";
 import { describeError, log } from "./log";
+
+/** The data-plane objects of one Gateway: one Service port per IR port. */
+const gatewayManifests: DataPlaneManifests = (gw, ir) => {
+  const owner = { name: gw.metadata!.name!, namespace: gw.metadata!.namespace!, uid: gw.metadata!.uid! };
+  return dataPlaneObjects(owner, ir.ports.map(p => p.port)) as unknown as KubernetesObject[];
+};
 
 const problems: string[] = [];
 const settings = readSettings(process.env, problems);
@@ -22,8 +32,7 @@ export const controller = new Controller({
   settings,
   kube: liveKubeClient(),
   translate,
-  // Wired in once capabilities/render (renderGateway) and capabilities/dataplane/manifests land:
-  // dataPlane: { render: renderGateway, manifests: dataPlaneManifests },
+  dataPlane: { render: ir => renderGateway(ir), manifests: gatewayManifests },
 });
 
 export const upserted = controller.upserted;

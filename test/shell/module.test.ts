@@ -106,9 +106,21 @@ test("GatewayClass and Gateway get Accepted status from the controller", async (
     return g.status?.listeners?.length ? g : undefined;
   });
   expect(gw.status.conditions.find((c: Cond) => c.type === "Accepted").status).toBe("True");
-  // no data-plane pod serves it yet: Programmed says what it waits for
-  const programmed = gw.status.conditions.find((c: Cond) => c.type === "Programmed");
-  expect(programmed.status).toBe("False");
+});
+
+test("the data plane comes up and the Gateway becomes Programmed with an address", async () => {
+  const gw = await eventually("Gateway Programmed", async () => {
+    const g = await getJson("gateway", "-n", NS.infra, "shared");
+    const p = g.status?.conditions?.find((c: Cond) => c.type === "Programmed");
+    return p?.status === "True" ? g : undefined;
+  }, 90_000);
+  expect(gw.status.addresses?.[0]?.value).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  const secret = await getJson("secret", "-n", NS.infra, "crossway-shared-config");
+  const pods = (await getJson("pods", "-n", NS.infra, "-l", "crossway.dev/gateway=shared")).items;
+  const served = pods.map((p: { metadata: { annotations?: Record<string, string> } }) => p.metadata.annotations?.["crossway.dev/served-generation"]);
+  expect(served).toContain(secret.metadata.annotations["crossway.dev/config-generation"]);
+  const fields = (await getJson("deployment", "-n", NS.infra, "crossway-shared", "--show-managed-fields")).metadata.managedFields;
+  expect(fields.map((f: { manager: string }) => f.manager)).toContain("crossway");
 });
 
 test("kubectl apply of a route from an excluded namespace prints a warning naming the listener", async () => {
