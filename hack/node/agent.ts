@@ -40,6 +40,8 @@ async function main() {
   }
   if (!values.state) throw new Error(`--state is required (${USAGE})`);
   const stateDir = path.resolve(values.state);
+  const other = runningAgent(stateDir);
+  if (other) throw new Error(`another node agent (pid ${other}) is running with state dir ${stateDir}; stop it first`);
   if (values.cleanup) {
     const r = await cleanupHost(stateDir, log);
     process.exitCode = r.errors.length ? 1 : 0;
@@ -129,6 +131,18 @@ async function main() {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+/** The pid of a live agent using this state dir, if any. */
+function runningAgent(stateDir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(stateDir, "agent.pid"), "utf8").trim());
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return cmdline.includes("node/agent") ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Pod network namespaces with no state record (e.g. a crash before the record was written). */
