@@ -5,6 +5,7 @@
 import type { FilterIR, HeaderModifierIR, PortIR, RouteRuleIR } from "../engine/ir";
 import { escapeLogFormat, isPrintable, isSafeHeaderName, quoteLiteralFormat, quoteWord } from "./quote";
 import { trimPrefix } from "./matching";
+import { HOST_EXPR } from "./sections/frontend";
 
 type Redirect = Extract<FilterIR, { type: "RequestRedirect" }>;
 type Rewrite = Extract<FilterIR, { type: "URLRewrite" }>;
@@ -64,7 +65,7 @@ function redirectLines(port: PortIR, rule: RouteRuleIR, f: Redirect): FilterLine
   const portPart = portNum === wellKnownPort(scheme) ? "" : `:${portNum}`;
   if (f.hostname !== undefined && !/^[A-Za-z0-9.-]+$/.test(f.hostname))
     return { lines: [], error: `redirect hostname ${JSON.stringify(f.hostname)} is not a hostname` };
-  const host = f.hostname ?? "%[var(txn.host)]";
+  const host = f.hostname ?? `%[${HOST_EXPR}]`;
   const path = f.path ? newPath(rule, f.path) : { pre: [], format: "%[path]" };
   if ("error" in path) return { lines: [], error: path.error };
   return {

@@ -13,10 +13,15 @@ const MAX_RULE = 2147483647;
 const suffixRegex = (depth: number) =>
   `'var(txn.host),regsub("^.+?\\\\.((?:[^.]+\\\\.){${depth - 1}}[^.]+)$",".\\\\1")'`;
 
+/** The Host header without port, lower-cased (HTTP/2 :authority arrives as Host). */
+export const HOST_EXPR = "req.hdr(host),field(1,:),lower";
+
 /** Host → first vhost id (see hosts.ts). Lines for empty maps are left out. */
 function hostLines(p: PortView): string[] {
-  const out = ["  http-request set-var(txn.host) req.hdr(host),field(1,:),lower"];
-  if (p.hosts.exact.length) out.push(`  http-request set-var(txn.vh) var(txn.host),map_str_int(${p.files.hosts})`);
+  const wild = p.hosts.wildcardDepths.length > 0;
+  const out = wild ? [`  http-request set-var(txn.host) ${HOST_EXPR}`] : [];
+  const host = wild ? "var(txn.host)" : HOST_EXPR;
+  if (p.hosts.exact.length) out.push(`  http-request set-var(txn.vh) ${host},map_str_int(${p.files.hosts})`);
   for (const depth of p.hosts.wildcardDepths) {
     out.push(`  http-request set-var(txn.wh) ${suffixRegex(depth)} if ${NO_VH}`);
     out.push(`  http-request set-var(txn.vh) var(txn.wh),map_str_int(${p.files.wildcard}) if ${NO_VH}`);
@@ -31,7 +36,7 @@ function hostLines(p: PortView): string[] {
  * its vhost being in the request's chain and on beating the current best.
  */
 function ruleLines(p: PortView): string[] {
-  const out = ["  http-request set-var(txn.p) path"];
+  const out: string[] = [];
   // The chain of the first vhost, before the levels below move txn.vh along it.
   if (p.matching.complex.length > 0) out.push(`  http-request set-var(txn.chain) var(txn.vh),map_str(${p.files.chains})`);
   const hasExact = p.matching.exactMap.length > 0;
@@ -41,12 +46,12 @@ function ruleLines(p: PortView): string[] {
     const guard = level === 1 ? "" : ` if ${NO_BEST}`;
     if (hasExact)
       out.push(
-        `  http-request set-var(txn.k) var(txn.vh),concat(:,txn.p,)${guard}`,
+        `  http-request set-var-fmt(txn.k) "%[var(txn.vh)]:%[path]"${guard}`,
         `  http-request set-var(txn.best) var(txn.k),map_str_int(${p.files.exact})${guard}`,
       );
     if (hasPrefix)
       out.push(
-        `  http-request set-var(txn.k) var(txn.vh),concat(:,txn.p,/)${hasExact || level > 1 ? ` if ${NO_BEST}` : ""}`,
+        `  http-request set-var-fmt(txn.k) "%[var(txn.vh)]:%[path]/"${hasExact || level > 1 ? ` if ${NO_BEST}` : ""}`,
         `  http-request set-var(txn.best) var(txn.k),map_beg_int(${p.files.prefix})${hasExact || level > 1 ? ` if ${NO_BEST}` : ""}`,
       );
   }
