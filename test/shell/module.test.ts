@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, jest, test } from "@jest/globals";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import http from "node:http";
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule, type RunningModule } from "../../hack/dev-module.js";
@@ -84,9 +85,50 @@ beforeAll(async () => {
     },
   });
   for (const [ns, name] of [[NS.careers, "careers"], [NS.hr, "hr"]] as const) {
-    await apply({ apiVersion: "v1", kind: "Service", metadata: { name, namespace: ns }, spec: { ports: [{ port: 9080 }] } });
+    await apply({
+      apiVersion: "v1", kind: "Service", metadata: { name, namespace: ns },
+      spec: { selector: { app: name }, ports: [{ name: "http", port: 9080, targetPort: 3000 }] },
+    });
+    await apply({
+      apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: ns },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            containers: [{
+              name: "echo", image: "registry.k8s.io/gateway-api/echo-basic:v1.6.1",
+              env: [{ name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+              readinessProbe: { httpGet: { path: "/", port: 3000 } },
+            }],
+          },
+        },
+      },
+    });
   }
 });
+
+/** GET through the Gateway's address (a pod IP in a network namespace the local cluster made). */
+function httpGet(address: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolveGet, reject) => {
+    const req = http.get({ host: address, port: 80, path, timeout: 2000, agent: false }, res => {
+      let body = "";
+      res.on("data", c => (body += c));
+      res.on("end", () => resolveGet({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+  });
+}
+
+async function gatewayAddress(): Promise<string> {
+  return eventually("Gateway Programmed with an address", async () => {
+    const g = await getJson("gateway", "-n", NS.infra, "shared");
+    const p = g.status?.conditions?.find((c: Cond) => c.type === "Programmed");
+    return p?.status === "True" && g.status.addresses?.[0]?.value ? (g.status.addresses[0].value as string) : undefined;
+  }, 90_000);
+}
 
 afterAll(async () => {
   await kubectl(["delete", "ns", NS.infra, NS.careers, NS.hr, "--wait=false", "--ignore-not-found"]).catch(() => undefined);
@@ -139,14 +181,27 @@ test("kubectl apply of a route from an excluded namespace prints a warning namin
   expect(hr.reason).toBe("NotAllowedByListeners");
 });
 
-test("labelling the namespace attaches the route within a second or two; unrelated changes patch nothing", async () => {
+test("traffic: careers answers through the shared Gateway, hr is a 404", async () => {
+  const address = await gatewayAddress();
+  const careers = await eventually("careers 200", async () => {
+    const r = await httpGet(address, "/careers");
+    return r.status === 200 ? r : undefined;
+  }, 60_000);
+  expect(JSON.parse(careers.body).namespace).toBe(NS.careers);
+  expect((await httpGet(address, "/hr")).status).toBe(404);
+});
+
+test("labelling the namespace attaches the route (status and wire) within seconds; unrelated changes patch nothing", async () => {
   await eventually("careers Accepted", async () => ((await ourAccepted(NS.careers, "careers"))?.status === "True" ? true : undefined));
+  const address = await gatewayAddress();
   const before = await getJson("httproute", "-n", NS.careers, "careers");
   const t0 = Date.now();
   await kubectl(["label", "ns", NS.hr, "shared-gateway-access=true"]);
   await eventually("hr Accepted after label", async () => ((await ourAccepted(NS.hr, "hr"))?.status === "True" ? true : undefined), 5_000);
   const latencyMs = Date.now() - t0;
-  console.info(`namespace label → route Accepted in ${latencyMs} ms`);
+  await eventually("hr 200 on the wire", async () => ((await httpGet(address, "/hr")).status === 200 ? true : undefined), 10_000);
+  const wireMs = Date.now() - t0;
+  console.info(`namespace label → route Accepted in ${latencyMs} ms, → 200 on the wire in ${wireMs} ms`);
   expect(latencyMs).toBeLessThan(3_000);
   await sleep(1_000); // let the loop settle after the recompute the label caused
   const after = await getJson("httproute", "-n", NS.careers, "careers");
@@ -159,6 +214,7 @@ test("labelling the namespace attaches the route within a second or two; unrelat
     return c?.status === "False" ? c : undefined;
   }, 5_000);
   expect(refused.lastTransitionTime >= accepted.lastTransitionTime).toBe(true);
+  await eventually("hr 404 on the wire again", async () => ((await httpGet(address, "/hr")).status === 404 ? true : undefined), 10_000);
 });
 
 test("the namespace label policy denies a non-admin and names the policy", async () => {
