@@ -15,7 +15,7 @@ import { Log, errInfo } from "./log.js";
 import { ensurePodNetwork, netnsName, netnsPids, removePodNetwork } from "./netns.js";
 import { NODE_IP } from "./node-info.js";
 import { buildStatus, podPhase } from "./pod-status.js";
-import { runProbe } from "./probes.js";
+import { runDueProbes } from "./probe-runner.js";
 import { Mount, launch, missingHostPaths, signalGroup, startError, stopGroup } from "./process.js";
 import { PodRecord, StateDir, procAlive } from "./state.js";
 import { ContainerStatus, Pod, Probe } from "./types.js";
@@ -166,7 +166,12 @@ export class PodWorker {
       const pending = this.init.find((c) => !c.done);
       if (pending) await this.maybeStart(pending);
       else for (const c of this.main) await this.maybeStart(c);
-      this.probe();
+      runDueProbes(this.main, {
+        ip: this.rec!.ip,
+        log: this.log,
+        event: (type, reason, message, c) => this.event(type, reason, message, c),
+        kick: () => this.kick(),
+      });
     }
     await this.publish();
   }
@@ -432,94 +437,6 @@ export class PodWorker {
       this.log.info({ container: c.spec.name, exitCode, signal }, "container exited; not restarting (restartPolicy)");
     }
     this.kick();
-  }
-
-  /** Until the startupProbe succeeds no other probe runs; failureThreshold failures restart the container. */
-  private startupProbe(c: Ctr, now: number) {
-    const sp = c.spec.startupProbe!;
-    if (now < c.nextStartupAt) return;
-    c.probing = true;
-    const pid = c.pid;
-    void (async () => {
-      try {
-        const r = await runProbe(sp, c.spec, this.rec!.ip, pid);
-        c.nextStartupAt = Date.now() + (sp.periodSeconds ?? 10) * 1000;
-        if (c.pid !== pid) return;
-        if (r.ok) {
-          c.startupDone = true;
-          c.nextProbeAt = Math.max(c.nextProbeAt, Date.now());
-          c.nextLiveAt = Math.max(c.nextLiveAt, Date.now());
-          this.log.info({ container: c.spec.name, detail: r.detail }, "container started (startup probe passed)");
-        } else if (++c.startupFail >= (sp.failureThreshold ?? 3) && pid !== undefined) {
-          this.log.warn({ container: c.spec.name, detail: r.detail }, "startup probe failed; killing container");
-          this.event("Warning", "Unhealthy", `Startup probe failed: ${r.detail}`, c);
-          this.event("Normal", "Killing", `Container ${c.spec.name} failed startup probe, will be restarted`, c);
-          signalGroup(pid, "SIGKILL");
-        }
-      } finally {
-        c.probing = false;
-        this.kick();
-      }
-    })();
-  }
-
-  /** Starts due readiness/liveness probes without blocking the sync loop. */
-  private probe() {
-    const now = Date.now();
-    for (const c of this.main) {
-      if (!isRunning(c) || c.skipped || c.probing) continue;
-      if (!c.startupDone) {
-        this.startupProbe(c, now);
-        continue;
-      }
-      const rp = c.spec.readinessProbe;
-      const lp = c.spec.livenessProbe;
-      if (!rp) c.ready = true;
-      const dueR = rp && now >= c.nextProbeAt;
-      const dueL = lp && now >= c.nextLiveAt;
-      if (!dueR && !dueL) continue;
-      c.probing = true;
-      const pid = c.pid;
-      void (async () => {
-        try {
-          if (dueR && rp) {
-            const r = await runProbe(rp, c.spec, this.rec!.ip, pid);
-            c.nextProbeAt = Date.now() + (rp.periodSeconds ?? 10) * 1000;
-            if (c.pid !== pid) return;
-            if (r.ok) {
-              c.probeFail = 0;
-              if (++c.probeOk >= (rp.successThreshold ?? 1) && !c.ready) {
-                c.ready = true;
-                this.log.info({ container: c.spec.name, detail: r.detail }, "container ready");
-              }
-            } else {
-              c.probeOk = 0;
-              this.event("Warning", "Unhealthy", `Readiness probe failed: ${r.detail}`, c);
-              if (++c.probeFail >= (rp.failureThreshold ?? 3) && c.ready) {
-                c.ready = false;
-                this.log.warn({ container: c.spec.name, detail: r.detail }, "container not ready");
-              }
-            }
-          }
-          if (dueL && lp) {
-            const r = await runProbe(lp, c.spec, this.rec!.ip, pid);
-            c.nextLiveAt = Date.now() + (lp.periodSeconds ?? 10) * 1000;
-            if (c.pid !== pid) return;
-            c.liveFail = r.ok ? 0 : c.liveFail + 1;
-            if (c.liveFail >= (lp.failureThreshold ?? 3) && pid !== undefined) {
-              this.log.warn({ container: c.spec.name, detail: r.detail }, "liveness probe failed; killing container");
-              this.event("Warning", "Unhealthy", `Liveness probe failed: ${r.detail}`, c);
-              this.event("Normal", "Killing", `Container ${c.spec.name} failed liveness probe, will be restarted`, c);
-              c.liveFail = 0;
-              signalGroup(pid, "SIGKILL");
-            }
-          }
-        } finally {
-          c.probing = false;
-          this.kick();
-        }
-      })();
-    }
   }
 
   private async publish() {
