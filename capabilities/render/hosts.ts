@@ -11,13 +11,14 @@
  * one host are totally ordered, the vhost after V in any chain is the same: `next(V)`. Hosts
  * matching no pattern go to the hostname-less listener's catch-all vhost, if any.
  */
-import type { ListenerIR, PortIR } from "../engine/ir";
+import type { ListenerIR, PortIR, VirtualHostIR } from "../engine/ir";
 
 /** A vhost numbered for the frontend (ids start at 1; 0 = no vhost: 404). */
 export interface NumberedVhost {
   id: number;
   listener: ListenerIR;
   hostname: string;
+  vhost: VirtualHostIR;
 }
 
 export interface HostDispatch {
@@ -55,7 +56,7 @@ export function hostDispatch(port: PortIR): HostDispatch {
   const vhosts: NumberedVhost[] = [];
   let id = 1;
   for (const listener of port.listeners) {
-    for (const vh of listener.virtualHosts) vhosts.push({ id: id++, listener, hostname: vh.hostname });
+    for (const vh of listener.virtualHosts) vhosts.push({ id: id++, listener, hostname: vh.hostname, vhost: vh });
   }
   const listenerByHost = new Map<string, ListenerIR>();
   for (const l of port.listeners) {

@@ -100,10 +100,9 @@ export function portMatching(vhosts: NumberedVhost[]): PortMatching {
   const warnings: string[] = [];
   let no = 1;
   for (const vh of vhosts) {
-    const ir = vh.listener.virtualHosts.find((v) => v.hostname === vh.hostname);
     const exactFirst = new Map<string, number>();
     const prefixFirst = new Map<string, number>(); // trimmed prefix → first rule no
-    for (const rule of ir?.rules ?? []) {
+    for (const rule of vh.vhost.rules) {
       const n = no++;
       rules.push({ no: n, vhost: vh.id, rule });
       if (isSimple(rule.match)) {

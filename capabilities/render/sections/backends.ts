@@ -1,5 +1,5 @@
 /** Backend sections: fixed answers, one per Service port, one per rule that carries filters. */
-import type { EndpointIR } from "../../engine/ir";
+import type { EndpointIR, PortIR } from "../../engine/ir";
 import type { RenderView } from "../view";
 import { filterLines } from "../filters";
 import { BE_404, BE_500, type RuleBackend, type ServiceBackend } from "../targets";
@@ -29,8 +29,7 @@ const fixed = (name: string, status: number, text: string) => [
   "",
 ];
 
-function ruleBackend(view: RenderView, rb: RuleBackend): string[] {
-  const port = view.ports.find((p) => p.ruleBackends.includes(rb))!.port;
+function ruleBackend(view: RenderView, port: PortIR, rb: RuleBackend): string[] {
   const lines: string[] = [];
   for (const f of rb.filters) {
     const r = filterLines(port, rb.rule, f);
@@ -56,6 +55,6 @@ export function renderBackends(view: RenderView): string[] {
     ...fixed(BE_404, 404, "no matching route"),
     ...fixed(BE_500, 500, "backend not available"),
     ...view.services.flatMap((s) => [`backend ${s.name}`, "  balance roundrobin", ...serverLines(s), ""]),
-    ...view.ports.flatMap((p) => p.ruleBackends.flatMap((rb) => ruleBackend(view, rb))),
+    ...view.ports.flatMap((p) => p.ruleBackends.flatMap((rb) => ruleBackend(view, p.port, rb))),
   ];
 }
