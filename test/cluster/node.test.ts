@@ -91,6 +91,23 @@ const netnsPids = (ns: string): number[] => {
     return [];
   }
 };
+/** GET from inside a pod's network namespace (as that pod would), with this host's node; the body. */
+const getFromNetns = (ns: string, url: string): string =>
+  execFileSync(
+    "ip",
+    [
+      "netns",
+      "exec",
+      ns,
+      process.execPath,
+      "-e",
+      `const u = process.argv[1]; require(u.startsWith("https") ? "https" : "http")
+        .get(u, { rejectUnauthorized: false, timeout: 5000 }, (r) => r.pipe(process.stdout))
+        .on("error", (e) => { console.error(e.message); process.exit(1); });`,
+      url,
+    ],
+    { encoding: "utf8", timeout: 10_000 },
+  );
 const netnsList = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
 const alive = (pid: number) => {
   try {
@@ -312,11 +329,7 @@ describe("pods on the local cluster's node", () => {
     }
     // pod to pod over the bridge (the path a gateway pod takes to its backends)
     const [a, b] = echoPods;
-    const viaBridge = execFileSync(
-      "ip",
-      ["netns", "exec", netnsOf(a.metadata.uid), "curl", "-s", "--max-time", "5", `http://${b.status.podIP}:3000/from-a`],
-      { encoding: "utf8" },
-    );
+    const viaBridge = getFromNetns(netnsOf(a.metadata.uid), `http://${b.status.podIP}:3000/from-a`);
     expect(JSON.parse(viaBridge)).toMatchObject({ pod: b.metadata.name, path: "/from-a" });
     // the endpointslice controller sees the pods as ready endpoints of the Service
     const slices = await eventually("EndpointSlice with both pod IPs ready", async () => {
@@ -471,11 +484,7 @@ describe("pods on the local cluster's node", () => {
     const last = await kubectl(["logs", p.metadata.name, "-n", NS, "--tail=1"]);
     expect(last.trim().split("\n")).toHaveLength(1);
     // from inside a pod's network namespace the node API refuses to answer
-    const fromPod = execFileSync(
-      "ip",
-      ["netns", "exec", netnsOf(p.metadata.uid), "curl", "-sk", "--max-time", "5", "https://10.244.0.1:10250/containerLogs/x/y/z"],
-      { encoding: "utf8" },
-    );
+    const fromPod = getFromNetns(netnsOf(p.metadata.uid), "https://10.244.0.1:10250/containerLogs/x/y/z");
     expect(fromPod).toContain(`forbidden: the node API only answers the host, not ${p.status.podIP}`);
   });
 
