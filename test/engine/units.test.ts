@@ -5,6 +5,7 @@ import { selectorMatches } from "../../capabilities/engine/graph/selector";
 import { defaultValidator } from "../../capabilities/engine/features";
 import { resolveKindConflicts } from "../../capabilities/engine/graph/kindconflict";
 import fc from "fast-check";
+import { comparePrecedence, primaryKey, routeOrder, secondaryKey } from "../../capabilities/engine/ir/precedence";
 
 describe("hostname intersection (listener ∩ route)", () => {
   test.each([
@@ -148,6 +149,85 @@ describe("HTTPRoute/GRPCRoute hostname conflicts (indexed) match the brute-force
           );
         },
       ),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe("rule precedence keys agree with the spec's ordering", () => {
+  // The spec ordering written plainly, as an oracle for the packed numeric keys.
+  const RANK: Record<string, number> = { Exact: 0, PathPrefix: 1, RegularExpression: 2 };
+  type M = {
+    path?: { type: "Exact" | "PathPrefix" | "RegularExpression"; value: string };
+    method?: string;
+    h: number;
+    q: number;
+    created: string;
+    ns: string;
+    name: string;
+    rule: number;
+    match: number;
+  };
+  const spec = (a: M, b: M): number =>
+    (a.path ? RANK[a.path.type] : 3) - (b.path ? RANK[b.path.type] : 3) ||
+    (b.path?.value.length ?? 0) - (a.path?.value.length ?? 0) ||
+    (a.method ? 0 : 1) - (b.method ? 0 : 1) ||
+    b.h - a.h ||
+    b.q - a.q ||
+    (a.created < b.created ? -1 : a.created > b.created ? 1 : 0) ||
+    (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0) ||
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
+    a.rule - b.rule ||
+    a.match - b.match;
+  const arbM = fc.record({
+    path: fc.option(
+      fc.record({
+        type: fc.constantFrom("Exact", "PathPrefix", "RegularExpression"),
+        value: fc.string({ maxLength: 12 }),
+      }),
+      { nil: undefined },
+    ),
+    method: fc.option(fc.constantFrom("GET", "POST"), { nil: undefined }),
+    h: fc.integer({ min: 0, max: 16 }),
+    q: fc.integer({ min: 0, max: 16 }),
+    created: fc.constantFrom("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", "~"),
+    ns: fc.constantFrom("a", "b"),
+    name: fc.constantFrom("x", "y"),
+    rule: fc.integer({ min: 0, max: 15 }),
+    match: fc.integer({ min: 0, max: 63 }),
+  });
+  test("sign of the packed comparison equals the spec comparison", () => {
+    fc.assert(
+      fc.property(fc.array(arbM, { minLength: 2, maxLength: 8 }), (ms) => {
+        // one route object per namespace/name (first creation time wins), like the graph has
+        const byId = new Map<string, { created: string; namespace: string; name: string; kind: string }>();
+        for (const m of ms)
+          if (!byId.has(`${m.ns}/${m.name}`))
+            byId.set(`${m.ns}/${m.name}`, { created: m.created, namespace: m.ns, name: m.name, kind: "HTTPRoute" });
+        for (const m of ms) (m as { created: string }).created = byId.get(`${m.ns}/${m.name}`)!.created;
+        const routes = ms.map((m) => byId.get(`${m.ns}/${m.name}`)!);
+        const order = routeOrder(routes as never);
+        const ranked = ms.map((m, i) => {
+          const match = {
+            path: m.path,
+            method: m.method,
+            headers: Array(m.h).fill({}),
+            queryParams: Array(m.q).fill({}),
+          };
+          return {
+            m,
+            primary: primaryKey(match as never),
+            secondary: secondaryKey(order.get(routes[i] as never)!, m.rule, m.match),
+          };
+        });
+        for (const a of ranked)
+          for (const b of ranked) {
+            const sameSlot =
+              a !== b && a.m.ns === b.m.ns && a.m.name === b.m.name && a.m.rule === b.m.rule && a.m.match === b.m.match;
+            if (sameSlot) continue; // one route cannot have two different matches at the same rule/match index
+            expect(Math.sign(comparePrecedence(a as never, b as never))).toBe(Math.sign(spec(a.m, b.m)));
+          }
+      }),
       { numRuns: 3000 },
     );
   });

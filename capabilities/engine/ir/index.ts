@@ -7,14 +7,19 @@ import type { GatewayIR, ListenerIR, PortIR, RouteRuleIR, VirtualHostIR } from "
 import { compareSpecificity } from "../graph/hostname";
 import type { Graph } from "../graph";
 import { isListenerValid, type GatewayNode, type ListenerNode, type RouteNode } from "../graph/types";
-import { comparePrecedence, type Ranked } from "./precedence";
+import { comparePrecedence, primaryKey, routeOrder, secondaryKey, type Ranked } from "./precedence";
 
-export function buildIR(g: Graph): GatewayIR[] {
-  const ruleCache = new Map<RouteNode, Ranked[]>();
-  return g.gateways.filter((gw) => gw.accepted).map((gw) => gatewayIR(gw, ruleCache));
+interface Ctx {
+  order: Map<RouteNode, number>;
+  rules: Map<RouteNode, Ranked[]>;
 }
 
-function gatewayIR(gw: GatewayNode, cache: Map<RouteNode, Ranked[]>): GatewayIR {
+export function buildIR(g: Graph): GatewayIR[] {
+  const ctx: Ctx = { order: routeOrder(g.routes), rules: new Map() };
+  return g.gateways.filter((gw) => gw.accepted).map((gw) => gatewayIR(gw, ctx));
+}
+
+function gatewayIR(gw: GatewayNode, ctx: Ctx): GatewayIR {
   const listeners = [...gw.listeners, ...gw.listenerSets.flatMap((ls) => ls.listeners)].filter(isListenerValid);
   const byPort = new Map<number, ListenerNode[]>();
   for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
@@ -23,59 +28,68 @@ function gatewayIR(gw: GatewayNode, cache: Map<RouteNode, Ranked[]>): GatewayIR 
     .map(([port, ls]) => ({
       port,
       protocol: ls[0].protocol as PortIR["protocol"],
-      listeners: [...ls].sort((a, b) => compareSpecificity(a.hostname, b.hostname)).map((l) => listenerIR(l, cache)),
+      listeners: [...ls].sort((a, b) => compareSpecificity(a.hostname, b.hostname)).map((l) => listenerIR(l, ctx)),
     }));
   return { gateway: { namespace: gw.namespace, name: gw.name }, generation: gw.generation, ports };
 }
 
-function listenerIR(l: ListenerNode, cache: Map<RouteNode, Ranked[]>): ListenerIR {
+function listenerIR(l: ListenerNode, ctx: Ctx): ListenerIR {
   const hosts = new Map<string, Ranked[]>();
   for (const { route, hostnames } of l.attached.values()) {
-    const rules = routeRules(route, cache);
+    const rules = routeRules(route, ctx);
     for (const h of hostnames) {
       const list = hosts.get(h);
-      if (list) list.push(...rules);
-      else hosts.set(h, [...rules]);
+      if (list) for (const r of rules) list.push(r);
+      else hosts.set(h, rules.slice());
     }
   }
   const virtualHosts: VirtualHostIR[] = [...hosts.entries()]
     .sort(([a], [b]) => compareSpecificity(a, b))
     .map(([hostname, ranked]) => ({ hostname, rules: ranked.sort(comparePrecedence).map((r) => r.rule) }));
-  const out: ListenerIR = { id: l.id, virtualHosts };
-  if (l.hostname) out.hostname = l.hostname;
-  if (l.tls) out.tls = l.tls;
-  // keep key order stable: id, hostname, tls, virtualHosts
-  return {
-    id: out.id,
-    ...(out.hostname ? { hostname: out.hostname } : {}),
-    ...(out.tls ? { tls: out.tls } : {}),
-    virtualHosts,
-  };
+  // key order is part of the byte-identical output: id, hostname, tls, virtualHosts
+  if (l.hostname && l.tls) return { id: l.id, hostname: l.hostname, tls: l.tls, virtualHosts };
+  if (l.hostname) return { id: l.id, hostname: l.hostname, virtualHosts };
+  if (l.tls) return { id: l.id, tls: l.tls, virtualHosts };
+  return { id: l.id, virtualHosts };
 }
 
-function routeRules(route: RouteNode, cache: Map<RouteNode, Ranked[]>): Ranked[] {
-  const hit = cache.get(route);
+function routeRules(route: RouteNode, ctx: Ctx): Ranked[] {
+  const hit = ctx.rules.get(route);
   if (hit) return hit;
   const kind = route.kind.toLowerCase();
   const ref = { kind: route.kind, namespace: route.namespace, name: route.name };
+  const order = ctx.order.get(route) ?? 0;
   const out: Ranked[] = [];
   for (const rule of route.rules) {
     if (rule.invalid) continue; // PartiallyInvalid: only valid rules are served
-    rule.matches.forEach((match, m) => {
-      const ir: RouteRuleIR = {
-        id: `${kind}/${route.namespace}/${route.name}/r${rule.index}/m${m}`,
-        route: ref,
-        ruleIndex: rule.index,
-        matchIndex: m,
-        ...(rule.name ? { ruleName: rule.name } : {}),
-        match,
-        filters: rule.filters,
-        backends: rule.backends,
-        ...(rule.timeouts ? { timeouts: rule.timeouts } : {}),
-      };
-      out.push({ rule: ir, created: route.created });
-    });
+    for (let m = 0; m < rule.matches.length; m++) {
+      const match = rule.matches[m];
+      const id = `${kind}/${route.namespace}/${route.name}/r${rule.index}/m${m}`;
+      // key order is part of the byte-identical output (ruleName sits before match)
+      const ir: RouteRuleIR = rule.name
+        ? {
+            id,
+            route: ref,
+            ruleIndex: rule.index,
+            matchIndex: m,
+            ruleName: rule.name,
+            match,
+            filters: rule.filters,
+            backends: rule.backends,
+          }
+        : {
+            id,
+            route: ref,
+            ruleIndex: rule.index,
+            matchIndex: m,
+            match,
+            filters: rule.filters,
+            backends: rule.backends,
+          };
+      if (rule.timeouts) ir.timeouts = rule.timeouts;
+      out.push({ rule: ir, primary: primaryKey(match), secondary: secondaryKey(order, rule.index, m) });
+    }
   }
-  cache.set(route, out);
+  ctx.rules.set(route, out);
   return out;
 }

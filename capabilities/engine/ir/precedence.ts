@@ -3,35 +3,49 @@
  * Exact path > longest PathPrefix (> RegularExpression, longest first) > method set >
  * most header matches > most query matches > oldest route > route namespace/name >
  * rule index > match index.
+ *
+ * Encoded as two numbers per rule match so sorting thousands of rules compares integers:
+ * `primary` packs the match's own criteria, `secondary` the route's global age order and the
+ * rule/match indexes.
  */
-import type { RouteRuleIR } from "../ir";
+import type { MatchIR, RouteRuleIR } from "../ir";
 import { cmp } from "../meta";
+import type { RouteNode } from "../graph/types";
 
 export interface Ranked {
   rule: RouteRuleIR;
-  created: string;
+  primary: number;
+  secondary: number;
 }
 
 const PATH_RANK = { Exact: 0, PathPrefix: 1, RegularExpression: 2 } as const;
+const MAX_LEN = 2047; // CRD caps path values at 1024
+const MAX_COUNT = 31; // CRD caps header/query matches at 16
+const MAX_INDEX = 255; // CRD caps rules at 16 and matches at 64
 
-function pathRank(r: RouteRuleIR): number {
-  return r.match.path ? PATH_RANK[r.match.path.type] : 3;
-}
-
-export function comparePrecedence(a: Ranked, b: Ranked): number {
-  const x = a.rule;
-  const y = b.rule;
+export function primaryKey(m: MatchIR): number {
+  const rank = m.path ? PATH_RANK[m.path.type] : 3;
+  const len = Math.min(m.path?.value.length ?? 0, MAX_LEN);
+  const method = m.method ? 0 : 1;
+  const headers = MAX_COUNT - Math.min(m.headers.length, MAX_COUNT);
+  const query = MAX_COUNT - Math.min(m.queryParams.length, MAX_COUNT);
   return (
-    pathRank(x) - pathRank(y) ||
-    (y.match.path?.value.length ?? 0) - (x.match.path?.value.length ?? 0) ||
-    (x.match.method ? 0 : 1) - (y.match.method ? 0 : 1) ||
-    y.match.headers.length - x.match.headers.length ||
-    y.match.queryParams.length - x.match.queryParams.length ||
-    cmp(a.created, b.created) ||
-    cmp(x.route.namespace, y.route.namespace) ||
-    cmp(x.route.name, y.route.name) ||
-    cmp(x.route.kind, y.route.kind) ||
-    x.ruleIndex - y.ruleIndex ||
-    x.matchIndex - y.matchIndex
+    (((rank * (MAX_LEN + 1) + (MAX_LEN - len)) * 2 + method) * (MAX_COUNT + 1) + headers) * (MAX_COUNT + 1) + query
   );
 }
+
+export function secondaryKey(routeOrder: number, ruleIndex: number, matchIndex: number): number {
+  return (
+    (routeOrder * (MAX_INDEX + 1) + Math.min(ruleIndex, MAX_INDEX)) * (MAX_INDEX + 1) + Math.min(matchIndex, MAX_INDEX)
+  );
+}
+
+/** Every route's position by age: creationTimestamp, then namespace/name, then kind. */
+export function routeOrder(routes: RouteNode[]): Map<RouteNode, number> {
+  const sorted = [...routes].sort(
+    (a, b) => cmp(a.created, b.created) || cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.kind, b.kind),
+  );
+  return new Map(sorted.map((r, i) => [r, i]));
+}
+
+export const comparePrecedence = (a: Ranked, b: Ranked): number => a.primary - b.primary || a.secondary - b.secondary;
