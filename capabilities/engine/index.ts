@@ -21,9 +21,12 @@ export { defaultValidator, SUPPORTED_FEATURES } from "./features";
 
 export function translate(snapshot: ClusterSnapshot, opts: TranslateOptions): TranslateResult {
   const s = normalize(snapshot);
-  const lookup = buildLookup(s, opts.controllerName, opts.validator ?? defaultValidator());
+  // An empty controllerName owns nothing (never fail open on a misconfigured shell).
+  const controllerName = String(opts?.controllerName ?? "");
+  if (controllerName === "") return { statuses: [], ir: [] };
+  const lookup = buildLookup(s, controllerName, opts.validator ?? defaultValidator());
   const graph = buildGraph(s, lookup);
-  return { statuses: buildStatuses(graph, opts.controllerName), ir: buildIR(graph) };
+  return { statuses: buildStatuses(graph, controllerName), ir: buildIR(graph) };
 }
 
 /** Copy every list sorted by namespace/name (missing lists become empty), so input order never matters. */

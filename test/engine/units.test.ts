@@ -5,6 +5,8 @@ import { selectorMatches } from "../../capabilities/engine/graph/selector";
 import { defaultValidator } from "../../capabilities/engine/features";
 import { resolveKindConflicts } from "../../capabilities/engine/graph/kindconflict";
 import fc from "fast-check";
+import { translate } from "../../capabilities/engine";
+import * as fixtures from "./fixtures";
 import { comparePrecedence, primaryKey, routeOrder, secondaryKey } from "../../capabilities/engine/ir/precedence";
 
 describe("hostname intersection (listener ∩ route)", () => {
@@ -230,5 +232,17 @@ describe("rule precedence keys agree with the spec's ordering", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe("translate() guards", () => {
+  test("no controllerName owns nothing; a missing snapshot is an empty cluster", () => {
+    const { loadFixture } = fixtures;
+    const { snapshot } = loadFixture(`${process.cwd()}/test/engine/testdata/seed-000-acme.in.yaml`);
+    expect(translate(snapshot, { controllerName: "" })).toEqual({ statuses: [], ir: [] });
+    expect(translate(undefined as never, { controllerName: "crossway.dev/gateway-controller" })).toEqual({
+      statuses: [],
+      ir: [],
+    });
   });
 });

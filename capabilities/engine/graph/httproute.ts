@@ -90,9 +90,11 @@ function convertQueryMatches(
   lookup: Lookup,
   found: Findings,
 ): QueryParamMatchIR[] {
+  const list = objects(params);
+  if (list.length === 0) return [];
   const seen = new Set<string>();
   const out: QueryParamMatchIR[] = [];
-  for (const q of objects(params)) {
+  for (const q of list) {
     const name = String(q?.name ?? "");
     if (seen.has(name)) continue;
     seen.add(name);

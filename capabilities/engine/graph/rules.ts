@@ -47,9 +47,11 @@ export function convertHeaderMatches(
   lookup: Lookup,
   found: Findings,
 ): HeaderMatchIR[] {
+  const list = objects(headers);
+  if (list.length === 0) return [];
   const seen = new Set<string>();
   const out: HeaderMatchIR[] = [];
-  for (const h of objects(headers)) {
+  for (const h of list) {
     const name = String(h?.name ?? "").toLowerCase();
     if (seen.has(name)) continue;
     seen.add(name);
