@@ -64,8 +64,11 @@ export async function startKubeletServer(state: StateDir, log: Log): Promise<htt
     const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (!m) return reply(501, `${url.pathname.split("/")[1] ?? ""} is not supported by the crossway node agent (only containerLogs)`);
     const [, ns, pod, container] = m.map(decodeURIComponent);
-    const file = state.logFile(ns, pod, container);
-    if (!fs.existsSync(file)) return reply(404, `no logs for container "${container}" of pod ${ns}/${pod} on this node`);
+    const previous = url.searchParams.get("previous") === "true";
+    const file = previous ? state.previousLogFile(ns, pod, container) : state.logFile(ns, pod, container);
+    if (!fs.existsSync(file)) {
+      return reply(404, `no ${previous ? "previous " : ""}logs for container "${container}" of pod ${ns}/${pod} on this node`);
+    }
     const tail = url.searchParams.has("tailLines") ? Number(url.searchParams.get("tailLines")) : -1;
     const limit = url.searchParams.has("limitBytes") ? Number(url.searchParams.get("limitBytes")) : Infinity;
     let body = lastLines(fs.readFileSync(file), Number.isFinite(tail) ? tail : -1);

@@ -347,6 +347,7 @@ export class PodWorker {
     }
     this.d.state.addCreatedPaths(missingHostPaths(mounts));
     try {
+      if (restarting) this.d.state.rotateLog(this.rec!.namespace, this.rec!.name, name);
       const l = launch({
         netns: this.pod.spec.hostNetwork ? undefined : this.rec!.netns,
         hostname: (this.pod.spec.hostname ?? this.pod.metadata.name).slice(0, 63),

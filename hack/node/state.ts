@@ -3,7 +3,8 @@
  *   <state>/ipam.json             pod IP -> pod UID, plus the last IP handed out (round robin)
  *   <state>/pods/<uid>/pod.json   PodRecord: netns, veth, IP, container pids
  *   <state>/pods/<uid>/volumes/   materialised volumes
- *   <state>/logs/<ns>_<pod>_<container>.log
+ *   <state>/logs/<ns>_<pod>_<container>.log            the running instance's stdout+stderr
+ *   <state>/logs/<ns>_<pod>_<container>.previous.log   the instance before the last restart
  *   <state>/created-paths.json   mount points made on the host (removed by --cleanup)
  */
 import fs from "node:fs";
@@ -57,6 +58,18 @@ export class StateDir {
   }
   logFile(ns: string, pod: string, container: string) {
     return path.join(this.dir, "logs", `${ns}_${pod}_${container}.log`);
+  }
+  /** The output of the container's previous instance (`kubectl logs --previous`). */
+  previousLogFile(ns: string, pod: string, container: string) {
+    return path.join(this.dir, "logs", `${ns}_${pod}_${container}.previous.log`);
+  }
+  /** A restarted container writes a fresh log; the last instance's is kept as the previous one. */
+  rotateLog(ns: string, pod: string, container: string) {
+    try {
+      fs.renameSync(this.logFile(ns, pod, container), this.previousLogFile(ns, pod, container));
+    } catch {
+      /* no log yet */
+    }
   }
 
   savePod(rec: PodRecord) {

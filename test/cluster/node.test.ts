@@ -475,6 +475,10 @@ describe("pods on the local cluster's node", () => {
     expect(pidsNow.some((p) => before.includes(p))).toBe(false);
     const body = JSON.parse((await get(`http://${target.status.podIP}:3000/`)).body) as { pod: string };
     expect(body.pod).toBe(target.metadata.name);
+    // each instance has its own log: the killed one is `--previous`
+    const previous = await kubectl(["logs", target.metadata.name, "-n", NS, "--previous"]);
+    expect(previous).toContain("Echoing back request made to /hello");
+    expect(await kubectl(["logs", target.metadata.name, "-n", NS])).not.toContain("/hello");
   });
 
   test("kubectl logs reads a container's output through the API server (the node API)", async () => {
