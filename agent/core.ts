@@ -28,7 +28,8 @@ export interface CoreOptions {
   log: Logger;
 }
 
-export type Outcome = "initial" | "unchanged" | "runtime" | "reloaded" | "rejected";
+/** `waiting`: the files are written but no haproxy worker runs yet (container starting or restarting). */
+export type Outcome = "initial" | "unchanged" | "runtime" | "reloaded" | "rejected" | "waiting";
 
 export interface ApplyResult {
   outcome: Outcome;
@@ -139,7 +140,7 @@ export async function applyConfig(files: Files, generation: string, options?: Pa
     writeFiles(o.runDir, files, undefined);
     o.log("info", "first config written; waiting for haproxy", { generation });
     const pid = await waitForWorker(o);
-    if (!pid) return { outcome: "rejected", generation, reason: `haproxy did not start within ${o.startTimeoutMs}ms` };
+    if (!pid) return { outcome: "waiting", generation, reason: `no haproxy worker within ${o.startTimeoutMs}ms` };
     return { outcome: "initial", generation, workerPid: pid };
   }
   if (sameFiles(prev, files)) return { outcome: "unchanged", generation, workerPid: currentWorker(await showProc(o.masterSocket)) };
@@ -162,6 +163,12 @@ export async function applyConfig(files: Files, generation: string, options?: Pa
   }
   const before = await showProc(o.masterSocket);
   writeFiles(o.runDir, files, prev);
+  if (!currentWorker(before)) {
+    // Nothing serves (haproxy is starting or restarting): it will read these files when it starts.
+    const pid = await waitForWorker(o);
+    if (!pid) return { outcome: "waiting", generation, reason: `no haproxy worker within ${o.startTimeoutMs}ms` };
+    return { outcome: "initial", generation, workerPid: pid };
+  }
   const r = await reload(o, before);
   if (r.error) {
     writeFiles(o.runDir, prev, files);

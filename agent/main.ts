@@ -62,7 +62,18 @@ class Agent {
     }
     if (parsed.generation === this.applied) return;
     const r: ApplyResult = await applyConfig(parsed.files, parsed.generation, this.opts);
-    log(r.outcome === "rejected" ? "warn" : "info", `config ${r.outcome}`, { generation: r.generation, worker: r.workerPid, reason: r.reason });
+    log(r.outcome === "rejected" || r.outcome === "waiting" ? "warn" : "info", `config ${r.outcome}`, {
+      generation: r.generation,
+      worker: r.workerPid,
+      reason: r.reason,
+    });
+    if (r.outcome === "waiting") {
+      // haproxy is not up yet: try again unless a newer Secret arrived meanwhile
+      setTimeout(() => {
+        if (!this.pending) this.offer(s);
+      }, 2000);
+      return;
+    }
     if (r.outcome === "rejected") {
       await this.report({ [ANN_REJECTED]: `generation ${r.generation}: ${r.reason ?? "rejected"}`.slice(0, 4000) });
       this.applied = parsed.generation; // do not retry the same bad generation in a loop

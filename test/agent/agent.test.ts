@@ -100,6 +100,7 @@ describe("agent core", () => {
     stop = true;
     await load;
     agent.destroy();
+    console.info(`hitless reloads: ${ok} requests under keep-alive load across 20 reloads, ${failures.length} failed`);
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(100);
     expect(pids.size).toBe(21); // a new worker for each change
@@ -132,6 +133,16 @@ describe("agent core", () => {
     expect(ok.outcome).toBe("reloaded");
     expect((await request(P, "/v19/y")).echo?.backend).toBe("e1");
   }, 30_000);
+
+  it("without a running haproxy, writes the config for its next start instead of reloading", async () => {
+    const idle = tempDir("crossway-agent-idle-");
+    const o = { ...opts, runDir: idle, masterSocket: join(idle, "master.sock"), startTimeoutMs: 300 };
+    expect((await applyConfig(render(echoes[0]), "1", o)).outcome).toBe("waiting");
+    const next = render(echoes[1], 2);
+    const r = await applyConfig(next, "2", o);
+    expect(r.outcome).toBe("waiting");
+    expect(readFileSync(join(idle, "haproxy.cfg"), "utf8")).toBe(next["haproxy.cfg"]);
+  });
 
   it("refuses file names that could escape the run folder", async () => {
     const r = await applyConfig({ ...render(echoes[0]), "../evil": "x" }, "43", opts);
