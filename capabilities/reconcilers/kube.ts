@@ -7,7 +7,7 @@
  * itself uses) with our field manager.
  */
 import { K8s, kind, type GenericClass, type KubernetesObject } from "kubernetes-fluent-client";
-import { KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
+import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { GatewayClass, Gateway, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant } from "../crd";
 import { FIELD_MANAGER, LABEL_GATEWAY } from "../dataplane/conventions";
 import type { StatusKind } from "../engine/result";
@@ -24,6 +24,16 @@ export interface KubeClient {
   patchStatus(
     kind: StatusKind,
     ref: ObjectName,
+    status: Record<string, unknown>,
+  ): Promise<KubernetesObject | undefined>;
+  /**
+   * Replace a route's whole `/status` only if the route is still at `resourceVersion` (JSON patch
+   * with a test op): other controllers write `status.parents` too, so a stale view must not win.
+   * Resolves undefined if the route is gone; a conflict rejects (the loop retries).
+   */
+  replaceRouteStatus(
+    kind: "HTTPRoute" | "GRPCRoute",
+    ref: ObjectName & { resourceVersion: string },
     status: Record<string, unknown>,
   ): Promise<KubernetesObject | undefined>;
   /** Server-side apply with our field manager, forcing ownership of the fields we set. */
@@ -75,15 +85,33 @@ const isNotFound = (e: unknown) => errorStatus(e) === 404;
 /** The real client. Reads the kubeconfig the same way kubernetes-fluent-client does. */
 export function liveKubeClient(): KubeClient {
   let objects: KubernetesObjectApi | undefined;
-  const objectApi = () => {
-    if (!objects) {
-      const kc = new KubeConfig();
-      kc.loadFromDefault();
-      objects = KubernetesObjectApi.makeApiClient(kc);
-    }
-    return objects;
+  let custom: CustomObjectsApi | undefined;
+  const config = () => {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    return kc;
   };
+  const objectApi = () => (objects ??= KubernetesObjectApi.makeApiClient(config()));
+  const customApi = () => (custom ??= config().makeApiClient(CustomObjectsApi));
   return {
+    async replaceRouteStatus(k, ref, status) {
+      try {
+        return (await customApi().patchNamespacedCustomObjectStatus({
+          group: "gateway.networking.k8s.io",
+          version: "v1",
+          namespace: ref.namespace ?? "",
+          plural: k === "HTTPRoute" ? "httproutes" : "grpcroutes",
+          name: ref.name,
+          body: [
+            { op: "test", path: "/metadata/resourceVersion", value: ref.resourceVersion },
+            { op: "add", path: "/status", value: status },
+          ],
+        })) as KubernetesObject;
+      } catch (e) {
+        if ((e as { code?: number }).code === 404) return undefined;
+        throw e;
+      }
+    },
     async patchStatus(k, ref, status) {
       try {
         return await K8s(MODELS[k]).PatchStatus({

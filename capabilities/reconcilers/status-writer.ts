@@ -3,7 +3,8 @@
  * - the next status is built from the desired one with lastTransitionTime carried over from the
  *   last observed status (the index) unless the condition's status flipped;
  * - routes: only `status.parents` entries with our controllerName are written or removed;
- *   routes that no longer reference a parent of ours lose our entries;
+ *   routes that no longer reference a parent of ours lose our entries; the write is conditional
+ *   on the resourceVersion we merged against, so another controller's concurrent entry is never lost;
  * - a patch is sent only when the next status differs from the observed one;
  * - one failing object never stops the others; the run fails afterwards so the loop retries.
  */
@@ -125,7 +126,11 @@ export class StatusWriter {
       body = mergePatchBody(next, current);
     }
     if (canonical(next) === canonical(current ?? {})) return false;
-    const updated = await this.#kube.patchStatus(d.kind, d, body);
+    const rv = obj.metadata?.resourceVersion;
+    const updated =
+      isRouteKind(d.kind) && rv
+        ? await this.#kube.replaceRouteStatus(d.kind as "HTTPRoute" | "GRPCRoute", { ...d, resourceVersion: rv }, next)
+        : await this.#kube.patchStatus(d.kind, d, body);
     if (updated) this.#index.upsert(d.kind, updated);
     this.#logTransitions(d.kind, d, transitions);
     return true;

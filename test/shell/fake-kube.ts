@@ -46,6 +46,21 @@ export class FakeKube implements KubeClient {
     return next;
   }
 
+  /** Routes: like the API server, refuse when the resourceVersion moved on. */
+  async replaceRouteStatus(kind: "HTTPRoute" | "GRPCRoute", ref: ObjectName & { resourceVersion: string }, status: Record<string, unknown>) {
+    const held = this.objects.get(this.key(kind, ref.namespace, ref.name));
+    if (held && held.metadata?.resourceVersion !== ref.resourceVersion) {
+      throw { ok: false, status: 422, statusText: "Unprocessable Entity", data: { message: "the server rejected our request due to an error in our request: testing value /metadata/resourceVersion failed" } };
+    }
+    this.routeReplaces++;
+    const keys = Object.keys(((held as { status?: object })?.status) ?? {});
+    const body: Record<string, unknown> = { ...status };
+    for (const k of keys) if (!(k in body)) body[k] = null;
+    return this.patchStatus(kind, ref, body);
+  }
+
+  routeReplaces = 0;
+
   async apply(obj: KubernetesObject) {
     this.applied.push(obj);
     const withRv = {

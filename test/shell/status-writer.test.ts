@@ -80,6 +80,22 @@ describe("StatusWriter", () => {
     expect(kube.patches).toHaveLength(1); // nothing of ours left: no further patch
   });
 
+  it("a route status changed by another controller since we looked is not overwritten", async () => {
+    const { kube, index, writer } = setup(route());
+    // another controller adds its entry; our index has not seen that version yet
+    const theirs = { parentRef: { name: "their-gw" }, controllerName: THEIRS, conditions: [] };
+    await kube.patchStatus("HTTPRoute", { namespace: "app", name: "r" }, { parents: [theirs] });
+    kube.patches = [];
+    const err = await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])]).catch(e => e);
+    expect(err).toBeInstanceOf(StatusWriteError);
+    expect(kube.patches).toHaveLength(0);
+    // the watch delivers the newer version; the retry merges with it
+    index.upsert("HTTPRoute", kube.objects.get("HTTPRoute/app/r")!);
+    await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])]);
+    const parents = kube.patches[0].status.parents as { controllerName: string }[];
+    expect(parents.map(p => p.controllerName)).toEqual([THEIRS, OURS]);
+  });
+
   it("matches our previous entry by parentRef with the spec's defaults applied", async () => {
     const prev = { parentRef: { name: "gw", namespace: "infra" }, controllerName: OURS, conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")] };
     const { kube, writer } = setup(route({ parents: [prev] }));
