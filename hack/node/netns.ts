@@ -29,19 +29,30 @@ export async function ensureBridge(): Promise<void> {
   await run("ip", ["link", "set", BRIDGE, "up"]);
 }
 
-/** /etc/netns/<ns>/hosts is bind-mounted over /etc/hosts by `ip netns exec`. */
-const writeHosts = (ns: string, ip: string, hostname: string) => {
+/** /etc/netns/<ns>/hosts is bind-mounted over /etc/hosts by `ip netns exec`: localhost, the pod, spec.hostAliases. */
+const writeHosts = (ns: string, ip: string, hostname: string, aliases: HostAlias[]) => {
   const dir = `/etc/netns/${ns}`;
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(`${dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ip}\t${hostname}\n`);
+  const extra = aliases.map((a) => `${a.ip}\t${(a.hostnames ?? []).join(" ")}\n`).join("");
+  fs.writeFileSync(`${dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ip}\t${hostname}\n${extra}`);
 };
 
+export interface HostAlias {
+  ip: string;
+  hostnames?: string[];
+}
+
 /** Creates (or completes) the pod's namespace and veth; idempotent. */
-export async function ensurePodNetwork(uid: string, ip: string, hostname: string): Promise<{ netns: string; hostVeth: string }> {
+export async function ensurePodNetwork(
+  uid: string,
+  ip: string,
+  hostname: string,
+  aliases: HostAlias[] = [],
+): Promise<{ netns: string; hostVeth: string }> {
   const ns = netnsName(uid);
   const hostVeth = hostVethName(uid);
   const peer = peerVethName(uid);
-  writeHosts(ns, ip, hostname);
+  writeHosts(ns, ip, hostname, aliases);
   if (!netnsExists(ns)) await run("ip", ["netns", "add", ns]);
   await run("ip", ["-n", ns, "link", "set", "lo", "up"]);
   if (!(await linkExists("eth0", ns))) {

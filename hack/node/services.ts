@@ -10,7 +10,7 @@ import { Kube, KubeObject, isStatus } from "./kube.js";
 import { Log, errInfo } from "./log.js";
 
 export interface Service extends KubeObject {
-  spec: { type?: string; loadBalancerClass?: string; ports?: { port: number; protocol?: string }[] };
+  spec: { type?: string; loadBalancerClass?: string; ports?: { port: number; targetPort?: number | string; protocol?: string }[] };
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
 export interface EndpointSlice extends KubeObject {
@@ -36,6 +36,7 @@ export const chooseIngress = (current: string | undefined, ready: string[]): str
 
 export class ServiceLB {
   private pending = new Set<string>();
+  private warned = new Set<string>();
   private scheduled = false;
 
   constructor(
@@ -78,6 +79,14 @@ export class ServiceLB {
     const slices = this.slices()
       .list()
       .filter((s) => s.metadata.namespace === ns && s.metadata.labels?.["kubernetes.io/service-name"] === name);
+    const remapped = (svc.spec.ports ?? []).filter((p) => typeof p.targetPort === "number" && p.targetPort !== p.port);
+    if (remapped.length && !this.warned.has(key)) {
+      this.warned.add(key);
+      this.log.warn(
+        { service: key, ports: remapped.map((p) => `${p.port}->${p.targetPort}`) },
+        "LoadBalancer ports differ from their targetPorts: the ingress IP is a pod IP, so only <ip>:<targetPort> answers",
+      );
+    }
     const current = svc.status?.loadBalancer?.ingress?.[0]?.ip;
     const want = chooseIngress(current, readyAddresses(slices));
     const have = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);

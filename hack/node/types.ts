@@ -107,6 +107,7 @@ export interface Pod extends KubeObject {
     terminationGracePeriodSeconds?: number;
     hostname?: string;
     hostNetwork?: boolean;
+    hostAliases?: { ip: string; hostnames?: string[] }[];
     containers: Container[];
     initContainers?: Container[];
     volumes?: Volume[];
