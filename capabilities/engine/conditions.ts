@@ -40,6 +40,7 @@ export const Reason = {
   // ListenerSet
   NotAllowed: "NotAllowed",
   ParentNotAccepted: "ParentNotAccepted",
+  ParentNotProgrammed: "ParentNotProgrammed",
   // Route
   NotAllowedByListeners: "NotAllowedByListeners",
   NoMatchingListenerHostname: "NoMatchingListenerHostname",
@@ -166,6 +167,9 @@ export const listener = {
     ),
   portUnavailable: (l: string, port: number, why: string) =>
     c("Accepted", false, Reason.PortUnavailable, `${l} cannot use port ${port}: ${why}`),
+  /** A conflicted listener is not accepted (conformance: Accepted=False with the conflict reason). */
+  notAcceptedConflict: (l: string, reason: typeof Reason.HostnameConflict | typeof Reason.ProtocolConflict) =>
+    c("Accepted", false, reason, `${l} is not accepted because it conflicts with another listener (see Conflicted)`),
   noConflicts: (l: string) => c("Conflicted", false, Reason.NoConflicts, `${l} does not conflict with other listeners`),
   hostnameConflict: (l: string, port: number, hostname: string | undefined, others: string[]) =>
     c(
@@ -199,7 +203,8 @@ export const listener = {
       `${l} references ${secret} in another namespace, but no ReferenceGrant there allows ${fromKind}s from namespace "${fromNs}" to use it`,
     ),
   programmed: (l: string) => c("Programmed", true, Reason.Programmed, `${l} is programmed`),
-  invalid: (l: string, why: string) => c("Programmed", false, Reason.Invalid, `${l} is not programmed: ${why}`),
+  invalid: (l: string, why: string, reason: ReasonName = Reason.Invalid) =>
+    c("Programmed", false, reason, `${l} is not programmed: ${why}`),
 };
 
 /** Why a listener is not programmed (for `listener.invalid`). */
@@ -244,8 +249,14 @@ export const listenerSet = {
       `${ls} has no valid listener (not valid: ${quoteList(invalid)}; see status.listeners)`,
     ),
   programmed: (ls: string) => c("Programmed", true, Reason.Programmed, `${ls} is programmed`),
-  notProgrammed: (ls: string) =>
-    c("Programmed", false, Reason.Invalid, `${ls} is not programmed because it is not accepted`),
+  /** Programmed=False mirrors the Accepted reason (conformance), ParentNotAccepted → ParentNotProgrammed. */
+  notProgrammed: (ls: string, acceptedReason: ReasonName) =>
+    c(
+      "Programmed",
+      false,
+      acceptedReason === Reason.ParentNotAccepted ? Reason.ParentNotProgrammed : acceptedReason,
+      `${ls} is not programmed because it is not accepted`,
+    ),
 };
 
 /** Why a Gateway's allowedListeners does not admit a ListenerSet's namespace. */

@@ -82,7 +82,8 @@ export function markConflicts(groups: ListenerNode[][]): void {
           l.hostname,
           hostClash.map((o) => o.desc),
         );
-      }
+      } else continue;
+      if (l.accepted.status === "True") l.accepted = L.notAcceptedConflict(l.desc, l.conflicted.reason as never);
     }
     for (const l of live) earlier.set(l.port, [...(earlier.get(l.port) ?? []), l]);
   }

@@ -67,7 +67,8 @@ export function buildListenerSets(
     }
     gw.listenerSets = gw.listenerSets.filter((ls) => ls.accepted);
   }
-  for (const ls of nodes) ls.conditions.push(ls.accepted ? C.programmed(ls.desc) : C.notProgrammed(ls.desc));
+  for (const ls of nodes)
+    ls.conditions.push(ls.accepted ? C.programmed(ls.desc) : C.notProgrammed(ls.desc, ls.conditions[0].reason));
   return nodes;
 }
 

@@ -80,8 +80,10 @@ function listenerStatus(l: ListenerNode, ownerAccepted: boolean, ownerDesc: stri
 function programmed(l: ListenerNode, ownerAccepted: boolean, ownerDesc: string): Condition {
   if (isListenerValid(l))
     return ownerAccepted ? L.programmed(l.desc) : L.invalid(l.desc, Why.ownerNotAccepted(ownerDesc));
+  // A conflict is reported with its own reason (conformance: Programmed=False/HostnameConflict).
+  if (l.conflicted.status !== "False")
+    return L.invalid(l.desc, Why.conflicted(l.conflicted.reason), l.conflicted.reason);
   if (l.accepted.status !== "True") return L.invalid(l.desc, Why.notAccepted(l.accepted.reason));
-  if (l.conflicted.status !== "False") return L.invalid(l.desc, Why.conflicted(l.conflicted.reason));
   return L.invalid(l.desc, Why.unresolved(l.resolvedRefs.reason));
 }
 
