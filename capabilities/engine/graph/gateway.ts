@@ -28,7 +28,7 @@ export function buildGateway(gw: Gateway, gatewayClass: GatewayClassNode, lookup
   };
   const owner = { kind: "Gateway" as const, namespace, name, desc };
   node.listeners = objects(gw.spec?.listeners).map((l) => buildListener(l as ListenerSpec, owner, node, lookup));
-  markConflicts([node.listeners]);
+  markConflicts(node.listeners);
 
   const accepted = gatewayAcceptance(node);
   node.accepted = accepted.status === "True";
@@ -53,38 +53,57 @@ function gatewayAcceptance(node: GatewayNode) {
 }
 
 /**
- * Mark conflicted listeners. `groups` are in precedence order: group 0 = the Gateway's own
- * listeners, then one group per attached ListenerSet. Inside a group every indistinct listener is
- * conflicted (no winner); a listener that is indistinct from one in an earlier group loses.
- * Distinct = same port with the same protocol and a different hostname.
+ * Mark conflicted listeners (Conflicted=True, and Accepted=False with the same reason).
+ * Distinct = same port with the same protocol and a different hostname; a different protocol on
+ * the same port is a ProtocolConflict (whatever the protocol, even one we do not support).
+ *
+ * - The Gateway's own listeners: every indistinct listener is conflicted, there is no winner
+ *   (Gateway spec, "Handling indistinct Listeners").
+ * - ListenerSet listeners, in merge precedence order (ListenerSets oldest first, then by
+ *   namespace/name; listeners in spec order): a listener indistinct from one already accepted
+ *   loses; otherwise it is accepted and later ones must be distinct from it (ListenerSet spec;
+ *   conformance ListenerSetHostnameConflict / ListenerSetProtocolConflict).
  */
-export function markConflicts(groups: ListenerNode[][]): void {
-  const earlier = new Map<number, ListenerNode[]>();
-  for (const group of groups) {
-    const live = group.filter((l) => l.attachable);
-    const byPort = new Map<number, ListenerNode[]>();
-    for (const l of live) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
-    for (const l of live) {
-      const candidates = [...(earlier.get(l.port) ?? []), ...(byPort.get(l.port) ?? []).filter((o) => o !== l)];
-      const protocolClash = candidates.filter((o) => o.protocol !== l.protocol);
-      const hostClash = candidates.filter((o) => o.protocol === l.protocol && o.hostname === l.hostname);
-      if (protocolClash.length > 0) {
-        l.conflicted = L.protocolConflict(
-          l.desc,
-          l.port,
-          l.protocol,
-          protocolClash.map((o) => o.desc),
-        );
-      } else if (hostClash.length > 0) {
-        l.conflicted = L.hostnameConflict(
-          l.desc,
-          l.port,
-          l.hostname,
-          hostClash.map((o) => o.desc),
-        );
-      } else continue;
-      if (l.accepted.status === "True") l.accepted = L.notAcceptedConflict(l.desc, l.conflicted.reason as never);
+export function markConflicts(gatewayListeners: ListenerNode[], listenerSets: ListenerNode[][] = []): void {
+  const live = (l: ListenerNode) => Number.isInteger(l.port) && l.port > 0;
+  const own = gatewayListeners.filter(live);
+  for (const l of own)
+    markIfClashing(
+      l,
+      own.filter((o) => o !== l && o.port === l.port),
+    );
+
+  const accepted = new Map<number, ListenerNode[]>();
+  const admit = (l: ListenerNode) => {
+    if (l.accepted.status === "True") accepted.set(l.port, [...(accepted.get(l.port) ?? []), l]);
+  };
+  own.forEach(admit);
+  for (const group of listenerSets) {
+    for (const l of group.filter(live)) {
+      if (!markIfClashing(l, accepted.get(l.port) ?? [])) admit(l);
     }
-    for (const l of live) earlier.set(l.port, [...(earlier.get(l.port) ?? []), l]);
   }
+}
+
+/** Conflict `l` with any indistinct listener among `others` (all on its port); true if it clashed. */
+function markIfClashing(l: ListenerNode, others: ListenerNode[]): boolean {
+  const protocolClash = others.filter((o) => o.protocol !== l.protocol);
+  const hostClash = others.filter((o) => o.protocol === l.protocol && o.hostname === l.hostname);
+  if (protocolClash.length > 0) {
+    l.conflicted = L.protocolConflict(
+      l.desc,
+      l.port,
+      l.protocol,
+      protocolClash.map((o) => o.desc),
+    );
+  } else if (hostClash.length > 0) {
+    l.conflicted = L.hostnameConflict(
+      l.desc,
+      l.port,
+      l.hostname,
+      hostClash.map((o) => o.desc),
+    );
+  } else return false;
+  l.accepted = L.notAcceptedConflict(l.desc, l.conflicted.reason as never);
+  return true;
 }

@@ -53,7 +53,10 @@ export function buildListenerSets(
 
   for (const gw of gateways.values()) {
     if (gw.listenerSets.length === 0) continue;
-    markConflicts([gw.listeners, ...gw.listenerSets.map((ls) => ls.listeners)]);
+    markConflicts(
+      gw.listeners,
+      gw.listenerSets.map((ls) => ls.listeners),
+    );
     for (const ls of gw.listenerSets) {
       const invalid = ls.listeners.filter((l) => !isListenerValid(l)).map((l) => l.name);
       const accepted =
