@@ -246,6 +246,18 @@ test("the namespace label policy denies a non-admin and names the policy", async
   });
 });
 
+test("a Gateway edit that would detach routes warns (even on a server-side dry run)", async () => {
+  await eventually("careers Accepted", async () => ((await ourAccepted(NS.careers, "careers"))?.status === "True" ? true : undefined));
+  const p = kubectl(["apply", "--dry-run=server", "-f", "-"], JSON.stringify({
+    apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway",
+    metadata: { name: "shared", namespace: NS.infra },
+    spec: { gatewayClassName: CLASS, listeners: [{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "Same" } } }] },
+  }));
+  const { stderr } = await p;
+  expect(stderr).toContain(`Warning: crossway: this change detaches`);
+  expect(stderr).toContain(`HTTPRoute ${NS.careers}/careers`);
+});
+
 test("other controllers' parents are never touched; ours goes when the parentRef goes", async () => {
   await eventually("careers Accepted", async () => ((await ourAccepted(NS.careers, "careers"))?.status === "True" ? true : undefined));
   const current = await routeParents(NS.careers, "careers");
