@@ -13,6 +13,7 @@
  * `npm run build -- --from-head` builds the committed sources instead of the working tree (what
  * dist/ must hold when it is committed while others have uncommitted edits).
  * `npm run build:check` builds the committed sources (git archive HEAD) in a temporary directory
+ * (inside an empty network namespace when run as root, proving the build needs no network)
  * with the committed dist/ credentials and compares the result with the committed dist/ byte for
  * byte; it exits non-zero and lists the files that differ.
  */
@@ -94,9 +95,23 @@ function postProcess(dir: string, keep: Credentials | undefined) {
   }
 }
 
-function build(dir: string, rotate: boolean) {
+/** Root with util-linux: run the build in a fresh network namespace (no network at all). */
+const canIsolate = () => {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    execFileSync("unshare", ["-n", "--", "true"]);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function build(dir: string, rotate: boolean, offline = false) {
   const keep = rotate ? undefined : readCredentials(join(dir, "dist"));
-  execFileSync("npx", ["pepr", "build"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+  const pepr = join(dir, "node_modules", ".bin", "pepr");
+  const [cmd, args] = offline ? ["unshare", ["-n", "--", pepr, "build"]] : [pepr, ["build"]];
+  execFileSync(cmd, args, { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+  if (offline) console.log("built inside an empty network namespace: no network was available to pepr build");
   postProcess(dir, keep);
   console.log(
     `dist/ built in ${dir}${keep ? " (webhook credentials kept from the previous dist/)" : " (new webhook credentials)"}`,
@@ -132,7 +147,7 @@ function check(): number {
     if (!existsSync(join(tmp, "dist", MODULE_YAML))) throw new Error("no committed dist/ to compare with");
     const committed = join(tmp, "dist.committed");
     cpSync(join(tmp, "dist"), committed, { recursive: true });
-    build(tmp, false);
+    build(tmp, false, canIsolate());
     const a = files(committed).map(f => relative(committed, f)).sort();
     const b = files(join(tmp, "dist")).map(f => relative(join(tmp, "dist"), f)).sort();
     const differ = [...new Set([...a, ...b])].filter(
