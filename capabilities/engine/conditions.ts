@@ -186,12 +186,12 @@ export const listener = {
       `${l} uses protocol ${protocol} on port ${port}, where ${others.join(", ")} ${others.length === 1 ? "uses" : "use"} another protocol`,
     ),
   resolvedRefs: (l: string) => c("ResolvedRefs", true, Reason.ResolvedRefs, `${l} has all its references resolved`),
-  invalidRouteKinds: (l: string, invalid: string[], valid: string[]) =>
+  invalidRouteKinds: (l: string, protocol: string, invalid: string[], valid: string[]) =>
     c(
       "ResolvedRefs",
       false,
       Reason.InvalidRouteKinds,
-      `${l} allows route kinds ${quoteList(invalid)}, which crossway does not support; supported: ${valid.length ? quoteList(valid) : "none of the listed kinds"}`,
+      `${l} allows route kinds ${quoteList(invalid)}, which crossway cannot serve on a "${protocol}" listener; supported: ${valid.length ? quoteList(valid) : "none of the listed kinds"}`,
     ),
   invalidCertificateRef: (l: string, what: string) =>
     c("ResolvedRefs", false, Reason.InvalidCertificateRef, `${l}: ${what}`),

@@ -68,13 +68,25 @@ export function buildListener(
     attached: new Map(),
   };
 
-  const kindsForProtocol = PROTOCOL_KINDS[protocol];
-  if (!kindsForProtocol) {
+  const mode = String(spec?.tls?.mode ?? "Terminate");
+  const served = PROTOCOL_KINDS[protocol] !== undefined && (protocol !== "HTTPS" || mode === "Terminate");
+  // Route kinds are checked whatever the protocol: an HTTPRoute on a TLS listener is an invalid
+  // kind there (conformance ListenerSetAllowedRoutesSupportedKinds).
+  const kinds = resolveKinds(spec, served ? PROTOCOL_KINDS[protocol] : []);
+  node.supportedKinds = kinds.valid;
+  if (kinds.invalid.length > 0) {
+    node.resolvedRefs = L.invalidRouteKinds(
+      desc,
+      protocol,
+      kinds.invalid,
+      kinds.valid.map((k) => k.kind),
+    );
+  }
+  if (!PROTOCOL_KINDS[protocol]) {
     node.accepted = L.unsupportedProtocol(desc, protocol);
     return node;
   }
-  const mode = String(spec?.tls?.mode ?? "Terminate");
-  if (protocol === "HTTPS" && mode !== "Terminate") {
+  if (!served) {
     node.accepted = L.unsupportedTLSMode(desc, mode);
     return node;
   }
@@ -83,16 +95,6 @@ export function buildListener(
   const portProblem = lookup.validator.port(port);
   if (portProblem) node.accepted = L.portUnavailable(desc, port, portProblem);
   node.attachable = true;
-
-  const kinds = resolveKinds(spec, kindsForProtocol);
-  node.supportedKinds = kinds.valid;
-  if (kinds.invalid.length > 0) {
-    node.resolvedRefs = L.invalidRouteKinds(
-      desc,
-      kinds.invalid,
-      kinds.valid.map((k) => k.kind),
-    );
-  }
   if (protocol === "HTTPS") {
     const certs = resolveCertificates(spec, owner, desc, lookup);
     if ("problem" in certs) node.resolvedRefs = certs.problem;
