@@ -42,12 +42,13 @@ export interface HostAlias {
   hostnames?: string[];
 }
 
-/** Creates (or completes) the pod's namespace and veth; idempotent. */
+/** Creates (or completes) the pod's namespace and veth, and applies the pod's net.* sysctls; idempotent. */
 export async function ensurePodNetwork(
   uid: string,
   ip: string,
   hostname: string,
   aliases: HostAlias[] = [],
+  sysctls: { name: string; value: string }[] = [],
 ): Promise<{ netns: string; hostVeth: string }> {
   const ns = netnsName(uid);
   const hostVeth = hostVethName(uid);
@@ -69,6 +70,13 @@ export async function ensurePodNetwork(
   }
   await run("ip", ["-n", ns, "link", "set", "eth0", "up"]);
   await run("ip", ["-n", ns, "route", "replace", "default", "via", GATEWAY_IP, "dev", "eth0"]);
+  for (const { name, value } of sysctls) {
+    // only network sysctls are per network namespace; anything else would change the host
+    if (!name.startsWith("net.")) throw new Error(`sysctl ${name} is not namespaced by the local node (only net.*)`);
+    if (!/^[a-z0-9_.]+$/.test(name)) throw new Error(`sysctl name "${name}" is invalid`);
+    const file = `/proc/sys/${name.replace(/\./g, "/")}`;
+    await run("ip", ["netns", "exec", ns, "/bin/sh", "-c", 'printf "%s\n" "$1" > "$2"', "sh", value, file]);
+  }
   return { netns: ns, hostVeth };
 }
 

@@ -222,7 +222,13 @@ export class PodWorker {
       }
       if (!hostNet) {
         const hostname = (this.pod.spec.hostname ?? this.pod.metadata.name).slice(0, 63);
-        const net = await ensurePodNetwork(this.uid, this.rec.ip, hostname, this.pod.spec.hostAliases);
+        const net = await ensurePodNetwork(
+          this.uid,
+          this.rec.ip,
+          hostname,
+          this.pod.spec.hostAliases,
+          this.pod.spec.securityContext?.sysctls,
+        );
         this.rec.netns = net.netns;
         this.rec.hostVeth = net.hostVeth;
         this.saveRec();

@@ -108,6 +108,7 @@ export interface Pod extends KubeObject {
     hostname?: string;
     hostNetwork?: boolean;
     hostAliases?: { ip: string; hostnames?: string[] }[];
+    securityContext?: { sysctls?: { name: string; value: string }[] };
     containers: Container[];
     initContainers?: Container[];
     volumes?: Volume[];

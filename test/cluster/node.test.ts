@@ -6,12 +6,12 @@
  * --cleanup) leaves no process, netns, link or mount behind. Uses the shared cluster.
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from "@jest/globals";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { DIRS } from "../../hack/cluster/config.js";
+import { BIN, DIRS, KUBECONFIG } from "../../hack/cluster/config.js";
 import { leftovers, stopCluster } from "../../hack/cluster/down.js";
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { writeAtomic } from "../../hack/node/atomic-writer.js";
@@ -19,7 +19,6 @@ import { expand } from "../../hack/node/env.js";
 import { containerArgv, echoBasicBinary, mapImage } from "../../hack/node/images.js";
 import { Ipam } from "../../hack/node/ipam.js";
 import { chooseIngress, readyAddresses } from "../../hack/node/services.js";
-import { kubectl, kubectlJson } from "./kube.js";
 
 jest.setTimeout(180_000);
 
@@ -64,6 +63,22 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
     `timed out after ${timeoutMs}ms waiting for ${what}: ${last instanceof Error ? last.message : String(last ?? "not yet")}`,
   );
 }
+
+/** The built kubectl against the local cluster; rejects with kubectl's stderr. Polled a lot, so stdin is only opened for input. */
+function kubectl(args: string[], stdin?: string, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      BIN.kubectl,
+      ["--kubeconfig", KUBECONFIG, ...args],
+      { timeout: timeoutMs, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`kubectl ${args.join(" ")}: ${String(stderr).trim() || err.message}`)) : resolve(String(stdout)),
+    );
+    child.stdin?.on("error", () => undefined); // kubectl may exit before reading what it does not need
+    child.stdin?.end(stdin);
+  });
+}
+const kubectlJson = async <T>(args: string[]): Promise<T> => JSON.parse(await kubectl([...args, "-o", "json"])) as T;
 
 /** GET over plain HTTP (only ever to pod IPs on our bridge), bounded by a timeout. */
 function get(url: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
@@ -415,6 +430,7 @@ describe("pods on the local cluster's node", () => {
       kind: "Pod",
       metadata: { name: "proxy", namespace: NS, labels: { app: "proxy" } },
       spec: {
+        securityContext: { sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }] },
         volumes: [
           { name: "cfg", secret: { secretName: "haproxy-cfg" } },
           { name: "shared", emptyDir: {} },
@@ -451,6 +467,18 @@ describe("pods on the local cluster's node", () => {
     const base = `http://${proxy.status.podIP}:8080`;
     expect(await get(`${base}/healthz`)).toEqual({ status: 200, body: "haproxy in pod" });
     expect(await get(`${base}/`)).toEqual({ status: 200, body: "hello from init" });
+    // the pod's net.* sysctls apply inside its network namespace only
+    const portStart = (...inNs: string[]) =>
+      execFileSync(
+        inNs.length ? "ip" : "cat",
+        [...inNs, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"].slice(inNs.length ? 0 : 1),
+        {
+          encoding: "utf8",
+        },
+      ).trim();
+    expect(portStart("netns", "exec", netnsOf(proxy.metadata.uid))).toBe("0");
+    expect(portStart()).toBe(fs.readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim());
+    expect(portStart()).not.toBe("0");
     // the web container listens on the pod's loopback only: not reachable from the host
     await expect(get(`http://${proxy.status.podIP}:9090/`, 1000)).rejects.toThrow();
   });
