@@ -173,7 +173,9 @@ export class Controller {
    * warnings current with their own watches.
    */
   async startWatchingDirectly(): Promise<void> {
-    for (const kind of INDEX_KINDS) {
+    // Warnings depend on attachment and reference resolution, not on endpoints or pods.
+    const needed = INDEX_KINDS.filter(k => k !== "EndpointSlice" && k !== "Pod");
+    for (const kind of needed) {
       const watcher = K8s(MODELS[kind]).Watch((obj, phase) => {
         const o = { ...obj, apiVersion: obj.apiVersion ?? API_VERSIONS[kind], kind: obj.kind ?? kind };
         if (String(phase) === "DELETED") this.index.remove(kind, o);
