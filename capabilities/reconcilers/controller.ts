@@ -176,7 +176,9 @@ export class Controller {
     // Warnings depend on attachment and reference resolution, not on endpoints or pods.
     const needed = INDEX_KINDS.filter(k => k !== "EndpointSlice" && k !== "Pod");
     for (const kind of needed) {
-      const watcher = K8s(MODELS[kind]).Watch((obj, phase) => {
+      const source =
+        kind === "Secret" ? K8s(MODELS.Secret).WithField("type", "kubernetes.io/tls") : K8s(MODELS[kind]);
+      const watcher = source.Watch((obj, phase) => {
         const o = { ...obj, apiVersion: obj.apiVersion ?? API_VERSIONS[kind], kind: obj.kind ?? kind };
         if (String(phase) === "DELETED") this.index.remove(kind, o);
         else this.index.upsert(kind, o);
