@@ -137,6 +137,7 @@ const peprStoreCRD = {
 };
 
 async function webhookRules() {
+  process.env.LOG_LEVEL ??= "warn"; // pepr logs every binding it registers at info
   const { GatewayAPI } = await import("../capabilities/gateway-api");
   const rules = new Map<string, object>();
   for (const b of GatewayAPI.bindings) {
