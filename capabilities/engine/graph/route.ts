@@ -3,7 +3,7 @@
  * or ListenerSet of ours, narrowed by sectionName/port, filtered by each listener's allowed kinds
  * and namespaces, then by hostname intersection. Only listeners that allow the route get it.
  */
-import { describe, parentProblem as PP, route as C, listenerRefusal } from "../conditions";
+import { Reason, describe, parentProblem as PP, route as C, listenerRefusal } from "../conditions";
 import { GATEWAY_GROUP, key } from "../meta";
 import { effectiveHostnames } from "./hostname";
 import { kindRefusal, namespaceAdmits, namespaceRefusal } from "./listener";
@@ -87,7 +87,10 @@ function acceptOn(
 ): Condition {
   const parentDesc = status.parentDesc;
   if (route.allRulesInvalid) return C.unsupportedValue(route.desc, route.problems);
-  if (parent.kind === "Gateway" && !parent.gw.accepted)
+  // A Gateway rejected only because its listeners are invalid still lets each listener speak for
+  // itself (e.g. NotAllowedByListeners for a TLS-only listener; conformance HTTPRouteDisallowedKind).
+  // It is not programmed either way, so nothing is served.
+  if (parent.kind === "Gateway" && !parent.gw.accepted && parent.gw.conditions[0]?.reason !== Reason.ListenersNotValid)
     return C.noMatchingParent(route.desc, parentDesc, PP.notAccepted());
   if (parent.kind === "ListenerSet" && !parent.ls.accepted) {
     return C.noMatchingParent(route.desc, parentDesc, PP.listenerSetNotAttached(parent.ls.gateway.desc));
