@@ -20,6 +20,7 @@ import https from "node:https";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { describeError } from "../capabilities/reconcilers/log";
 
 const REPO = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const LOCAL = join(REPO, ".local");
@@ -273,8 +274,11 @@ export async function startModule(opts: StartOptions = {}): Promise<RunningModul
       await sleep(250);
     }
   } catch (e) {
-    await stopModule();
-    throw e;
+    await stopModule().catch(() => undefined);
+    if (e instanceof Error) throw e;
+    // kubernetes-fluent-client throws raw responses: turn them into a readable Error
+    const d = describeError(e);
+    throw new Error(`could not start the crossway module: ${d.status ? `HTTP ${d.status} ` : ""}${d.error}`);
   }
 }
 
@@ -303,7 +307,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       process.on("SIGTERM", stop);
     },
     e => {
-      console.error("could not start the crossway module:", e instanceof Error ? e.message : e, (e as { e?: { cause?: unknown } })?.e?.cause ?? "");
+      console.error(e instanceof Error ? e.message : `could not start the crossway module: ${describeError(e).error}`);
       process.exitCode = 1;
     },
   );

@@ -16,7 +16,7 @@ export type Logger = typeof log;
 export function describeError(e: unknown): { status?: number; error: string } {
   if (e instanceof Error) return { error: e.message };
   if (e && typeof e === "object") {
-    const r = e as { status?: unknown; statusText?: unknown; data?: unknown };
+    const r = e as { status?: unknown; statusText?: unknown; data?: unknown; e?: unknown };
     const status = typeof r.status === "number" ? r.status : undefined;
     const data = r.data as { message?: unknown } | string | undefined;
     const body =
@@ -27,7 +27,9 @@ export function describeError(e: unknown): { status?: number; error: string } {
           : data !== undefined
             ? JSON.stringify(data)
             : undefined;
-    const text = [typeof r.statusText === "string" ? r.statusText : "", body ?? ""]
+    // on a network failure kfc keeps the underlying error (with its cause) in `e`
+    const inner = r.e instanceof Error ? (r.e.cause instanceof Error ? r.e.cause.message : r.e.message) : "";
+    const text = [typeof r.statusText === "string" ? r.statusText : "", body ?? "", inner]
       .filter(Boolean)
       .join(": ");
     return { status, error: text || JSON.stringify(e) };
