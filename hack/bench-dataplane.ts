@@ -230,7 +230,8 @@ async function benchSize(n: number, originPort: number): Promise<void> {
       `routes ${String(n).padStart(5)} | generated ${fmt(g)} | minimal ${fmt(m)} | ratio req/s ${(g.rps / m.rps).toFixed(3)} p99 ${(g.p99ms / m.p99ms).toFixed(2)}x cpu/req ${(g.cpuUs / m.cpuUs).toFixed(2)}x`,
     );
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP === "1") console.log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

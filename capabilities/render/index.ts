@@ -31,13 +31,14 @@ const mapFile = (entries: [string | number, number | string][]) => entries.map((
 function portFiles(view: RenderView): Record<string, string> {
   const files: Record<string, string> = {};
   for (const p of view.ports) {
-    files[p.files.hosts] = mapFile(p.hosts.exact);
-    files[p.files.wildcard] = mapFile(p.hosts.wildcard);
-    files[p.files.exact] = mapFile(p.matching.exactMap);
-    files[p.files.prefix] = mapFile(p.matching.prefixMap);
-    files[p.files.targets] = mapFile(
-      p.targets.targets.filter((t) => t.choices.length === 1).map((t) => [String(t.no), t.choices[0].backend]),
-    );
+    if (p.hosts.exact.length) files[p.files.hosts] = mapFile(p.hosts.exact);
+    if (p.hosts.wildcard.length) files[p.files.wildcard] = mapFile(p.hosts.wildcard);
+    if (p.exactMap.length) files[p.files.exact] = mapFile(p.exactMap);
+    if (p.prefixMap.length) files[p.files.prefix] = mapFile(p.prefixMap);
+    if (!p.direct)
+      files[p.files.targets] = mapFile(
+        p.targets.targets.filter((t) => t.choices.length === 1).map((t) => [String(t.no), t.choices[0].backend]),
+      );
     if (p.hosts.maxChain > 1) files[p.files.next] = mapFile(p.hosts.next);
     if (p.matching.complex.length > 0) files[p.files.chains] = mapFile(p.hosts.chains);
     if (p.crtList) {

@@ -7,6 +7,9 @@ import { hostDispatch, type HostDispatch } from "./hosts";
 import { portMatching, type PortMatching } from "./matching";
 import { portTargets, serviceBackends, type PortTargets, type RuleBackend, type ServiceBackend } from "./targets";
 
+/** Direct-mode map value of a weighted rule: the frontend then picks a backend at random. */
+export const weightedMarker = (no: number) => `~w${no}`;
+
 export interface RenderOptions {
   /** Folder of haproxy.cfg and the runtime socket inside the pod (RUN_DIR) or a test. */
   runDir: string;
@@ -41,6 +44,14 @@ export interface PortView {
   ruleBackends: RuleBackend[];
   /** Present for HTTPS ports with at least one certificate. */
   crtList?: CertFile[];
+  /**
+   * Direct mode (no gated complex rules on the port): the path maps yield the target itself
+   * (a backend name, or `~w<rule>` for a weighted pick), saving a lookup per request. Otherwise
+   * they yield rule numbers, compared with the complex rules, then mapped to targets.
+   */
+  direct: boolean;
+  exactMap: [string, string | number][];
+  prefixMap: [string, string | number][];
 }
 
 export interface RenderView {
@@ -91,6 +102,10 @@ export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
     const matching = portMatching(hosts.vhosts);
     warnings.push(...matching.warnings);
     const targets = portTargets(port.port, matching.rules, byName);
+    const direct = matching.complex.length === 0;
+    const target = new Map(targets.targets.map((t) => [t.no, t.choices.length === 1 ? t.choices[0].backend : weightedMarker(t.no)]));
+    const values = (entries: [string, number][]): [string, string | number][] =>
+      direct ? entries.map(([k, no]) => [k, target.get(no)!]) : entries;
     ports.push({
       port,
       bindAddress: opts.bindAddress,
@@ -100,6 +115,9 @@ export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
       targets,
       ruleBackends: targets.ruleBackends,
       crtList: crt,
+      direct,
+      exactMap: values(matching.exactMap),
+      prefixMap: values(matching.prefixMap),
     });
   }
   return { runDir: opts.runDir, hasTls: ports.some((p) => p.crtList), ports, services, warnings };

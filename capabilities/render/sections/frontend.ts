@@ -1,12 +1,14 @@
 /**
- * One frontend per port: Host → vhost id (maps), path → best simple rule (maps), gated complex
- * rules, then rule → backend (map, or a weighted random pick).
+ * One frontend per port: Host → vhost id (maps), path → first matching simple rule (maps), gated
+ * complex rules, then the rule's backend (directly from the path maps, via a rule → backend map,
+ * or a weighted random pick). Lines for empty maps are left out, so a simple gateway costs a
+ * request a handful of actions.
  */
 import type { PortView } from "../view";
+import { weightedMarker } from "../view";
 import { BE_404 } from "../targets";
 
 const NO_VH = "!{ var(txn.vh) -m found }";
-const NO_BEST = "!{ var(txn.best) -m found }";
 const MAX_RULE = 2147483647;
 
 /** `^<anything>.<n labels>$` → `.<n labels>`: the wildcard suffix key of that depth. */
@@ -16,7 +18,20 @@ const suffixRegex = (depth: number) =>
 /** The Host header without port, lower-cased (HTTP/2 :authority arrives as Host). */
 export const HOST_EXPR = "req.hdr(host),field(1,:),lower";
 
-/** Host → first vhost id (see hosts.ts). Lines for empty maps are left out. */
+/**
+ * The first vhost id as a log-format fragment inlined in the map key, when one exact-host lookup
+ * (with the catch-all as default) is all the host resolution needs; undefined otherwise.
+ */
+function inlineVhost(p: PortView): string | undefined {
+  const onlyExact = p.hosts.wildcardDepths.length === 0 && p.hosts.maxChain <= 1 && p.direct;
+  const bothMaps = p.exactMap.length > 0 && p.prefixMap.length > 0;
+  const fallback = p.hosts.fallback ?? 0;
+  if (onlyExact && p.hosts.exact.length === 0) return String(fallback); // a constant: no lookup at all
+  if (!onlyExact || bothMaps) return undefined;
+  return p.hosts.exact.length ? `%[${HOST_EXPR},map_str_int(${p.files.hosts},${fallback})]` : String(fallback);
+}
+
+/** Host → first vhost id into txn.vh (see hosts.ts). */
 function hostLines(p: PortView): string[] {
   const wild = p.hosts.wildcardDepths.length > 0;
   const out = wild ? [`  http-request set-var(txn.host) ${HOST_EXPR}`] : [];
@@ -31,73 +46,80 @@ function hostLines(p: PortView): string[] {
 }
 
 /**
- * Path → smallest-numbered simple rule, one vhost level at a time: rules of a more specific vhost
- * have smaller numbers, so the first level with a hit wins. Then the complex rules, each gated on
- * its vhost being in the request's chain and on beating the current best.
+ * Path → first simple rule, one vhost level at a time: rules of a more specific vhost come first,
+ * so the first level with a hit wins. Then the complex rules, each gated on its vhost being in
+ * the request's chain and on beating the current best.
  */
-function ruleLines(p: PortView): string[] {
+function ruleLines(p: PortView, vh: string): string[] {
   const out: string[] = [];
+  const result = p.direct ? "txn.be" : "txn.best";
+  const none = `!{ var(${result}) -m found }`;
+  const [exactConv, prefixConv] = p.direct ? ["map_str", "map_beg"] : ["map_str_int", "map_beg_int"];
   // The chain of the first vhost, before the levels below move txn.vh along it.
-  if (p.matching.complex.length > 0) out.push(`  http-request set-var(txn.chain) var(txn.vh),map_str(${p.files.chains})`);
-  const hasExact = p.matching.exactMap.length > 0;
-  const hasPrefix = p.matching.prefixMap.length > 0;
-  for (let level = 1; level <= p.hosts.maxChain && (hasExact || hasPrefix); level++) {
-    if (level > 1) out.push(`  http-request set-var(txn.vh) var(txn.vh),map_str_int(${p.files.next},0) if ${NO_BEST}`);
-    const guard = level === 1 ? "" : ` if ${NO_BEST}`;
-    if (hasExact)
+  if (!p.direct) out.push(`  http-request set-var(txn.chain) var(txn.vh),map_str(${p.files.chains})`);
+  const levels = p.exactMap.length || p.prefixMap.length ? p.hosts.maxChain : 0;
+  for (let level = 1; level <= levels; level++) {
+    if (level > 1) out.push(`  http-request set-var(txn.vh) var(txn.vh),map_str_int(${p.files.next},0) if ${none}`);
+    let guard = level === 1 ? "" : ` if ${none}`;
+    if (p.exactMap.length) {
       out.push(
-        `  http-request set-var-fmt(txn.k) "%[var(txn.vh)]:%[path]"${guard}`,
-        `  http-request set-var(txn.best) var(txn.k),map_str_int(${p.files.exact})${guard}`,
+        `  http-request set-var-fmt(txn.k) "${vh}:%[path]"${guard}`,
+        `  http-request set-var(${result}) var(txn.k),${exactConv}(${p.files.exact})${guard}`,
       );
-    if (hasPrefix)
+      guard = ` if ${none}`;
+    }
+    if (p.prefixMap.length)
       out.push(
-        `  http-request set-var-fmt(txn.k) "%[var(txn.vh)]:%[path]/"${hasExact || level > 1 ? ` if ${NO_BEST}` : ""}`,
-        `  http-request set-var(txn.best) var(txn.k),map_beg_int(${p.files.prefix})${hasExact || level > 1 ? ` if ${NO_BEST}` : ""}`,
+        `  http-request set-var-fmt(txn.k) "${vh}:%[path]/"${guard}`,
+        `  http-request set-var(${result}) var(txn.k),${prefixConv}(${p.files.prefix})${guard}`,
       );
   }
-  if (p.matching.complex.length > 0) {
+  if (!p.direct) {
     out.push(
       "  http-request set-var(txn.ps) path,concat(/)",
-      `  http-request set-var(txn.best) int(${MAX_RULE}) if { var(txn.chain) -m found } ${NO_BEST}`,
+      `  http-request set-var(txn.best) int(${MAX_RULE}) if { var(txn.chain) -m found } ${none}`,
     );
     for (const c of p.matching.complex) {
       out.push(
         `  http-request set-var(txn.best) int(${c.no}) if { var(txn.chain) -m sub :${c.vhost}: } { var(txn.best) -m int gt ${c.no} } ${c.conditions.join(" ")}`,
       );
     }
+    out.push(`  http-request set-var(txn.be) var(txn.best),map_str(${p.files.targets})`);
   }
   return out;
 }
 
-/** Rule number → backend: a map, or for weighted rules a random pick into cumulative ranges. */
-function dispatchLines(p: PortView): string[] {
-  // Not `use_backend %[...,map_str(file)]`: HAProxy parses use_backend expressions after the
-  // config is read, where `default-path config` no longer applies to the map file name.
-  const weighted = p.targets.targets.filter((t) => t.choices.length > 1);
-  const out = [`  http-request set-var(txn.be) var(txn.best),map_str(${p.files.targets})`];
-  for (const t of weighted) {
+/** Weighted rules: a random number into cumulative ranges, one backend per range. */
+function weightedLines(p: PortView): string[] {
+  const out: string[] = [];
+  for (const t of p.targets.targets) {
+    if (t.choices.length < 2) continue;
+    const selected = p.direct ? `{ var(txn.be) -m str ${weightedMarker(t.no)} }` : `{ var(txn.best) -m int ${t.no} }`;
     const total = t.choices.reduce((s, c) => s + c.weight, 0);
-    out.push(`  http-request set-var(txn.rnd) rand(${total}) if { var(txn.best) -m int ${t.no} }`);
+    out.push(`  http-request set-var(txn.rnd) rand(${total}) if ${selected}`);
     let from = 0;
     for (const c of t.choices) {
-      out.push(
-        `  http-request set-var(txn.be) str(${c.backend}) if { var(txn.best) -m int ${t.no} } { var(txn.rnd) -m int ${from}:${from + c.weight - 1} }`,
-      );
+      // once txn.be is set the marker no longer matches: ranges are disjoint anyway
+      out.push(`  http-request set-var(txn.be) str(${c.backend}) if ${selected} { var(txn.rnd) -m int ${from}:${from + c.weight - 1} }`);
       from += c.weight;
     }
   }
-  out.push("  use_backend %[var(txn.be)] if { var(txn.be) -m found }", `  default_backend ${BE_404}`);
   return out;
 }
 
 export function renderFrontend(p: PortView): string[] {
   const tls = p.crtList ? ` ssl crt-list ${p.files.crtList} alpn h2,http/1.1` : "";
+  const inline = inlineVhost(p);
   return [
     `frontend fe_${p.port.port}`,
     `  bind ${p.bindAddress}:${p.port.port}${tls}`,
-    ...hostLines(p),
-    ...ruleLines(p),
-    ...dispatchLines(p),
+    ...(inline === undefined ? hostLines(p) : []),
+    ...ruleLines(p, inline ?? "%[var(txn.vh)]"),
+    ...weightedLines(p),
+    // Not `use_backend %[...,map_str(file)]`: HAProxy parses use_backend expressions after the
+    // config is read, where `default-path config` no longer applies to the map file name.
+    "  use_backend %[var(txn.be)] if { var(txn.be) -m found }",
+    `  default_backend ${BE_404}`,
     "",
   ];
 }
