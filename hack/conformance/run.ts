@@ -54,6 +54,16 @@ async function claimedFeatures(): Promise<string[]> {
   }
 }
 
+/** Leftovers of an interrupted run would be updated in place by the suite (racing our status writes). */
+async function removeLeftovers() {
+  const names = (await kubectl(["get", "namespaces", "-o", "name"]))
+    .split("\n")
+    .filter(n => n.startsWith("namespace/gateway-conformance-"));
+  if (names.length === 0) return;
+  console.log(`conformance: deleting leftovers of an earlier run: ${names.join(" ")}`);
+  await kubectl(["delete", "--wait=true", "--timeout=120s", ...names]);
+}
+
 async function main() {
   execFileSync("bash", [join(REPO, "hack/conformance/build.sh")], { stdio: "inherit" });
   const suite = join(CACHE, `conformance-${VERSION}/bin/conformance.test`);
@@ -61,10 +71,11 @@ async function main() {
   await startModule({ kubeconfig: KUBECONFIG });
   let code = 1;
   try {
+    await removeLeftovers();
     const features = await claimedFeatures();
     const version = execFileSync("git", ["-C", REPO, "describe", "--always", "--dirty"]).toString().trim();
     const suiteArgs = [
-      "-test.run", "TestConformance",
+      "-test.run", "^TestConformance$",
       "-test.v",
       "-test.timeout", args.timeout!,
       `--gateway-class=${GATEWAY_CLASS}`,
@@ -76,7 +87,6 @@ async function main() {
       "--url=https://crossway.dev",
       `--version=${version}`,
       "--contact=crossway maintainers",
-      "--cleanup-base-resources=false",
       ...(args["run-test"] ? [`--run-test=${args["run-test"]}`] : []),
       ...(args["skip-tests"] ? [`--skip-tests=${args["skip-tests"]}`] : []),
     ];
