@@ -92,6 +92,7 @@ export async function netnsPids(ns: string): Promise<number[]> {
 
 /** Deletes a link; one that is already gone is fine. */
 export async function deleteLink(name: string): Promise<void> {
+  if (!name) return;
   const r = await tryRun("ip", ["link", "del", name]);
   if (r.code !== 0 && !/Cannot find device|does not exist/.test(r.stderr)) throw new Error(`ip link del ${name}: ${r.stderr.trim()}`);
 }

@@ -12,7 +12,7 @@ import { containerArgv, ensureHostBinary, mapImage } from "./images.js";
 import { Ipam } from "./ipam.js";
 import { Kube, isStatus } from "./kube.js";
 import { Log, errInfo } from "./log.js";
-import { ensurePodNetwork, netnsName, netnsPids, removePodNetwork } from "./netns.js";
+import { ensurePodNetwork, hostVethName, netnsName, netnsPids, removePodNetwork } from "./netns.js";
 import { NODE_IP } from "./node-info.js";
 import { buildStatus, podPhase } from "./pod-status.js";
 import { runDueProbes } from "./probe-runner.js";
@@ -54,6 +54,9 @@ export class PodWorker {
   private volumeRetryMs = 500;
   private sandboxReady = false;
   private sandboxMessage?: string;
+  private sandboxRetryAt = 0;
+  private teardownFailures = 0;
+  private sandboxRetryMs = 1000;
   private startTime = new Date().toISOString();
   private lastPublished = "";
   private lastPublishError?: string;
@@ -204,6 +207,7 @@ export class PodWorker {
 
   private async ensureSandbox(): Promise<boolean> {
     if (this.sandboxReady) return true;
+    if (Date.now() < this.sandboxRetryAt) return false;
     const hostNet = !!this.pod.spec.hostNetwork;
     try {
       if (!this.rec) {
@@ -213,7 +217,7 @@ export class PodWorker {
           namespace: this.pod.metadata.namespace ?? "default",
           name: this.pod.metadata.name,
           netns: hostNet ? "" : netnsName(this.uid),
-          hostVeth: "",
+          hostVeth: hostNet ? "" : hostVethName(this.uid),
           ip,
           procs: {},
           restartCounts: {},
@@ -239,8 +243,13 @@ export class PodWorker {
       return true;
     } catch (err) {
       const msg = `pod sandbox: ${(err as Error).message ?? err}`;
-      if (msg !== this.sandboxMessage) this.log.error({ err: errInfo(err) }, "pod sandbox setup failed");
+      if (msg !== this.sandboxMessage) {
+        this.log.error({ err: errInfo(err) }, "pod sandbox setup failed");
+        this.event("Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${(err as Error).message ?? err}`);
+      }
       this.sandboxMessage = msg;
+      this.sandboxRetryAt = Date.now() + this.sandboxRetryMs;
+      this.sandboxRetryMs = Math.min(this.sandboxRetryMs * 2, 30_000);
       return false;
     }
   }
@@ -493,11 +502,24 @@ export class PodWorker {
       }),
     );
     if (this.rec) {
-      if (this.rec.netns) for (const pid of await netnsPids(this.rec.netns)) signalGroup(pid, "SIGKILL");
-      if (this.rec.netns) await removePodNetwork(this.rec.netns, this.rec.hostVeth);
+      let leftBehind = false;
+      try {
+        if (this.rec.netns) for (const pid of await netnsPids(this.rec.netns)) signalGroup(pid, "SIGKILL");
+        if (this.rec.netns) await removePodNetwork(this.rec.netns, this.rec.hostVeth);
+      } catch (err) {
+        // a Pod stuck in Terminating blocks its namespace: after some tries finalise it anyway,
+        // leaving the network namespace (and its IP, not handed out again) for --cleanup
+        if (++this.teardownFailures < 10) throw err;
+        leftBehind = true;
+        this.log.error(
+          { err: errInfo(err), netns: this.rec.netns },
+          "pod sandbox could not be removed; finalising the pod anyway (--cleanup removes it)",
+        );
+      }
       this.d.state.removePod(this.uid);
-      this.d.ipam.release(this.uid);
-      this.log.info("pod sandbox removed");
+      if (!leftBehind) this.d.ipam.release(this.uid);
+      this.rec = undefined;
+      this.log.info({ leftBehind }, "pod sandbox removed");
     }
     if (!this.gone) {
       const { namespace: ns, name } = this.pod.metadata;

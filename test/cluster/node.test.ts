@@ -600,8 +600,26 @@ describe("pods on the local cluster's node", () => {
       reason: "ContainerCreating",
       message: 'volume "data": type persistentVolumeClaim is not supported by the local node',
     });
+    // a sysctl outside net.* cannot be confined to the pod: the sandbox is refused, the pod says why
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "ipc-sysctl", namespace: NS },
+      spec: {
+        securityContext: { sysctls: [{ name: "kernel.shm_rmid_forced", value: "1" }] },
+        containers: [{ name: "main", image: NODE_IMAGE }],
+      },
+    });
+    const refused = await eventually("ipc-sysctl to report its sandbox failure", async () => {
+      const p = await kubectlJson<{ status: { phase: string; message?: string } }>(["get", "pod", "ipc-sysctl", "-n", NS]);
+      return p.status.message ? p : undefined;
+    });
+    expect(refused.status).toMatchObject({
+      phase: "Pending",
+      message: "pod sandbox: sysctl kernel.shm_rmid_forced is not namespaced by the local node (only net.*)",
+    });
     for (const p of await readyPods("app=echo", 2)) expect((await get(`http://${p.status.podIP}:3000/`)).status).toBe(200);
-    await kubectl(["delete", "pod", "no-binary", "pvc", "-n", NS, "--wait=true", "--timeout=60s"]);
+    await kubectl(["delete", "pod", "no-binary", "pvc", "ipc-sysctl", "-n", NS, "--wait=true", "--timeout=60s"]);
   });
 
   test("a LoadBalancer Service gets a ready pod's IP as ingress, which answers and follows the endpoints when that pod is deleted", async () => {
