@@ -19,7 +19,7 @@ export const escapeLogFormat = (s: string): string => s.replace(/%/g, "%%");
 export const quoteLiteralFormat = (s: string): string => quoteWord(escapeLogFormat(s));
 
 /** Header names: RFC 7230 tokens restricted to what is safe unquoted in sample-fetch args. */
-export const isSafeHeaderName = (s: string): boolean => /^[A-Za-z0-9!#%&*+.^_`|~-]+$/.test(s) && !s.includes("$");
+export const isSafeHeaderName = (s: string): boolean => /^[A-Za-z0-9!%&*+.^_`|~-]+$/.test(s); // no `#`: comment start
 
 /** Query parameter names used inside `urlp(<name>)`: no separators or quoting characters. */
 export const isSafeParamName = (s: string): boolean => /^[A-Za-z0-9._~!*+-]+$/.test(s);

@@ -2,6 +2,7 @@
  * The view model the section templates read: everything derived from the IR once, in order
  * (IR → hosts → matching → targets), so templates only print.
  */
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import type { GatewayIR, PortIR } from "../engine/ir";
 import { hostDispatch, type HostDispatch } from "./hosts";
 import { portMatching, type PortMatching } from "./matching";
@@ -73,17 +74,35 @@ const portFiles = (port: number): PortFiles => ({
   crtList: `p${port}.crtlist`,
 });
 
-/** Certificates of an HTTPS port; the hostname-less listener's come first (the default cert). */
-function certFiles(port: PortIR): CertFile[] {
+/** Why HAProxy would refuse this certificate/key pair, if it would. */
+function certProblem(certPem: string, keyPem: string): string | undefined {
+  try {
+    const cert = new X509Certificate(certPem);
+    if (!cert.checkPrivateKey(createPrivateKey(keyPem))) return "the private key does not match the certificate";
+    return undefined;
+  } catch (e) {
+    return `cannot be parsed (${(e as Error).message})`;
+  }
+}
+
+/**
+ * Certificates of an HTTPS port; the hostname-less listener's come first (the default cert).
+ * A pair HAProxy would refuse is left out with a warning, so one bad Secret cannot block the
+ * whole Gateway's config.
+ */
+function certFiles(port: PortIR, warnings: string[]): CertFile[] {
   const listeners = port.listeners
     .map((l, i) => ({ l, i }))
     .sort((a, b) => Number(a.l.hostname !== undefined) - Number(b.l.hostname !== undefined) || a.i - b.i);
   return listeners.flatMap(({ l, i }) =>
-    (l.tls?.certificates ?? []).map((c, j) => ({
-      file: `cert-${port.port}-${i}-${j}.pem`,
-      pem: `${c.certPem.trim()}\n${c.keyPem.trim()}\n`,
-      sni: l.hostname,
-    })),
+    (l.tls?.certificates ?? []).flatMap((c, j) => {
+      const problem = certProblem(c.certPem, c.keyPem);
+      if (problem) {
+        warnings.push(`listener ${l.id}: certificate ${c.ref.namespace}/${c.ref.name} ${problem}; not served`);
+        return [];
+      }
+      return [{ file: `cert-${port.port}-${i}-${j}.pem`, pem: `${c.certPem.trim()}\n${c.keyPem.trim()}\n`, sni: l.hostname }];
+    }),
   );
 }
 
@@ -93,7 +112,7 @@ export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
   const warnings: string[] = [];
   const ports: PortView[] = [];
   for (const port of ir.ports) {
-    const crt = port.protocol === "HTTPS" ? certFiles(port) : undefined;
+    const crt = port.protocol === "HTTPS" ? certFiles(port, warnings) : undefined;
     if (crt && crt.length === 0) {
       warnings.push(`port ${port.port}: HTTPS without certificates is not served`);
       continue;
