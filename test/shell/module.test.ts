@@ -246,6 +246,27 @@ test("the namespace label policy denies a non-admin and names the policy", async
   });
 });
 
+test("a burst of 100 routes applied at once is coalesced into a few recomputes, all get status", async () => {
+  const reconciledBefore = mod.logs().filter(l => l.msg === "reconciled").length;
+  const routes = Array.from({ length: 100 }, (_, i) => {
+    const r = route(NS.careers, `burst-${i}`);
+    return { ...r, metadata: { ...r.metadata, labels: { burst: "true" } } };
+  });
+  const t0 = Date.now();
+  await kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: routes }));
+  const applyMs = Date.now() - t0;
+  await eventually("100 routes Accepted", async () => {
+    const items = (await getJson("httproute", "-n", NS.careers)).items as { metadata: { name: string }; status?: { parents?: Parent[] } }[];
+    const ok = items.filter(r => r.metadata.name.startsWith("burst-") &&
+      r.status?.parents?.some(p => p.controllerName === OURS && p.conditions.some(c => c.type === "Accepted" && c.status === "True")));
+    return ok.length === 100 ? true : undefined;
+  }, 30_000);
+  const runs = mod.logs().filter(l => l.msg === "reconciled").length - reconciledBefore;
+  console.info(`100 routes: kubectl apply took ${applyMs} ms, all Accepted ${Date.now() - t0} ms after it began, ${runs} recompute(s)`);
+  expect(runs).toBeLessThan(25);
+  await kubectl(["delete", "httproute", "-n", NS.careers, "-l", "burst=true", "--wait=false"]);
+});
+
 test("a Gateway edit that would detach routes warns (even on a server-side dry run)", async () => {
   await eventually("careers Accepted", async () => ((await ourAccepted(NS.careers, "careers"))?.status === "True" ? true : undefined));
   const p = kubectl(["apply", "--dry-run=server", "-f", "-"], JSON.stringify({
