@@ -58,6 +58,13 @@ export async function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Wait for `p`, at most `ms` (no timer left behind). */
+async function within(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -108,9 +115,9 @@ export async function startHaproxy(dir: string, port: number): Promise<Haproxy> 
     stop: async () => {
       if (proc.exitCode !== null) return;
       proc.kill("SIGTERM");
-      await Promise.race([exited, sleep(3000)]);
+      await within(exited, 3000);
       if (proc.exitCode === null) proc.kill("SIGKILL");
-      await Promise.race([exited, sleep(1000)]);
+      await within(exited, 1000);
     },
   };
 }
