@@ -13,7 +13,8 @@ import { ensureCluster } from "../../hack/cluster/up.js";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule, type RunningModule } from "../../hack/dev-module.js";
 
-jest.setTimeout(180_000);
+// waiting for another suite that runs the module (one per machine) may take a while
+jest.setTimeout(720_000);
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 const S = `mt${process.pid}`;
@@ -68,7 +69,7 @@ let mod: RunningModule;
 
 beforeAll(async () => {
   await ensureCluster();
-  mod = await startModule({ kubeconfig: KUBECONFIG, readyTimeoutMs: 90_000 });
+  mod = await startModule({ kubeconfig: KUBECONFIG, readyTimeoutMs: 90_000, lockTimeoutMs: 600_000 });
   await apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS.infra } });
   await apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS.careers, labels: { "shared-gateway-access": "true" } } });
   await apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS.hr } });
