@@ -165,6 +165,13 @@ export const listener = {
       Reason.UnsupportedProtocol,
       `${l} uses TLS mode "${mode}"; HTTPS listeners support only mode Terminate`,
     ),
+  clientValidationUnsupported: (l: string, gw: string) =>
+    c(
+      "Accepted",
+      false,
+      Reason.UnsupportedValue,
+      `${l} would need client certificate validation (spec.tls.frontend of ${gw}), which crossway does not support yet; it is not served rather than served without mutual TLS`,
+    ),
   portUnavailable: (l: string, port: number, why: string) =>
     c("Accepted", false, Reason.PortUnavailable, `${l} cannot use port ${port}: ${why}`),
   /** A conflicted listener is not accepted (conformance: Accepted=False with the conflict reason). */

@@ -94,6 +94,9 @@ export function buildListener(
   // attach to a listener with an unavailable port; it is simply not programmed.
   const portProblem = lookup.validator.port(port);
   if (portProblem) node.accepted = L.portUnavailable(desc, port, portProblem);
+  else if (protocol === "HTTPS" && wantsClientValidation(gateway, port)) {
+    node.accepted = L.clientValidationUnsupported(desc, gateway.desc);
+  }
   node.attachable = true;
   if (protocol === "HTTPS") {
     const certs = resolveCertificates(spec, owner, desc, lookup);
@@ -101,6 +104,14 @@ export function buildListener(
     else node.tls = certs.tls;
   }
   return node;
+}
+
+/** Does the Gateway ask for client certificate validation on HTTPS listeners of `port`? */
+function wantsClientValidation(gateway: GatewayNode, port: number): boolean {
+  const frontend = gateway.obj.spec?.tls?.frontend;
+  if (!frontend) return false;
+  const perPort = objects(frontend.perPort).find((p) => Number(p.port) === port);
+  return Boolean(perPort ? perPort.tls?.validation : frontend.default?.validation);
 }
 
 function resolveKinds(spec: ListenerSpec, allowed: readonly RouteKind[]): { valid: GroupKind[]; invalid: string[] } {
