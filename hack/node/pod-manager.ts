@@ -9,7 +9,7 @@ import { Ipam } from "./ipam.js";
 import { Kube, isStatus } from "./kube.js";
 import { Log, errInfo } from "./log.js";
 import { NODE_NAME } from "./node-info.js";
-import { PodWorker } from "./pod-worker.js";
+import { PodWorker, WorkerDeps } from "./pod-worker.js";
 import { PodRecord, StateDir } from "./state.js";
 import { TokenCache } from "./tokens.js";
 import { ConfigMap, Pod, Secret } from "./types.js";
@@ -51,22 +51,7 @@ export class PodManager {
     if (pod.spec.nodeName !== NODE_NAME) return;
     let w = this.workers.get(uid);
     if (!w) {
-      w = new PodWorker(
-        pod,
-        {
-          kube: this.kube,
-          state: this.state,
-          ipam: this.ipam,
-          sources: this.sources,
-          log: this.log,
-          event: this.event,
-          onFinished: (id) => {
-            this.workers.delete(id);
-            this.tokens.forget(id);
-          },
-        },
-        this.adoptable.get(uid),
-      );
+      w = new PodWorker(pod, this.deps(), this.adoptable.get(uid));
       this.adoptable.delete(uid);
       this.workers.set(uid, w);
     }
@@ -80,14 +65,16 @@ export class PodManager {
       if (live.has(rec.uid)) continue;
       this.adoptable.delete(rec.uid);
       this.log.info({ pod: `${rec.namespace}/${rec.name}`, uid: rec.uid }, "pod from a previous agent run is gone; cleaning up");
-      const stub = { metadata: { name: rec.name, namespace: rec.namespace, uid: rec.uid }, spec: { containers: [] } } as Pod;
-      const w = new PodWorker(stub, { ...this.depsFor(), onFinished: (id) => this.workers.delete(id) }, rec);
+      // its containers as recorded, so their processes are stopped gracefully (SIGTERM first)
+      const containers = Object.keys(rec.procs).map((name) => ({ name, image: "" }));
+      const stub = { metadata: { name: rec.name, namespace: rec.namespace, uid: rec.uid }, spec: { containers } } as Pod;
+      const w = new PodWorker(stub, this.deps(), rec);
       this.workers.set(rec.uid, w);
       w.removed();
     }
   }
 
-  private depsFor() {
+  private deps(): WorkerDeps {
     return {
       kube: this.kube,
       state: this.state,
@@ -95,6 +82,10 @@ export class PodManager {
       sources: this.sources,
       log: this.log,
       event: this.event,
+      onFinished: (id) => {
+        this.workers.delete(id);
+        this.tokens.forget(id);
+      },
     };
   }
 

@@ -658,14 +658,26 @@ describe("pods on the local cluster's node", () => {
     expect(again.pod).not.toBe(victim.metadata.name);
   });
 
-  test("a restarted node agent adopts running pods instead of restarting them", async () => {
+  test("a restarted node agent adopts running pods instead of restarting them, and cleans up pods deleted meanwhile", async () => {
+    await apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "orphan", namespace: NS, labels: { app: "orphan" } },
+      spec: { containers: [{ name: "main", image: NODE_IMAGE, args: ["-e", "setInterval(() => {}, 1000)"] }] },
+    });
     const [reader] = await readyPods("app=reader", 1);
+    const [orphan] = await readyPods("app=orphan", 1);
     const ns = netnsOf(reader.metadata.uid);
     const pidsBefore = netnsPids(ns).sort();
+    const orphanPids = netnsPids(netnsOf(orphan.metadata.uid));
+    expect(orphanPids.length).toBeGreaterThan(0);
     const [agentPid] = fs.readFileSync(`${DIRS.pids}/node.pid`, "utf8").split("\n").map(Number);
     process.kill(agentPid, "SIGTERM");
     await eventually("the node agent to exit", async () => (alive(agentPid) ? undefined : true), 15_000);
     expect(netnsPids(ns).sort()).toEqual(pidsBefore); // pods keep running without the agent
+    // force-deleted while no agent runs: the Pod object is gone at once, its processes are not
+    await kubectl(["delete", "pod", "orphan", "-n", NS, "--force", "--grace-period=0"]);
+    expect(orphanPids.filter(alive)).toEqual(orphanPids);
 
     const info = await ensureCluster();
     // a new agent runs (started by this call, or by another suite's ensureCluster in between)
@@ -678,6 +690,10 @@ describe("pods on the local cluster's node", () => {
     expect(p.status.containerStatuses![0].restartCount).toBe(0);
     expect(isReady(p)).toBe(true);
     expect((await get(`http://${reader.status.podIP}:8080/msg`)).body).toBe("second");
+    // the new agent found the orphan's record without a Pod and removed it
+    await eventually("the orphan's processes and netns to be gone", async () =>
+      orphanPids.some(alive) || netnsList().includes(netnsOf(orphan.metadata.uid)) ? undefined : true,
+    );
   });
 
   // Stopping the shared cluster would break other suites running against it at the same moment on a
