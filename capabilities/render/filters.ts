@@ -6,9 +6,12 @@ import type { FilterIR, HeaderModifierIR, PortIR, RouteRuleIR } from "../engine/
 import { escapeLogFormat, isPrintable, isSafeHeaderName, quoteLiteralFormat, quoteWord } from "./quote";
 import { trimPrefix } from "./matching";
 import { HOST_EXPR } from "./sections/frontend";
+import { MIRROR_ACTION } from "./mirror-lua";
+import { serviceBackendName } from "./targets";
 
 type Redirect = Extract<FilterIR, { type: "RequestRedirect" }>;
 type Rewrite = Extract<FilterIR, { type: "URLRewrite" }>;
+type Mirror = Extract<FilterIR, { type: "RequestMirror" }>;
 type PathModifier = NonNullable<Rewrite["path"]>;
 
 export interface FilterLines {
@@ -92,6 +95,13 @@ function rewriteLines(rule: RouteRuleIR, f: Rewrite): FilterLines {
   return { lines };
 }
 
+/** Copy the request to the mirror Service for `percent` % of requests (see mirror-lua.ts). */
+function mirrorLines(f: Mirror): FilterLines {
+  if (f.backend.kind !== "service" || f.percent <= 0) return { lines: [] };
+  const sample = f.percent >= 100 ? "" : ` if { rand(10000) -m int lt ${Math.round(f.percent * 100)} }`;
+  return { lines: [`http-request ${MIRROR_ACTION} ${serviceBackendName(f.backend)}${sample}`] };
+}
+
 export function filterLines(port: PortIR, rule: RouteRuleIR, f: FilterIR): FilterLines {
   switch (f.type) {
     case "RequestHeaderModifier":
@@ -103,6 +113,6 @@ export function filterLines(port: PortIR, rule: RouteRuleIR, f: FilterIR): Filte
     case "URLRewrite":
       return rewriteLines(rule, f);
     case "RequestMirror":
-      return { lines: [] };
+      return mirrorLines(f);
   }
 }

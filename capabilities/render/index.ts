@@ -8,6 +8,7 @@ import { buildView, type RenderOptions, type RenderView } from "./view";
 import { renderGlobal } from "./sections/global";
 import { renderFrontend } from "./sections/frontend";
 import { renderBackends } from "./sections/backends";
+import { MIRROR_LUA, MIRROR_LUA_FILE } from "./mirror-lua";
 
 export { configSkeleton, serverStates, type ServerState } from "./skeleton";
 export type { RenderOptions } from "./view";
@@ -53,7 +54,8 @@ export function renderGateway(ir: GatewayIR, options: Partial<RenderOptions> = {
   const view = buildView(ir, { runDir: options.runDir ?? RUN_DIR, bindAddress: options.bindAddress ?? "" });
   const cfg = [`# crossway: Gateway ${ir.gateway.namespace}/${ir.gateway.name}`, ""];
   for (const section of SECTIONS) cfg.push(...section(view));
-  const files = { "haproxy.cfg": cfg.join("\n"), ...portFiles(view) };
+  const files: Record<string, string> = { "haproxy.cfg": cfg.join("\n"), ...portFiles(view) };
+  if (view.hasMirror) files[MIRROR_LUA_FILE] = MIRROR_LUA;
   const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return { files: sorted, warnings: view.warnings };
 }

@@ -59,13 +59,16 @@ export function serviceBackends(ports: PortIR[]): ServiceBackend[] {
   for (const port of ports)
     for (const l of port.listeners)
       for (const vh of l.virtualHosts)
-        for (const r of vh.rules) for (const b of r.backends) visit(b);
+        for (const r of vh.rules) {
+          for (const b of r.backends) visit(b);
+          for (const f of r.filters) if (f.type === "RequestMirror") visit(f.backend);
+        }
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 const hasRedirect = (r: RouteRuleIR) => r.filters.some((f) => f.type === "RequestRedirect");
-/** Mirror filters are not supported by this data plane; the engine reports them, we skip them. */
-const rendered = (fs: FilterIR[]) => fs.filter((f) => f.type !== "RequestMirror");
+/** Filters that change what the data plane does (a mirror to a backend that did not resolve does nothing). */
+const rendered = (fs: FilterIR[]) => fs.filter((f) => f.type !== "RequestMirror" || (f.backend.kind === "service" && f.percent > 0));
 
 function timeoutOf(r: RouteRuleIR): number | undefined {
   const t = [r.timeouts?.requestMs, r.timeouts?.backendRequestMs].filter((x): x is number => !!x && x > 0);

@@ -58,6 +58,8 @@ export interface PortView {
 export interface RenderView {
   runDir: string;
   hasTls: boolean;
+  /** Some rule mirrors requests: load the mirror Lua action. */
+  hasMirror: boolean;
   ports: PortView[];
   services: ServiceBackend[];
   warnings: string[];
@@ -139,5 +141,6 @@ export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
       prefixMap: values(matching.prefixMap),
     });
   }
-  return { runDir: opts.runDir, hasTls: ports.some((p) => p.crtList), ports, services, warnings };
+  const hasMirror = ports.some((p) => p.ruleBackends.some((rb) => rb.filters.some((f) => f.type === "RequestMirror")));
+  return { runDir: opts.runDir, hasTls: ports.some((p) => p.crtList), hasMirror, ports, services, warnings };
 }

@@ -13,6 +13,8 @@ import net from "node:net";
 export interface Echo {
   name: string;
   port: number;
+  /** Every request received, in order. */
+  seen: EchoBody[];
   close: () => Promise<void>;
 }
 
@@ -25,8 +27,10 @@ export interface EchoBody {
 }
 
 export async function startEcho(name: string, opts: { delayMs?: number } = {}): Promise<Echo> {
+  const seen: EchoBody[] = [];
   const server = http.createServer((req, res) => {
     const body: EchoBody = { backend: name, method: req.method ?? "", path: req.url ?? "", headers: req.headers };
+    seen.push(body);
     const send = () => {
       res.writeHead(200, { "content-type": "application/json", "x-echo-backend": name });
       res.end(JSON.stringify(body));
@@ -40,6 +44,7 @@ export async function startEcho(name: string, opts: { delayMs?: number } = {}): 
   return {
     name,
     port,
+    seen,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

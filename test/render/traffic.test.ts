@@ -16,7 +16,7 @@ const ep = (name: string) => [{ ip: "127.0.0.1", port: echoes[name].port }];
 const s = (name: string, weight = 1) => svc(name, ep(name), weight);
 
 beforeAll(async () => {
-  for (const n of ["a", "b", "c", "d", "apples", "bananas"]) echoes[n] = await startEcho(n);
+  for (const n of ["a", "b", "c", "d", "apples", "bananas", "mirror"]) echoes[n] = await startEcho(n);
   echoes.slow = await startEcho("slow", { delayMs: 1500 });
   [P, Q] = [await freePort(), await freePort()];
   const dir = tempDir("crossway-traffic-");
@@ -42,6 +42,10 @@ beforeAll(async () => {
           rule(prefix("/strip"), [s("a")], [{ type: "URLRewrite", path: { type: "ReplacePrefixMatch", value: "/" } }]),
           rule(exact("/full"), [s("a")], [{ type: "URLRewrite", path: { type: "ReplaceFullPath", value: "/replaced" } }]),
           rule(prefix("/slow"), [svc("slow", ep("slow"))], [], { timeouts: { requestMs: 300 } }),
+          rule(prefix("/mirrored"), [s("a")], [
+            { type: "RequestHeaderModifier", modifier: { set: [{ name: "X-Before-Mirror", value: "yes" }], add: [], remove: [] } },
+            { type: "RequestMirror", backend: s("mirror"), percent: 100 },
+          ]),
           rule(prefix("/ref-filter"), [svc("b", ep("b"), 1, [{ type: "RequestHeaderModifier", modifier: { set: [{ name: "X-Ref", value: "yes" }], add: [], remove: [] } }])]),
         ]),
         vhost("*", [
@@ -175,6 +179,15 @@ describe("filters", () => {
     expect((await get("/strip/x/y", "filters.test")).echo?.path).toBe("/x/y");
     expect((await get("/strip", "filters.test")).echo?.path).toBe("/");
     expect((await get("/full", "filters.test")).echo?.path).toBe("/replaced");
+  });
+  it("RequestMirror sends a copy to the mirror backend and answers from the main one", async () => {
+    const r = await get("/mirrored/x?q=1", "filters.test", { method: "POST", headers: { "x-client": "c1" } });
+    expect(r.echo?.backend).toBe("a");
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && echoes.mirror.seen.length === 0) await new Promise((res) => setTimeout(res, 20));
+    expect(echoes.mirror.seen).toHaveLength(1);
+    expect(echoes.mirror.seen[0]).toMatchObject({ method: "POST", path: "/mirrored/x?q=1" });
+    expect(echoes.mirror.seen[0].headers).toMatchObject({ host: "filters.test", "x-client": "c1", "x-before-mirror": "yes" });
   });
   it("a request timeout answers 504", async () => {
     const started = Date.now();

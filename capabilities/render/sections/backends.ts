@@ -43,6 +43,8 @@ function ruleBackend(view: RenderView, port: PortIR, rb: RuleBackend): string[] 
     `backend ${rb.name}`,
     ...(rb.service ? ["  balance roundrobin"] : []),
     ...(rb.timeoutMs !== undefined ? [`  timeout server ${rb.timeoutMs}ms`] : []),
+    // the mirror copies the body, so wait for it (up to a buffer) before the filters run
+    ...(rb.filters.some((f) => f.type === "RequestMirror") ? ["  option http-buffer-request"] : []),
     ...lines,
     // A redirect answers by itself; a rule backend with neither servers nor redirect fails closed.
     ...(rb.service ? serverLines(rb.service) : rb.filters.some((f) => f.type === "RequestRedirect") ? [] : ["  http-request return status 500"]),

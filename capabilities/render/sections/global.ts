@@ -1,5 +1,6 @@
 /** `global` and `defaults`: process settings for master-worker, hitless reloads and the runtime API. */
 import type { RenderView } from "../view";
+import { MIRROR_LUA_FILE } from "../mirror-lua";
 
 export function renderGlobal(view: RenderView): string[] {
   return [
@@ -12,6 +13,7 @@ export function renderGlobal(view: RenderView): string[] {
     "  stats timeout 30s",
     "  hard-stop-after 30s",
     ...(view.hasTls ? ["  tune.ssl.default-dh-param 2048"] : []),
+    ...(view.hasMirror ? [`  lua-load ${MIRROR_LUA_FILE}`] : []),
     "",
     "defaults",
     "  mode http",
