@@ -15,5 +15,8 @@ export default {
     "^(\\.{1,2}/.*)\\.js$": "$1",
   },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
+  // .local/ holds the local cluster's state (etcd's *.snap files look like jest snapshots).
+  modulePathIgnorePatterns: ["<rootDir>/.local/", "<rootDir>/dist/"],
+  watchPathIgnorePatterns: ["<rootDir>/.local/"],
   setupFiles: ["<rootDir>/test/setup-env.ts"],
 };
