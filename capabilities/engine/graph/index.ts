@@ -3,13 +3,14 @@
  * Order matters and is one-way: classes → gateways → listenerSets (merge, conflicts) → routes.
  */
 import type { ClusterSnapshot } from "../snapshot";
-import { keyOf, nsOf, nameOf, key } from "../meta";
+import { keyOf, nsOf, nameOf, key, objects } from "../meta";
 import { buildGatewayClasses } from "./gatewayclass";
 import { buildGateway } from "./gateway";
 import { buildListenerSets } from "./listenerset";
 import { draftHTTPRoute } from "./httproute";
 import { draftGRPCRoute } from "./grpcroute";
-import { attachRoute } from "./route";
+import { attachRoute, refersToUs } from "./route";
+import type { ParentRefSpec } from "./rules";
 import { resolveKindConflicts } from "./kindconflict";
 import type { Lookup } from "./lookup";
 import type { GatewayClassNode, GatewayNode, ListenerSetNode, RouteNode } from "./types";
@@ -33,9 +34,12 @@ export function buildGraph(s: ClusterSnapshot, lookup: Lookup): Graph {
   const parents = { gateways, listenerSets: lsByKey };
 
   const routes: RouteNode[] = [];
+  // Only routes with a parentRef to a parent of ours are drafted (others get no status from us).
+  const ours = (r: { spec?: { parentRefs?: unknown[] }; metadata?: unknown }) =>
+    hasParentRefs(r) && refersToUs(objects(r.spec?.parentRefs as ParentRefSpec[]), nsOf(r as never), parents);
   const drafts = [
-    ...s.httpRoutes.filter(hasParentRefs).map((r) => draftHTTPRoute(r, lookup)),
-    ...s.grpcRoutes.filter(hasParentRefs).map((r) => draftGRPCRoute(r, lookup)),
+    ...s.httpRoutes.filter(ours).map((r) => draftHTTPRoute(r, lookup)),
+    ...s.grpcRoutes.filter(ours).map((r) => draftGRPCRoute(r, lookup)),
   ];
   for (const d of drafts) {
     const node = attachRoute(d, parents, lookup);

@@ -10,7 +10,7 @@ import { kindRefusal, namespaceAdmits, namespaceRefusal } from "./listener";
 import type { Lookup } from "./lookup";
 import type { ParentRefSpec, RouteDraft } from "./rules";
 import type { Condition } from "../conditions";
-import type { GatewayNode, ListenerNode, ListenerSetNode, ParentStatus, RouteNode } from "./types";
+import type { GatewayNode, ListenerNode, ListenerSetNode, RouteNode } from "./types";
 
 export interface Parents {
   gateways: Map<string, GatewayNode>;
@@ -49,19 +49,19 @@ export function attachRoute(d: RouteDraft, parents: Parents, lookup: Lookup): Ro
     const parent = resolveParent(ref, d.namespace, parents);
     if (!parent) continue;
     const parentDesc = parent.kind === "Gateway" ? parent.gw.desc : parent.ls.desc;
-    const status: ParentStatus = {
-      parentRef: echoParentRef(ref),
-      parentDesc,
-      accepted: undefined as never,
-      listeners: [],
-    };
-    status.accepted = acceptOn(node, ref, parent, status, lookup);
-    node.parents.push(status);
+    const listeners: ListenerNode[] = []; // filled by acceptOn with the listeners it attached to
+    const accepted = acceptOn(node, ref, parent, parentDesc, listeners, lookup);
+    node.parents.push({ parentRef: echoParentRef(ref), parentDesc, accepted, listeners });
   }
   return node.parents.length > 0 ? node : undefined;
 }
 
 type Parent = { kind: "Gateway"; gw: GatewayNode } | { kind: "ListenerSet"; ls: ListenerSetNode };
+
+/** Does any parentRef point at a Gateway or ListenerSet of ours? (cheap pre-filter before drafting) */
+export function refersToUs(parentRefs: ParentRefSpec[], routeNs: string, parents: Parents): boolean {
+  return parentRefs.some((ref) => resolveParent(ref, routeNs, parents) !== undefined);
+}
 
 function resolveParent(ref: ParentRefSpec, routeNs: string, parents: Parents): Parent | undefined {
   if ((ref?.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP) return undefined;
@@ -82,10 +82,10 @@ function acceptOn(
   route: RouteNode,
   ref: ParentRefSpec,
   parent: Parent,
-  status: ParentStatus,
+  parentDesc: string,
+  attachedTo: ListenerNode[],
   lookup: Lookup,
 ): Condition {
-  const parentDesc = status.parentDesc;
   if (route.allRulesInvalid) return C.unsupportedValue(route.desc, route.problems);
   // A Gateway rejected only because its listeners are invalid still lets each listener speak for
   // itself (e.g. NotAllowedByListeners for a TLS-only listener; conformance HTTPRouteDisallowedKind).
@@ -132,7 +132,7 @@ function acceptOn(
     l.attached.set(routeKey, { route, hostnames: merged });
   }
   if (matched.length === 0) return C.noMatchingListenerHostname(route.desc, parentDesc, route.hostnames, hostRefusals);
-  status.listeners = matched;
+  attachedTo.push(...matched);
   return C.accepted(
     route.desc,
     parentDesc,
