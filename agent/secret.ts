@@ -1,12 +1,13 @@
 /** The config Secret → files + generation for the core. */
 import { ANN_CONFIG_GENERATION } from "../capabilities/dataplane/conventions";
+import { decodeConfigData } from "../capabilities/dataplane/secret-data";
 import type { SecretObject } from "./kube";
 
 /** Decoded files of the Secret, or why they cannot be used. */
 export function secretFiles(s: SecretObject): { files: Record<string, string>; generation: string } | { error: string } {
   const generation = s.metadata.annotations?.[ANN_CONFIG_GENERATION];
   if (!generation || !/^\d+$/.test(generation)) return { error: `annotation ${ANN_CONFIG_GENERATION} is missing or not a number` };
-  const files: Record<string, string> = {};
-  for (const [k, v] of Object.entries(s.data ?? {})) files[k] = Buffer.from(v, "base64").toString("utf8");
-  return { files, generation };
+  const decoded = decodeConfigData(s.data ?? {});
+  if ("error" in decoded) return decoded;
+  return { files: decoded.files, generation };
 }
