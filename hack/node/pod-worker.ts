@@ -360,7 +360,8 @@ export class PodWorker {
       this.onExit(c, 128, null, notExecutable, "StartError");
       return;
     }
-    this.d.state.addCreatedPaths(missingHostPaths(mounts));
+    const workDir = c.spec.workingDir ? [{ hostPath: "", mountPath: c.spec.workingDir, readOnly: false }] : [];
+    this.d.state.addCreatedPaths(missingHostPaths([...mounts, ...workDir]));
     try {
       if (restarting) this.d.state.rotateLog(this.rec!.namespace, this.rec!.name, name);
       const l = launch({

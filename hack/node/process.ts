@@ -45,7 +45,8 @@ export const mountScript = (spec: LaunchSpec): string => {
     lines.push(`mount --bind ${shq(m.hostPath)} ${dst}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro ${dst}`);
   }
-  lines.push(`cd ${shq(spec.workingDir ?? "/")}`);
+  // like a runtime, create a missing workingDir
+  lines.push(`mkdir -p ${shq(spec.workingDir ?? "/")}`, `cd ${shq(spec.workingDir ?? "/")}`);
   lines.push('exec "$@"');
   return lines.join("\n");
 };

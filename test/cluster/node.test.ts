@@ -531,7 +531,18 @@ describe("pods on the local cluster's node", () => {
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: "fails", namespace: NS },
-      spec: { restartPolicy: "Never", containers: [{ name: "main", image: NODE_IMAGE, args: ["-e", "process.exit(3)"] }] },
+      spec: {
+        restartPolicy: "Never",
+        containers: [
+          // workingDir is honoured (and created, as a runtime does): exit 3 there, 4 anywhere else
+          {
+            name: "main",
+            image: NODE_IMAGE,
+            workingDir: "/srv/crossway-wd",
+            args: ["-e", "process.exit(process.cwd() === '/srv/crossway-wd' ? 3 : 4)"],
+          },
+        ],
+      },
     });
     const [pause] = await readyPods("app=pause", 1);
     expect(netnsPids(netnsOf(pause.metadata.uid))).toEqual([]);
