@@ -5,7 +5,8 @@
 import https from "node:https";
 import { readFileSync } from "node:fs";
 
-const SA = "/var/run/secrets/kubernetes.io/serviceaccount";
+/** Where kubelet mounts the service-account token; CROSSWAY_SA_DIR overrides it (tests on the host). */
+const saDir = () => process.env.CROSSWAY_SA_DIR ?? "/var/run/secrets/kubernetes.io/serviceaccount";
 
 export interface KubeConfig {
   host: string;
@@ -20,12 +21,13 @@ export function inClusterConfig(): KubeConfig {
   if (!host) throw new Error("KUBERNETES_SERVICE_HOST is not set: the agent runs inside a pod");
   let ca: Buffer | undefined;
   try {
-    ca = readFileSync(`${SA}/ca.crt`);
+    ca = readFileSync(`${saDir()}/ca.crt`);
   } catch {
     ca = undefined;
   }
   // The token is re-read on every call: kubelet rotates it.
-  return { host, port, ca, token: () => readFileSync(`${SA}/token`, "utf8").trim() };
+  const dir = saDir();
+  return { host, port, ca, token: () => readFileSync(`${dir}/token`, "utf8").trim() };
 }
 
 export interface SecretObject {
