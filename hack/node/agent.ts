@@ -52,6 +52,8 @@ async function main() {
   if (process.getuid?.() !== 0) throw new Error("the node agent needs root (network namespaces, bind mounts)");
 
   const state = new StateDir(stateDir);
+  const pruned = state.pruneLogs();
+  if (pruned) log.info({ files: pruned }, "removed container logs older than a day");
   fs.writeFileSync(path.join(stateDir, "agent.pid"), String(process.pid));
   const kube = await Kube.fromFile(values.kubeconfig);
   const ipam = new Ipam(stateDir);

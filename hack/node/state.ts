@@ -72,6 +72,24 @@ export class StateDir {
     }
   }
 
+  /** Container logs outlive their pods (for debugging a failed run); a day later they go. */
+  pruneLogs(maxAgeMs = 24 * 3600_000): number {
+    const dir = path.join(this.dir, "logs");
+    let removed = 0;
+    for (const f of fs.readdirSync(dir)) {
+      const file = path.join(dir, f);
+      try {
+        if (Date.now() - fs.statSync(file).mtimeMs > maxAgeMs) {
+          fs.rmSync(file);
+          removed++;
+        }
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return removed;
+  }
+
   savePod(rec: PodRecord) {
     writeJsonAtomic(path.join(this.podDir(rec.uid), "pod.json"), rec);
   }
