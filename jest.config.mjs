@@ -19,4 +19,5 @@ export default {
   modulePathIgnorePatterns: ["<rootDir>/.local/", "<rootDir>/dist/"],
   watchPathIgnorePatterns: ["<rootDir>/.local/"],
   setupFiles: ["<rootDir>/test/setup-env.ts"],
+  globalSetup: "<rootDir>/test/global-setup.mjs",
 };
