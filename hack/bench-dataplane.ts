@@ -26,12 +26,24 @@ function need(bin: string, hint: string) {
   if (spawnSync("sh", ["-c", `command -v ${bin}`]).status !== 0) throw new Error(`${bin} not found: ${hint}`);
 }
 
+/**
+ * A free port below the ephemeral range: with thousands of backends HAProxy opens a connection
+ * per request to the origin, and an ephemeral listening port could be taken by one of those.
+ */
 async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    const s = net.createServer();
+    const ok = await new Promise<boolean>((r) => {
+      s.once("error", () => r(false));
+      s.listen(port, "127.0.0.1", () => r(true));
+    });
+    if (ok) {
+      await new Promise<void>((r) => s.close(() => r()));
+      return port;
+    }
+  }
+  throw new Error("no free port in 20000-29999");
 }
 
 async function waitPort(port: number, ms = 20_000): Promise<void> {
