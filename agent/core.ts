@@ -93,8 +93,10 @@ function runtimeCommands(before: ServerState[], after: ServerState[]): string[] 
     const [b, a] = [before[i], after[i]];
     if (a.key !== b.key) return undefined;
     if (a.host === b.host && a.port === b.port && a.enabled === b.enabled) continue;
+    // Take a slot out of rotation before touching its address; put it back only after.
+    if (!a.enabled) cmds.push(`set server ${a.key} state maint`);
     if (a.host !== b.host || a.port !== b.port) cmds.push(`set server ${a.key} addr ${a.host} port ${a.port}`);
-    cmds.push(`set server ${a.key} state ${a.enabled ? "ready" : "maint"}`);
+    if (a.enabled) cmds.push(`set server ${a.key} state ready`);
   }
   return cmds;
 }

@@ -18,9 +18,9 @@ let dir = "";
 let opts: Partial<CoreOptions>;
 const quiet = () => undefined;
 
-/** A config with `extra` additional routes /v0../v<extra-1>, all backed by `main`'s endpoint. */
-function render(main: Echo, extra = 0) {
-  const ep = [{ ip: "127.0.0.1", port: main.port }];
+/** A config with `extra` additional routes /v0../v<extra-1>, all backed by `main`'s endpoint(s). */
+function render(main: Echo | Echo[], extra = 0) {
+  const ep = (Array.isArray(main) ? main : [main]).map((e) => ({ ip: "127.0.0.1", port: e.port }));
   const rules = [
     ...Array.from({ length: extra }, (_, i) => rule(prefix(`/v${i}`), [svc(`extra${i}`, ep)])),
     rule(prefix("/"), [svc("main", ep)]),
@@ -70,6 +70,16 @@ describe("agent core", () => {
     expect(r.outcome).toBe("runtime");
     expect(r.workerPid).toBe(pid);
     for (let i = 0; i < 4; i++) expect((await request(P, "/x")).echo?.backend).toBe("e2");
+  });
+
+  it("adds and removes endpoints through the runtime API", async () => {
+    const pid = await workerPid();
+    const backends = async () => new Set(await Promise.all(Array.from({ length: 8 }, async () => (await request(P, "/x")).echo?.backend)));
+    expect((await applyConfig(render([echoes[0], echoes[1]]), "3", opts)).outcome).toBe("runtime");
+    expect(await backends()).toEqual(new Set(["e1", "e2"]));
+    expect((await applyConfig(render([echoes[1]]), "4", opts)).outcome).toBe("runtime");
+    expect(await backends()).toEqual(new Set(["e2"]));
+    expect(await workerPid()).toBe(pid);
   });
 
   it("reloads 20 structural changes under keep-alive load without a failed request", async () => {
