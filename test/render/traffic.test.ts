@@ -45,6 +45,7 @@ beforeAll(async () => {
           rule(prefix("/mirrored"), [s("a")], [
             { type: "RequestHeaderModifier", modifier: { set: [{ name: "X-Before-Mirror", value: "yes" }], add: [], remove: [] } },
             { type: "RequestMirror", backend: s("mirror"), percent: 100 },
+            { type: "RequestMirror", backend: s("d"), percent: 100 },
           ]),
           rule(prefix("/ref-filter"), [svc("b", ep("b"), 1, [{ type: "RequestHeaderModifier", modifier: { set: [{ name: "X-Ref", value: "yes" }], add: [], remove: [] } }])]),
         ]),
@@ -180,7 +181,7 @@ describe("filters", () => {
     expect((await get("/strip", "filters.test")).echo?.path).toBe("/");
     expect((await get("/full", "filters.test")).echo?.path).toBe("/replaced");
   });
-  it("RequestMirror sends a copy to the mirror backend and answers from the main one", async () => {
+  it("RequestMirror sends a copy to each mirror backend and answers from the main one", async () => {
     const r = await get("/mirrored/x?q=1", "filters.test", { method: "POST", headers: { "x-client": "c1" } });
     expect(r.echo?.backend).toBe("a");
     const deadline = Date.now() + 3000;
@@ -188,6 +189,8 @@ describe("filters", () => {
     expect(echoes.mirror.seen).toHaveLength(1);
     expect(echoes.mirror.seen[0]).toMatchObject({ method: "POST", path: "/mirrored/x?q=1" });
     expect(echoes.mirror.seen[0].headers).toMatchObject({ host: "filters.test", "x-client": "c1", "x-before-mirror": "yes" });
+    while (Date.now() < deadline && !echoes.d.seen.some((e) => e.path === "/mirrored/x?q=1")) await new Promise((res) => setTimeout(res, 20));
+    expect(echoes.d.seen.filter((e) => e.path === "/mirrored/x?q=1")).toHaveLength(1);
   });
   it("a request timeout answers 504", async () => {
     const started = Date.now();
