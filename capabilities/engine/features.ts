@@ -8,7 +8,38 @@ import { dataplaneProblem } from "./conditions";
  * Gateway API feature names written to GatewayClass status.supportedFeatures.
  * Claim only what passes conformance end to end; extend as the data plane proves more.
  */
-export const SUPPORTED_FEATURES: readonly string[] = ["Gateway", "HTTPRoute", "ReferenceGrant"];
+export const SUPPORTED_FEATURES: readonly string[] = [
+  // core
+  "Gateway",
+  "HTTPRoute",
+  "ReferenceGrant",
+  // extended, each proven by the unmodified v1.6.1 conformance suite (test/conformance, npm run conformance)
+  "GatewayAddressEmpty",
+  "GatewayHTTPListenerIsolation",
+  "GatewayPort8080",
+  "HTTPRoute303RedirectStatusCode",
+  "HTTPRoute307RedirectStatusCode",
+  "HTTPRoute308RedirectStatusCode",
+  "HTTPRouteBackendProtocolH2C",
+  "HTTPRouteBackendProtocolWebSocket",
+  "HTTPRouteBackendRequestHeaderModification",
+  "HTTPRouteBackendTimeout",
+  "HTTPRouteHostRewrite",
+  "HTTPRouteMethodMatching",
+  "HTTPRouteNamedRouteRule",
+  "HTTPRouteParentRefPort",
+  "HTTPRoutePathRedirect",
+  "HTTPRoutePathRewrite",
+  "HTTPRoutePortRedirect",
+  "HTTPRouteQueryParamMatching",
+  "HTTPRouteRequestMirror",
+  "HTTPRouteRequestMultipleMirrors",
+  "HTTPRouteRequestPercentageMirror",
+  "HTTPRouteRequestTimeout",
+  "HTTPRouteResponseHeaderModification",
+  "HTTPRouteSchemeRedirect",
+  "ListenerSet",
+];
 
 /** Gateway API CRD bundle version we ship and report in SupportedVersion. */
 export const GATEWAY_API_BUNDLE_VERSION = "v1.6.1";
