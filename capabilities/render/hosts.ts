@@ -56,11 +56,11 @@ export function hostDispatch(port: PortIR): HostDispatch {
   const vhosts: NumberedVhost[] = [];
   let id = 1;
   for (const listener of port.listeners) {
-    for (const vh of listener.virtualHosts) vhosts.push({ id: id++, listener, hostname: vh.hostname, vhost: vh });
+    for (const vh of listener.virtualHosts) vhosts.push({ id: id++, listener, hostname: vh.hostname.toLowerCase(), vhost: vh });
   }
   const listenerByHost = new Map<string, ListenerIR>();
   for (const l of port.listeners) {
-    const key = l.hostname ?? "*";
+    const key = l.hostname?.toLowerCase() ?? "*"; // requests' Host is lower-cased
     if (!listenerByHost.has(key)) listenerByHost.set(key, l);
   }
   const vhostByKey = new Map<string, NumberedVhost>(); // `<listener id>\n<hostname>`
@@ -80,7 +80,7 @@ export function hostDispatch(port: PortIR): HostDispatch {
   };
 
   const patterns = new Set<string>();
-  for (const l of port.listeners) if (l.hostname !== undefined) patterns.add(l.hostname);
+  for (const l of port.listeners) if (l.hostname !== undefined) patterns.add(l.hostname.toLowerCase());
   for (const v of vhosts) if (v.hostname !== "*") patterns.add(v.hostname);
   const sorted = [...patterns].sort();
   const exact = sorted.filter((p) => !isWildcard(p)).map((p): [string, number] => [p, resolve(p)]);
