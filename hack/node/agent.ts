@@ -113,7 +113,7 @@ async function main() {
   svcInformer.start();
   sliceInformer.start();
   await Promise.all([svcInformer.synced, sliceInformer.synced]);
-  lb.enqueueAll();
+  lb.start();
 
   // no scheduler: re-offer unbound pods whose binding failed
   const resync = setInterval(() => {

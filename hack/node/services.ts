@@ -37,6 +37,8 @@ export const chooseIngress = (current: string | undefined, ready: string[]): str
 export class ServiceLB {
   private pending = new Set<string>();
   private warned = new Set<string>();
+  /** nothing is published before both caches are synced (an empty slice cache would clear every ingress) */
+  private started = false;
   private scheduled = false;
 
   constructor(
@@ -49,12 +51,14 @@ export class ServiceLB {
   /** Queue a Service (namespace/name) for evaluation; coalesces bursts of events. */
   enqueue(key: string) {
     this.pending.add(key);
-    if (this.scheduled) return;
+    if (this.scheduled || !this.started) return;
     this.scheduled = true;
     setTimeout(() => void this.drain(), 50);
   }
 
-  enqueueAll() {
+  /** Call once the Service and EndpointSlice caches are synced. */
+  start() {
+    this.started = true;
     for (const s of this.services().list()) this.enqueue(`${s.metadata.namespace}/${s.metadata.name}`);
   }
 

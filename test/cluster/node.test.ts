@@ -133,6 +133,10 @@ const alive = (pid: number) => {
   }
 };
 
+const lbIngress = async (service: string) =>
+  (await kubectlJson<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>(["get", "service", service, "-n", NS])).status
+    .loadBalancer?.ingress?.[0]?.ip;
+
 const readyPods = (selector: string, n: number) =>
   eventually(`${n} Ready pods ${selector}`, async () => {
     const ps = (await pods(selector)).filter((p) => !p.metadata.deletionTimestamp);
@@ -640,9 +644,7 @@ describe("pods on the local cluster's node", () => {
       metadata: { name: "echo-lb", namespace: NS },
       spec: { type: "LoadBalancer", selector: { app: "echo" }, ports: [{ port: 3000, targetPort: 3000 }] },
     });
-    const lbIp = async () =>
-      (await kubectlJson<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>(["get", "service", "echo-lb", "-n", NS])).status
-        .loadBalancer?.ingress?.[0]?.ip;
+    const lbIp = () => lbIngress("echo-lb");
     const current = await readyPods("app=echo", 2);
     const ip = await eventually("a load balancer ingress IP", lbIp);
     expect(current.map((p) => p.status.podIP)).toContain(ip);
@@ -682,6 +684,8 @@ describe("pods on the local cluster's node", () => {
     const pidsBefore = netnsPids(ns).sort();
     const orphanPids = netnsPids(netnsOf(orphan.metadata.uid));
     expect(orphanPids.length).toBeGreaterThan(0);
+    const lbBefore = await lbIngress("echo-lb");
+    expect(lbBefore).toBeDefined();
     const [agentPid] = fs.readFileSync(`${DIRS.pids}/node.pid`, "utf8").split("\n").map(Number);
     process.kill(agentPid, "SIGTERM");
     await eventually("the node agent to exit", async () => (alive(agentPid) ? undefined : true), 15_000);
@@ -701,6 +705,7 @@ describe("pods on the local cluster's node", () => {
     expect(p.status.containerStatuses![0].restartCount).toBe(0);
     expect(isReady(p)).toBe(true);
     expect((await get(`http://${reader.status.podIP}:8080/msg`)).body).toBe("second");
+    expect(await lbIngress("echo-lb")).toBe(lbBefore); // the load balancer address did not move
     // the new agent found the orphan's record without a Pod and removed it
     await eventually("the orphan's processes and netns to be gone", async () =>
       orphanPids.some(alive) || netnsList().includes(netnsOf(orphan.metadata.uid)) ? undefined : true,
