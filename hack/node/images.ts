@@ -116,7 +116,8 @@ export async function ensureHostBinary(
       const { run } = await import("./shell.js");
       log.info({ binary: m.binary }, "haproxy missing: apt-get install haproxy");
       try {
-        await run("apt-get", ["install", "-y", "-qq", "haproxy"], 600_000);
+        const install = "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy";
+        await run("/bin/sh", ["-c", `${install} || { apt-get update -qq && ${install}; }`], 600_000);
       } catch (err) {
         log.error({ err: (err as Error).message }, "apt-get install haproxy failed");
         haproxyInstall = undefined;
