@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { run } from "./shell.js";
 
 export interface ImageRef {
   repository: string;
@@ -113,7 +114,6 @@ export async function ensureHostBinary(
   if (fs.existsSync(m.binary)) return undefined;
   if (m.kind === "haproxy") {
     haproxyInstall ??= (async () => {
-      const { run } = await import("./shell.js");
       log.info({ binary: m.binary }, "haproxy missing: apt-get install haproxy");
       try {
         const install = "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy";
