@@ -32,6 +32,8 @@ export function kubectl(args: string[], stdin?: string, timeoutMs = 60_000): Pro
       if (code === 0) resolve(stdout);
       else reject(new KubectlError(args, code, code === null ? `killed after ${timeoutMs}ms; ${stderr}` : stderr, stdout));
     });
+    // kubectl may exit without reading stdin (EPIPE): its exit code and stderr tell the story.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(stdin ?? "");
   });
 }
