@@ -288,7 +288,9 @@ export async function stopModule(): Promise<void> {
   if (c && c.child.exitCode === null) {
     const exited = new Promise(r => c.child.once("exit", r));
     c.child.kill("SIGTERM");
-    await Promise.race([exited, sleep(5000)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise(r => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
     if (c.child.exitCode === null) c.child.kill("SIGKILL");
   }
   try {
