@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ensureCluster } from "../../hack/cluster/up.js";
-import { KUBECONFIG } from "../../hack/cluster/config.js";
+import { BIN, KUBECONFIG } from "../../hack/cluster/config.js";
 
 jest.setTimeout(120_000);
 const run = promisify(execFile);
@@ -29,7 +29,7 @@ test("the module YAML passes a server-side dry-run apply", async () => {
   // config: dry-run ours under another name so the two are not merged.
   const docs = parseAllDocuments(readFileSync(join(DIST, "pepr-module-crossway.yaml"), "utf8")).map(d => d.toJS());
   for (const d of docs) if (d?.kind === "ValidatingWebhookConfiguration") d.metadata.name = `pepr-crossway-dryrun-${process.pid}`;
-  const p = run("kubectl", ["--kubeconfig", KUBECONFIG, "apply", "--dry-run=server", "-f", "-"], { timeout: 60_000 });
+  const p = run(BIN.kubectl, ["--kubeconfig", KUBECONFIG, "apply", "--dry-run=server", "-f", "-"], { timeout: 60_000 });
   p.child.stdin!.end(docs.map(d => stringify(d)).join("---\n"));
   const { stdout } = await p;
   for (const what of ["clusterrole.rbac.authorization.k8s.io/pepr-crossway", "deployment.apps/pepr-crossway-watcher", "deployment.apps/pepr-crossway ", "validatingwebhookconfiguration.admissionregistration.k8s.io/pepr-crossway-dryrun"]) {

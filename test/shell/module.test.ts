@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import http from "node:http";
 import { ensureCluster } from "../../hack/cluster/up.js";
-import { KUBECONFIG } from "../../hack/cluster/config.js";
+import { BIN, KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule, type RunningModule } from "../../hack/dev-module.js";
 
 // waiting for another suite that runs the module (one per machine) may take a while
@@ -23,7 +23,7 @@ const CLASS = `${S}-class`;
 const OURS = "crossway.dev/gateway-controller";
 
 async function kubectl(args: string[], stdin?: string): Promise<{ stdout: string; stderr: string }> {
-  const p = run("kubectl", ["--kubeconfig", KUBECONFIG, ...args], { timeout: 30_000 });
+  const p = run(BIN.kubectl, ["--kubeconfig", KUBECONFIG, ...args], { timeout: 30_000 });
   if (stdin !== undefined) {
     p.child.stdin!.end(stdin);
   }
