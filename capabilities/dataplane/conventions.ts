@@ -26,6 +26,11 @@ export const ANN_REJECTED = "crossway.dev/rejected-config";
 /** Labels on data-plane objects. */
 export const LABEL_GATEWAY = "crossway.dev/gateway";
 export const LABEL_COMPONENT = "app.kubernetes.io/component";
+/**
+ * Additive: on every generated data-plane object and pod, the Gateway API's own label
+ * (`GatewayNameLabelKey`) naming the Gateway, next to its spec.infrastructure labels.
+ */
+export const LABEL_GATEWAY_NAME = "gateway.networking.k8s.io/gateway-name";
 
 /** Pinned public images (the local cluster maps them to host binaries). */
 export const HAPROXY_IMAGE = "haproxy:2.6.22";
@@ -45,3 +50,9 @@ export const agentConfigMapName = (gatewayName: string) => `${AGENT_CONFIGMAP}-$
 export const COMPONENT_DATA_PLANE = "data-plane";
 /** Additive: where the agent script is mounted in the agent container. */
 export const AGENT_SCRIPT_PATH = "/opt/crossway/agent.js";
+/**
+ * Additive: the port of the data plane's own health frontend (`monitor-uri` HEALTH_PATH), which
+ * the readiness probe asks. Reserved: no listener may use it.
+ */
+export const HEALTH_PORT = 8936;
+export const HEALTH_PATH = "/healthz";

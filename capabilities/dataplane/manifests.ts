@@ -20,11 +20,14 @@ import {
   dataPlaneName,
 } from "./conventions";
 import { AGENT_JS } from "./agent-bundle";
+import { propagatedAnnotations, propagatedLabels, type Infrastructure } from "./metadata";
 
 export interface GatewayOwner {
   name: string;
   namespace: string;
   uid: string;
+  /** The Gateway's spec.infrastructure: its labels/annotations go on every object and pod. */
+  infrastructure?: Infrastructure;
 }
 
 /** A Kubernetes object as plain data, ready for server-side apply. */
@@ -35,6 +38,7 @@ export type KubeObject = {
     name: string;
     namespace: string;
     labels: Record<string, string>;
+    annotations?: Record<string, string>;
     ownerReferences: Record<string, unknown>[];
   };
 } & Record<string, unknown>;
@@ -49,11 +53,16 @@ export const HAPROXY_COMMAND = [
 export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agentJs: string = AGENT_JS): KubeObject[] {
   const ports = [...new Set(listenerPorts)].sort((a, b) => a - b);
   const name = dataPlaneName(gw.name);
+  // Selectors (immutable on a Deployment) use only our own labels, never propagated ones.
   const selector = { [LABEL_GATEWAY]: gw.name, [LABEL_COMPONENT]: COMPONENT_DATA_PLANE };
+  const labels = propagatedLabels(gw.name, gw.infrastructure, selector);
+  const annotations = propagatedAnnotations(gw.infrastructure);
+  const withAnnotations = Object.keys(annotations).length ? { annotations } : {};
   const meta = (objName: string) => ({
     name: objName,
     namespace: gw.namespace,
-    labels: { ...selector },
+    labels: { ...labels },
+    ...withAnnotations,
     ownerReferences: [
       { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", name: gw.name, uid: gw.uid, controller: true, blockOwnerDeletion: true },
     ],
@@ -86,7 +95,7 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
         replicas: 1,
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels: { ...selector } },
+          metadata: { labels: { ...labels }, ...withAnnotations },
           spec: {
             serviceAccountName: name,
             // Listener ports below 1024 without root in the haproxy image.

@@ -65,7 +65,10 @@ export class Controller {
     this.#writer = new StatusWriter(deps.kube, this.index, deps.settings.controllerName, { log: this.#log });
     this.#dataplane =
       deps.dataPlane &&
-      new DataPlaneSync(deps.kube, this.index, deps.dataPlane.render, deps.dataPlane.manifests, { log: this.#log });
+      new DataPlaneSync(deps.kube, this.index, deps.dataPlane.render, deps.dataPlane.manifests, {
+        log: this.#log,
+        controllerName: deps.settings.controllerName,
+      });
     this.loop = new ReconcileLoop(() => this.reconcile(), { ...deps.settings, log: this.#log });
   }
 

@@ -20,9 +20,12 @@ import {
   ANN_SERVED_GENERATION,
   LABEL_COMPONENT,
   LABEL_GATEWAY,
+  CONTROLLER_NAME,
   configSecretName,
   dataPlaneName,
 } from "../dataplane/conventions";
+import { propagatedAnnotations, propagatedLabels } from "../dataplane/metadata";
+import { encodeConfigFiles } from "../dataplane/secret-data";
 import type { ObjectIndex } from "./index";
 import type { KubeClient } from "./kube";
 import { describeError, log as rootLog, type Logger } from "./log";
@@ -55,6 +58,17 @@ export interface SyncResult {
 }
 
 const CONFIG_COMPONENT = "crossway-config";
+/**
+ * On the config Secret: sha256 of its propagated labels/annotations, so a change of the Gateway's
+ * spec.infrastructure re-applies the Secret (same generation: the files did not change).
+ */
+const ANN_METADATA_HASH = "crossway.dev/metadata-hash";
+/**
+ * On the config Secret: the controllerName of the crossway that wrote it. Another crossway (other
+ * controllerName) in the same cluster never deletes it as the data plane of "a Gateway that is no
+ * longer ours". Secrets without it (written before it existed) count as ours.
+ */
+const ANN_CONTROLLER = "crossway.dev/controller-name";
 const REJECTED_MAX = 400;
 
 export function configHash(files: Record<string, string>): string {
@@ -150,6 +164,7 @@ export class DataPlaneSync {
   readonly #render: RenderGateway;
   readonly #manifests: DataPlaneManifests;
   readonly #log: Logger;
+  readonly #controllerName: string;
   /** What we last applied successfully, by object key → canonical JSON. Lost on restart (re-apply once). */
   #applied = new Map<string, string>();
 
@@ -158,13 +173,14 @@ export class DataPlaneSync {
     index: ObjectIndex,
     render: RenderGateway,
     manifests: DataPlaneManifests,
-    opts: { log?: Logger } = {},
+    opts: { log?: Logger; controllerName?: string } = {},
   ) {
     this.#kube = kube;
     this.#index = index;
     this.#render = render;
     this.#manifests = manifests;
     this.#log = (opts.log ?? rootLog).child({ sync: "dataplane" });
+    this.#controllerName = opts.controllerName ?? CONTROLLER_NAME;
   }
 
   async sync(irs: GatewayIR[], isOurs: (gw: Gateway) => boolean): Promise<SyncResult> {
@@ -209,15 +225,23 @@ export class DataPlaneSync {
     const secretName = configSecretName(gwName);
     const { files, warnings } = this.#render(ir);
     const hash = configHash(files);
+    const infra = gw.spec?.infrastructure;
+    const labels = propagatedLabels(gwName, infra, { [LABEL_GATEWAY]: gwName, [LABEL_COMPONENT]: CONFIG_COMPONENT });
+    const metaHash = configHash({
+      labels: JSON.stringify(labels),
+      annotations: JSON.stringify(propagatedAnnotations(infra)),
+      controller: this.#controllerName,
+    });
     // The index may not have seen the Secret yet (startup); the API server is authoritative.
     const existing =
       this.#index.get("Secret", namespace, secretName) ??
       (await this.#kube.get("Secret", { namespace, name: secretName }));
     const ann = existing?.metadata?.annotations ?? {};
     const current = Number(ann[ANN_CONFIG_GENERATION] ?? "0") || 0;
-    if (existing && ann[ANN_CONFIG_HASH] === hash) return current;
+    const sameFiles = !!existing && ann[ANN_CONFIG_HASH] === hash;
+    if (sameFiles && ann[ANN_METADATA_HASH] === metaHash) return current;
     // Never go backwards, even if the Secret was deleted: pods report what they serve.
-    const generation = Math.max(current, this.#servedMax(namespace, gwName)) + 1;
+    const generation = sameFiles ? current : Math.max(current, this.#servedMax(namespace, gwName)) + 1;
     const secret = {
       apiVersion: "v1",
       kind: "Secret",
@@ -225,21 +249,23 @@ export class DataPlaneSync {
       metadata: {
         name: secretName,
         namespace,
-        labels: { [LABEL_GATEWAY]: gwName, [LABEL_COMPONENT]: CONFIG_COMPONENT },
-        annotations: { [ANN_CONFIG_GENERATION]: String(generation), [ANN_CONFIG_HASH]: hash },
+        labels,
+        annotations: propagatedAnnotations(infra, {
+          [ANN_CONFIG_GENERATION]: String(generation),
+          [ANN_CONFIG_HASH]: hash,
+          [ANN_METADATA_HASH]: metaHash,
+          [ANN_CONTROLLER]: this.#controllerName,
+        }),
         ownerReferences: [ownerRef(gw)],
       },
-      data: Object.fromEntries(
-        Object.keys(files)
-          .sort()
-          .map(k => [k, Buffer.from(files[k]).toString("base64")]),
-      ),
+      // Files over 64 KiB gzip-compressed: a 10k-route haproxy.cfg (~2 MB) would exceed the 1 MiB Secret limit.
+      data: encodeConfigFiles(files),
     };
     const applied = await this.#kube.apply(secret as KubernetesObject);
     this.#index.upsert("Secret", applied);
     this.#log.info(
       { namespace, gateway: gwName, generation, hash: hash.slice(0, 12), renderWarnings: warnings?.length ? warnings : undefined },
-      "published data-plane config",
+      sameFiles ? "updated data-plane config labels/annotations" : "published data-plane config",
     );
     return generation;
   }
@@ -278,6 +304,8 @@ export class DataPlaneSync {
       const gwName = secret.metadata?.labels?.[LABEL_GATEWAY];
       const namespace = secret.metadata?.namespace ?? "";
       if (!gwName || secret.metadata?.labels?.[LABEL_COMPONENT] !== CONFIG_COMPONENT) continue;
+      const writer = secret.metadata?.annotations?.[ANN_CONTROLLER];
+      if (writer !== undefined && writer !== this.#controllerName) continue; // another crossway's
       if (programmed.has(`${namespace}/${gwName}`)) continue;
       const gw = this.#index.get<Gateway>("Gateway", namespace, gwName);
       if (!gw || isOurs(gw)) continue; // gone: GC handles it; ours but not accepted: keep serving

@@ -20,7 +20,12 @@ import { describeError, log } from "./log";
 
 /** The data-plane objects of one Gateway: one Service port per IR port. */
 const gatewayManifests: DataPlaneManifests = (gw, ir) => {
-  const owner = { name: gw.metadata!.name!, namespace: gw.metadata!.namespace!, uid: gw.metadata!.uid! };
+  const owner = {
+    name: gw.metadata!.name!,
+    namespace: gw.metadata!.namespace!,
+    uid: gw.metadata!.uid!,
+    infrastructure: gw.spec?.infrastructure,
+  };
   return dataPlaneObjects(owner, ir.ports.map(p => p.port)) as unknown as KubernetesObject[];
 };
 

@@ -4,7 +4,9 @@ import { dataPlaneObjects, HAPROXY_COMMAND, type KubeObject } from "../../capabi
 import {
   AGENT_IMAGE,
   HAPROXY_IMAGE,
+  LABEL_COMPONENT,
   LABEL_GATEWAY,
+  LABEL_GATEWAY_NAME,
   RUN_DIR,
   configSecretName,
   dataPlaneName,
@@ -79,5 +81,38 @@ describe("data-plane manifests", () => {
     const none = dataPlaneObjects(gw, [], "// agent");
     expect(none.map((o) => o.kind)).not.toContain("Service");
     expect(JSON.stringify(none)).not.toContain("undefined");
+  });
+
+  it("propagates the Gateway's infrastructure labels/annotations to every object and the pods, keeping its own labels", () => {
+    const infra = {
+      labels: { team: "payments", [LABEL_GATEWAY]: "hijack", [LABEL_COMPONENT]: "hijack", [LABEL_GATEWAY_NAME]: "hijack" },
+      annotations: { "example.com/owner": "alice" },
+    };
+    const withInfra = dataPlaneObjects({ ...gw, infrastructure: infra }, [80], "// agent");
+    const d = withInfra.find((o) => o.kind === "Deployment") as KubeObject & { spec: any };
+    const metas = [...withInfra.map((o) => o.metadata), d.spec.template.metadata];
+    expect(metas).toHaveLength(7); // SA, Role, RoleBinding, ConfigMap, Deployment, Service + pod template
+    for (const m of metas) {
+      expect(m.labels).toEqual({
+        team: "payments",
+        [LABEL_GATEWAY]: "shared",
+        [LABEL_COMPONENT]: "data-plane",
+        [LABEL_GATEWAY_NAME]: "shared",
+      });
+      expect(m.annotations).toEqual({ "example.com/owner": "alice" });
+    }
+    // Selectors stay our own labels only, so changing infrastructure labels never needs a new selector.
+    const selector = { [LABEL_GATEWAY]: "shared", [LABEL_COMPONENT]: "data-plane" };
+    expect(d.spec.selector).toEqual({ matchLabels: selector });
+    expect((withInfra.find((o) => o.kind === "Service") as any).spec.selector).toEqual(selector);
+    expect(d.spec.selector).toEqual(one("Deployment").spec.selector);
+  });
+
+  it("labels every object with the Gateway's name even without infrastructure, and adds no annotations", () => {
+    for (const o of objs) {
+      expect(o.metadata.labels[LABEL_GATEWAY_NAME]).toBe("shared");
+      expect(o.metadata.annotations).toBeUndefined();
+    }
+    expect(one("Deployment").spec.template.metadata.labels[LABEL_GATEWAY_NAME]).toBe("shared");
   });
 });

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
 import { pino } from "pino";
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import { ObjectIndex } from "../../capabilities/reconcilers/index";
@@ -6,8 +7,16 @@ import { foldDataPlane } from "../../capabilities/reconcilers/gateway-status";
 import type { GatewayIR } from "../../capabilities/engine/ir";
 import type { Gateway } from "../../capabilities/crd";
 import {
-  ANN_CONFIG_GENERATION, ANN_CONFIG_HASH, ANN_SERVED_GENERATION, LABEL_GATEWAY, configSecretName, dataPlaneName,
+  ANN_CONFIG_GENERATION, ANN_CONFIG_HASH, ANN_SERVED_GENERATION, LABEL_GATEWAY, LABEL_GATEWAY_NAME, configSecretName, dataPlaneName,
 } from "../../capabilities/dataplane/conventions";
+import { dataPlaneObjects } from "../../capabilities/dataplane/manifests";
+import { liveKubeClient } from "../../capabilities/reconcilers/kube";
+import { renderGateway } from "../../capabilities/render/index";
+import { secretFiles } from "../../agent/secret";
+import type { SecretObject } from "../../agent/kube";
+import { ensureCluster } from "../../hack/cluster/up.js";
+import { KUBECONFIG } from "../../hack/cluster/config.js";
+import { kubectl } from "../cluster/kube.js";
 import { FakeKube } from "./fake-kube";
 
 const quiet = pino({ level: "silent" });
@@ -134,5 +143,164 @@ describe("DataPlaneSync", () => {
     expect(s.conditions.find(c => c.type === "Programmed")).toMatchObject({ reason: "Pending", observedGeneration: 3 });
     expect(s.listeners[0].conditions.find(c => c.type === "Programmed")!.reason).toBe("Pending");
     expect(s.listeners[1].conditions.find(c => c.type === "Programmed")!.reason).toBe("Invalid");
+  });
+});
+
+describe("DataPlaneSync: Gateway infrastructure on the config Secret", () => {
+  let rv = 1;
+  const withInfra = (labels: Record<string, string>, annotations: Record<string, string>) =>
+    ({ ...gw, metadata: { ...gw.metadata, resourceVersion: String(++rv) }, spec: { ...gw.spec, infrastructure: { labels, annotations } } }) as Gateway;
+
+  it("carries the gateway-name label and the infrastructure labels/annotations; changing them re-applies without a new generation", async () => {
+    const { kube, index, sync } = setup();
+    index.upsert("Gateway", withInfra({ team: "a", [LABEL_GATEWAY]: "hijack" }, { "example.com/owner": "alice", [ANN_CONFIG_GENERATION]: "999" }));
+    await sync.sync([ir(80)], ours);
+    let s = secretsApplied(kube)[0];
+    expect(s.metadata?.labels).toMatchObject({ team: "a", [LABEL_GATEWAY]: "shared", [LABEL_GATEWAY_NAME]: "shared" });
+    expect(s.metadata?.annotations).toMatchObject({ "example.com/owner": "alice", [ANN_CONFIG_GENERATION]: "1" });
+    await sync.sync([ir(80)], ours);
+    expect(secretsApplied(kube)).toHaveLength(1); // nothing changed: not re-applied
+    index.upsert("Gateway", withInfra({ team: "b" }, {}));
+    const r = await sync.sync([ir(80)], ours);
+    expect(r.gateways[0].generation).toBe(1); // same files: the agent has nothing to reload
+    expect(secretsApplied(kube)).toHaveLength(2);
+    s = secretsApplied(kube)[1];
+    expect(s.metadata?.labels?.team).toBe("b");
+    expect(s.metadata?.annotations?.["example.com/owner"]).toBeUndefined();
+    expect(s.metadata?.annotations?.[ANN_CONFIG_GENERATION]).toBe("1");
+  });
+
+  it("leaves the data plane of a Gateway that another crossway (other controllerName) serves", async () => {
+    const kube = new FakeKube();
+    const index = new ObjectIndex();
+    index.upsert("Gateway", gw);
+    const other = new DataPlaneSync(kube, index, render, manifests, { log: quiet, controllerName: "example.com/other-crossway" });
+    await other.sync([ir(80)], ours);
+    const secret = secretsApplied(kube)[0];
+    expect(secret.metadata?.annotations?.["crossway.dev/controller-name"]).toBe("example.com/other-crossway");
+    index.upsert("Secret", { ...secret, metadata: { ...secret.metadata, uid: "s", resourceVersion: "1" } });
+    const mine = new DataPlaneSync(kube, index, render, manifests, { log: quiet });
+    await mine.sync([], () => false); // to this controller the Gateway is not ours
+    expect(kube.deleted).toEqual([]);
+    await other.sync([], () => false); // to the one that wrote it, it is not ours any more
+    expect(kube.deleted.map(o => o.kind).sort()).toEqual(["Deployment", "Secret", "Service"]);
+  });
+});
+
+/**
+ * Against the real local API server (`npm run local:up`; started here if needed): the API server
+ * enforces the 1 MiB Secret limit and server-side apply removes labels we stop applying.
+ */
+describe("DataPlaneSync against the local API server", () => {
+  jest.setTimeout(180_000);
+  const NS = `dataplane-sync-${process.pid}`;
+  const GW = "big";
+  // Not the default controllerName: a crossway module running on the same cluster leaves these alone.
+  const TEST_CONTROLLER = "crossway.test/dataplane-sync";
+  let gateway: Gateway;
+
+  const liveGateway = async () => JSON.parse(await kubectl(["get", "gateway", "-n", NS, GW, "-o", "json"])) as Gateway;
+  const liveSecret = async () => JSON.parse(await kubectl(["get", "secret", "-n", NS, configSecretName(GW), "-o", "json"])) as SecretObject;
+  const setInfra = async (infrastructure: object) => {
+    await kubectl(["patch", "gateway", "-n", NS, GW, "--type=merge", "-p", JSON.stringify({ spec: { infrastructure } })]);
+    return liveGateway();
+  };
+
+  beforeAll(async () => {
+    await ensureCluster();
+    process.env.KUBECONFIG = KUBECONFIG;
+    await kubectl(["create", "namespace", NS]);
+    // A real Gateway owns the objects (else the garbage collector deletes them); its class is not
+    // ours, so no running crossway module acts on it.
+    await kubectl(["apply", "-f", "-"], JSON.stringify({
+      apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: GW, namespace: NS },
+      spec: { gatewayClassName: `not-crossway-${process.pid}`, listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
+    }));
+    gateway = await liveGateway();
+  });
+
+  afterAll(async () => {
+    await kubectl(["delete", "namespace", NS, "--wait=false", "--ignore-not-found"]).catch(() => undefined);
+  });
+
+  /** 10,000 HTTPRoute rules, each its own hostname, path and Service (pod-CIDR endpoints). */
+  const bigIR = (): GatewayIR => ({
+    gateway: { namespace: NS, name: GW },
+    generation: 1,
+    ports: [{
+      port: 80, protocol: "HTTP",
+      listeners: [{
+        id: `${NS}/${GW}/http`,
+        virtualHosts: Array.from({ length: 10_000 }, (_, i) => ({
+          hostname: `app${i}.example.test`,
+          rules: [{
+            id: `httproute/${NS}/r${i}/r0/m0`, route: { kind: "HTTPRoute" as const, namespace: NS, name: `r${i}` }, ruleIndex: 0, matchIndex: 0,
+            match: { path: { type: "PathPrefix" as const, value: `/app${i}` }, headers: [], queryParams: [] },
+            filters: [],
+            backends: [{
+              kind: "service" as const, id: `${NS}/svc${i}/80`, service: { namespace: NS, name: `svc${i}` }, port: 80, weight: 1, filters: [],
+              endpoints: [{ ip: `10.244.${1 + (i >> 8) % 250}.${1 + (i & 0xff) % 250}`, port: 8080 }],
+            }],
+          }],
+        })),
+      }],
+    }],
+  });
+
+  it("publishes a 10,000-route config in a Secret under 1 MiB that the agent decodes back exactly", async () => {
+    const index = new ObjectIndex();
+    index.upsert("Gateway", gateway);
+    const { files } = renderGateway(bigIR());
+    const rawBytes = Object.values(files).reduce((n, f) => n + Buffer.byteLength(f), 0);
+    expect(rawBytes).toBeGreaterThan(1024 * 1024); // the problem is real: stored as-is it would not fit
+
+    const sync = new DataPlaneSync(liveKubeClient(), index, () => ({ files }), () => [], { log: quiet, controllerName: TEST_CONTROLLER });
+    const r = await sync.sync([bigIR()], ours);
+    expect(r.errors).toEqual([]);
+    expect(r.gateways[0].generation).toBe(1);
+
+    const secret = await liveSecret();
+    const dataBytes = Object.values(secret.data ?? {}).reduce((n, v) => n + Buffer.from(v, "base64").length, 0);
+    expect(dataBytes).toBeLessThan(1024 * 1024);
+    const decoded = secretFiles(secret);
+    if ("error" in decoded) throw new Error(decoded.error);
+    expect(decoded.generation).toBe("1");
+    expect(Object.keys(decoded.files).sort()).toEqual(Object.keys(files).sort());
+    for (const name of Object.keys(files)) expect(decoded.files[name] === files[name]).toBe(true);
+    process.stdout.write(`10k routes: files ${rawBytes} bytes raw, Secret data ${dataBytes} bytes\n`);
+  });
+
+  it("propagates infrastructure labels/annotations to objects and the config Secret; removed ones disappear", async () => {
+    gateway = await setInfra({ labels: { team: "a", stale: "yes" }, annotations: { "example.com/owner": "alice" } });
+    const index = new ObjectIndex();
+    index.upsert("Gateway", gateway);
+    // ServiceAccount and ConfigMap stand for every generated object (same metadata code); no pods run.
+    const someObjects: DataPlaneManifests = (g) =>
+      dataPlaneObjects({ name: GW, namespace: NS, uid: g.metadata!.uid!, infrastructure: g.spec?.infrastructure }, [80], "// agent")
+        .filter(o => o.kind === "ServiceAccount" || o.kind === "ConfigMap") as unknown as KubernetesObject[];
+    const small = (): GatewayIR => ({ gateway: { namespace: NS, name: GW }, generation: 1, ports: [{ port: 80, protocol: "HTTP", listeners: [] }] });
+    const sync = new DataPlaneSync(liveKubeClient(), index, render, someObjects, { log: quiet, controllerName: TEST_CONTROLLER });
+    expect((await sync.sync([small()], ours)).errors).toEqual([]);
+    const generation = (await liveSecret()).metadata.annotations?.[ANN_CONFIG_GENERATION];
+
+    const metas = async () => [
+      JSON.parse(await kubectl(["get", "serviceaccount", "-n", NS, dataPlaneName(GW), "-o", "json"])).metadata,
+      JSON.parse(await kubectl(["get", "configmap", "-n", NS, `crossway-agent-${GW}`, "-o", "json"])).metadata,
+      (await liveSecret()).metadata,
+    ] as { labels?: Record<string, string>; annotations?: Record<string, string> }[];
+    for (const m of await metas()) {
+      expect(m.labels).toMatchObject({ team: "a", stale: "yes", [LABEL_GATEWAY_NAME]: GW, [LABEL_GATEWAY]: GW });
+      expect(m.annotations).toMatchObject({ "example.com/owner": "alice" });
+    }
+
+    gateway = await setInfra({ labels: { team: "b", stale: null }, annotations: null });
+    index.upsert("Gateway", gateway);
+    expect((await sync.sync([small()], ours)).errors).toEqual([]);
+    for (const m of await metas()) {
+      expect(m.labels).toMatchObject({ team: "b", [LABEL_GATEWAY_NAME]: GW });
+      expect(m.labels?.stale).toBeUndefined();
+      expect(m.annotations?.["example.com/owner"]).toBeUndefined();
+    }
+    expect((await liveSecret()).metadata.annotations?.[ANN_CONFIG_GENERATION]).toBe(generation);
   });
 });
