@@ -376,7 +376,7 @@ export const valueProblem = {
   backendFilter: (where: string, type: string) =>
     `${where} uses backendRef filter ${type}, which crossway does not support on backendRefs`,
   filterMissingConfig: (where: string, type: string) =>
-    `${where} filter ${type} has no ${type.charAt(0).toLowerCase()}${type.slice(1)} configuration`,
+    `${where} filter ${type} has no ${type === "CORS" ? "cors" : `${type.charAt(0).toLowerCase()}${type.slice(1)}`} configuration`,
   timeout: (where: string, field: string, value: string) =>
     `${where} timeouts.${field} "${value}" is not a Gateway API duration (e.g. "10s", "1m30s", "500ms")`,
   timeoutOrder: (where: string) => `${where} timeouts.backendRequest must not be longer than timeouts.request`,
@@ -390,6 +390,11 @@ export const valueProblem = {
   pathModifierMissing: (where: string, type: string) => `${where} path modifier of type "${type}" has no value`,
   pathMatchType: (where: string, type: string) => `${where}: path match type "${type}" is not supported`,
   grpcName: (where: string, name: string) => `${where}: gRPC name "${name}" is not a valid service or method name`,
+  cors: (where: string, field: string, value: string, why: string) => `${where} CORS ${field} "${value}" ${why}`,
+  retryCodeRange: (where: string, code: string) => `${where} retry code "${code}" is not an HTTP status code in 400-599`,
+  retryAttempts: (where: string, value: string) => `${where} retry attempts "${value}" is not a non-negative integer`,
+  retryBackoff: (where: string, value: string) =>
+    `${where} retry.backoff "${value}" is not a Gateway API duration (e.g. "100ms", "1s")`,
   prefixRewriteWithoutPrefix: (where: string, filter: string) =>
     `${where} ${filter} uses ReplacePrefixMatch, which needs every match of the rule to be a PathPrefix match`,
 };
@@ -402,6 +407,10 @@ export const dataplaneProblem = {
   path: (path: string, why: string) => `path "${path}" is not supported: ${why}`,
   port: (port: number) => `port ${port} is reserved by the crossway data plane`,
   queryName: (name: string) => `query parameter name "${name}" is not supported`,
+  retryCode: (code: number, supported: number[]) =>
+    `retry code ${code} is not supported by the data plane (supported: ${supported.join(", ")})`,
+  retryBackoff: (ms: number) =>
+    `retry backoff ${ms}ms cannot be honoured: the data plane retries at once, so a minimum wait between attempts would not be kept`,
 };
 
 function quoteList(items: string[]): string {

@@ -68,12 +68,23 @@ export interface DataplaneValidator {
   path(path: string): string | undefined;
   /** A listener port the data plane can bind. */
   port(port: number): string | undefined;
+  /** An HTTPRoute retry status code the data plane can retry on (additive). */
+  retryCode(code: number): string | undefined;
+  /** An HTTPRoute retry backoff (ms > 0) the data plane can honour (additive). */
+  retryBackoff(ms: number): string | undefined;
 }
 
 export interface DefaultValidatorOptions {
   /** Ports the data plane uses itself (e.g. stats/health), unavailable to listeners. */
   reservedPorts?: number[];
+  /** Status codes the data plane can retry on (default: HAProxy 2.6 `retry-on` status keywords). */
+  retryCodes?: number[];
+  /** The data plane can wait between retries (default false: HAProxy retries at once). */
+  retryBackoff?: boolean;
 }
+
+/** Status codes HAProxy 2.6 `retry-on` accepts; the spec requires 500, 502, 503 and 504. */
+export const HAPROXY_RETRY_CODES: readonly number[] = [401, 403, 404, 408, 425, 500, 501, 502, 503, 504];
 
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 // eslint-disable-next-line no-control-regex
@@ -85,6 +96,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  */
 export function defaultValidator(opts: DefaultValidatorOptions = {}): DataplaneValidator {
   const reserved = new Set(opts.reservedPorts ?? []);
+  const retryCodes = new Set(opts.retryCodes ?? HAPROXY_RETRY_CODES);
   return {
     headerName: (name) => (TOKEN.test(name) ? undefined : dataplaneProblem.headerName(name)),
     headerValue: (name, value) => (CONTROL.test(value) ? dataplaneProblem.headerValue(name) : undefined),
@@ -107,5 +119,7 @@ export function defaultValidator(opts: DefaultValidatorOptions = {}): DataplaneV
       return undefined;
     },
     port: (port) => (reserved.has(port) ? dataplaneProblem.port(port) : undefined),
+    retryCode: (code) => (retryCodes.has(code) ? undefined : dataplaneProblem.retryCode(code, [...retryCodes])),
+    retryBackoff: (ms) => (opts.retryBackoff || ms === 0 ? undefined : dataplaneProblem.retryBackoff(ms)),
   };
 }

@@ -117,7 +117,34 @@ export type FilterIR =
       hostname?: string;
       path?: { type: "ReplaceFullPath"; value: string } | { type: "ReplacePrefixMatch"; value: string };
     }
-  | { type: "RequestMirror"; backend: BackendIR; percent: number };
+  | { type: "RequestMirror"; backend: BackendIR; percent: number }
+  | { type: "CORS"; cors: CorsIR };
+
+/**
+ * HTTPRoute CORS filter (additive). The gateway answers preflights (OPTIONS with Origin and
+ * Access-Control-Request-Method) itself and adds Access-Control-* headers to other responses
+ * when the request's Origin matches `allowOrigins`.
+ */
+export interface CorsIR {
+  /** `*` (any origin), or `<scheme>://<host>[:<port>]` where host may be `*` or start with `*.`. */
+  allowOrigins: string[];
+  /** Method names, or `["*"]` (echo the requested method). */
+  allowMethods: string[];
+  /** Header names, or `["*"]` (echo the requested headers). */
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  allowCredentials: boolean;
+  /** Access-Control-Max-Age in seconds (spec default 5). */
+  maxAgeSeconds: number;
+}
+
+/** HTTPRoute rule `retry` (additive). */
+export interface RetryIR {
+  /** HTTP status codes that are retried, ascending. Empty = only connection errors are retried. */
+  codes: number[];
+  /** Retries after the first attempt; undefined = implementation default. */
+  attempts?: number;
+}
 
 export interface EndpointIR {
   ip: string;
@@ -163,4 +190,6 @@ export interface RouteRuleIR {
    */
   backends: BackendIR[];
   timeouts?: { requestMs?: number; backendRequestMs?: number };
+  /** Retry policy of the rule (additive): connection errors, and the listed status codes. */
+  retry?: RetryIR;
 }

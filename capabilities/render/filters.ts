@@ -8,6 +8,7 @@ import { trimPrefix } from "./matching";
 import { HOST_EXPR } from "./sections/frontend";
 import { MIRROR_ACTION } from "./mirror-lua";
 import { serviceBackendName } from "./targets";
+import { corsLines } from "./cors";
 
 type Redirect = Extract<FilterIR, { type: "RequestRedirect" }>;
 type Rewrite = Extract<FilterIR, { type: "URLRewrite" }>;
@@ -114,5 +115,7 @@ export function filterLines(port: PortIR, rule: RouteRuleIR, f: FilterIR): Filte
       return rewriteLines(rule, f);
     case "RequestMirror":
       return mirrorLines(f);
+    case "CORS":
+      return corsLines(f.cors);
   }
 }

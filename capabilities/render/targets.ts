@@ -6,7 +6,7 @@
  *   - `rule_<port>_<no>_<i>`: a rule (or rule + backendRef) that carries filters or timeouts. Its
  *     filters run only there, so a request never walks another rule's filters.
  */
-import type { BackendIR, EndpointIR, FilterIR, PortIR, RouteRuleIR } from "../engine/ir";
+import type { BackendIR, EndpointIR, FilterIR, PortIR, RetryIR, RouteRuleIR } from "../engine/ir";
 import type { NumberedRule } from "./matching";
 
 export const BE_404 = "be_404";
@@ -27,6 +27,10 @@ export interface RuleBackend {
   service?: ServiceBackend;
   invalid?: boolean;
   timeoutMs?: number;
+  /** The rule's retry policy (retries only this rule's requests). */
+  retry?: RetryIR;
+  /** The rule has its own backendRequest timeout: a timed-out attempt may be retried. */
+  perAttemptTimeout?: boolean;
 }
 
 export interface Choice {
@@ -96,10 +100,15 @@ export function portTargets(port: number, rules: NumberedRule[], services: Map<s
       if (b.kind === "invalid") return { backend: BE_500, weight: b.weight };
       const refFilters = rendered(b.filters);
       const service = services.get(serviceBackendName(b))!;
-      if (filters.length === 0 && refFilters.length === 0 && timeoutMs === undefined)
+      if (filters.length === 0 && refFilters.length === 0 && timeoutMs === undefined && !rule.retry)
         return { backend: service.name, weight: b.weight };
       const name = `rule_${port}_${no}_${i}`;
-      ruleBackends.push({ name, rule, filters: [...filters, ...refFilters], service, timeoutMs });
+      const rb: RuleBackend = { name, rule, filters: [...filters, ...refFilters], service, timeoutMs };
+      if (rule.retry) {
+        rb.retry = rule.retry;
+        if (rule.timeouts?.backendRequestMs) rb.perAttemptTimeout = true;
+      }
+      ruleBackends.push(rb);
       return { backend: name, weight: b.weight };
     });
     targets.push({ no, choices: reduceWeights(choices) });

@@ -7,6 +7,7 @@ import { describe, valueProblem as V } from "../conditions";
 import { asArray, objects } from "../meta";
 import { resolveBackend, type BackendContext, type BackendProblem, type BackendRefLike } from "./backend";
 import type { Lookup } from "./lookup";
+import { convertCors, type CorsSpec } from "./cors";
 
 /** Accumulates what a route's conversion found wrong. */
 export interface Findings {
@@ -41,6 +42,7 @@ export interface FilterSpec {
     percent?: number;
     fraction?: { numerator: number; denominator?: number };
   };
+  cors?: CorsSpec;
 }
 
 export type FilterScope = "rule" | "backendRef";
@@ -111,6 +113,11 @@ export function convertFilters(
         // Spec: an unresolved mirror backendRef is dropped (ResolvedRefs=False), never configured.
         if (r.problem) found.refProblems.push(r.problem);
         else out.push({ type, backend: r.backend, percent: mirrorPercent(m) });
+        return;
+      }
+      case "CORS": {
+        if (!f.cors) return void found.problems.push(V.filterMissingConfig(here, type));
+        out.push({ type, cors: convertCors(f.cors, here, lookup, found) });
         return;
       }
       default:

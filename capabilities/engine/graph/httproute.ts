@@ -8,6 +8,7 @@ import type { Lookup } from "./lookup";
 import { convertBackends, convertHeaderMatches, ruleWhere, type RouteCtx, type RouteDraft } from "./rules";
 import type { RuleNode } from "./types";
 import { parseDuration } from "./duration";
+import { convertRetry, type RetrySpec } from "./retry";
 
 export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
   const ctx: RouteCtx = { routeKind: "HTTPRoute", routeNs: nsOf(r), routeName: nameOf(r) };
@@ -40,6 +41,8 @@ export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
     if (rule?.name) node.name = rule.name;
     const timeouts = convertTimeouts(rule?.timeouts, where, found);
     if (timeouts) node.timeouts = timeouts;
+    const retry = convertRetry((rule as { retry?: RetrySpec } | undefined)?.retry, where, lookup, found);
+    if (retry) node.retry = retry;
     if (found.problems.length > problemsBefore) (found.invalidRules ??= new Set()).add(i);
     return node;
   });

@@ -4,7 +4,7 @@
  */
 import type { GatewayClass, Gateway, ListenerSet } from "../../crd";
 import type { Condition } from "../conditions";
-import type { BackendIR, FilterIR, ListenerTLSIR, MatchIR } from "../ir";
+import type { BackendIR, FilterIR, ListenerTLSIR, MatchIR, RetryIR } from "../ir";
 
 export interface GroupKind {
   group: string;
@@ -106,6 +106,7 @@ export interface RuleNode {
   filters: FilterIR[];
   backends: BackendIR[];
   timeouts?: { requestMs?: number; backendRequestMs?: number };
+  retry?: RetryIR;
 }
 
 export interface ParentStatus {

@@ -87,6 +87,7 @@ function routeRules(route: RouteNode, ctx: Ctx): Ranked[] {
             backends: rule.backends,
           };
       if (rule.timeouts) ir.timeouts = rule.timeouts;
+      if (rule.retry) ir.retry = rule.retry;
       out.push({ rule: ir, primary: primaryKey(match), secondary: secondaryKey(order, rule.index, m) });
     }
   }

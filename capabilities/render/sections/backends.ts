@@ -4,6 +4,7 @@ import type { RenderView } from "../view";
 import { filterLines } from "../filters";
 import { BE_404, BE_500, type RuleBackend, type ServiceBackend } from "../targets";
 import { quoteWord } from "../quote";
+import { retryLines } from "../retry";
 
 /** Address a spare slot holds while disabled (never contacted: the server is in maintenance). */
 export const SPARE_ADDR = "0.0.0.0:1";
@@ -39,10 +40,16 @@ function ruleBackend(view: RenderView, port: PortIR, rb: RuleBackend): string[] 
     }
     lines.push(...r.lines.map((l) => `  ${l}`));
   }
+  const retry = rb.retry ? retryLines(rb.retry, rb.perAttemptTimeout === true) : { lines: [] };
+  if (retry.error !== undefined) {
+    view.warnings.push(`rule ${rb.rule.id}: ${retry.error}; it answers 500`);
+    return [`backend ${rb.name}`, "  http-request return status 500", ""];
+  }
   return [
     `backend ${rb.name}`,
     ...(rb.service ? ["  balance roundrobin"] : []),
     ...(rb.timeoutMs !== undefined ? [`  timeout server ${rb.timeoutMs}ms`] : []),
+    ...retry.lines.map((l) => `  ${l}`),
     // the mirror copies the body, so wait for it (up to a buffer) before the filters run
     ...(rb.filters.some((f) => f.type === "RequestMirror") ? ["  option http-buffer-request"] : []),
     ...lines,
