@@ -11,6 +11,8 @@ import {
   COMPONENT_DATA_PLANE,
   CONFIG_PATH,
   HAPROXY_IMAGE,
+  HEALTH_PATH,
+  HEALTH_PORT,
   LABEL_COMPONENT,
   LABEL_GATEWAY,
   MASTER_SOCKET,
@@ -111,7 +113,8 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
                 image: HAPROXY_IMAGE,
                 command: HAPROXY_COMMAND,
                 ports: ports.map((p) => ({ name: `p${p}`, containerPort: p, protocol: "TCP" })),
-                ...(ports.length ? { readinessProbe: { tcpSocket: { port: ports[0] }, periodSeconds: 2, failureThreshold: 2 } } : {}),
+                // HAProxy's own health frontend (rendered into every config): ready once it serves one.
+                readinessProbe: { httpGet: { path: HEALTH_PATH, port: HEALTH_PORT }, periodSeconds: 2, failureThreshold: 2 },
                 volumeMounts: [volumeMount],
               },
               {

@@ -13,6 +13,7 @@ import { buildLookup } from "./graph/lookup";
 import { buildGraph } from "./graph";
 import { buildStatuses } from "./status";
 import { buildIR } from "./ir/index";
+import { HEALTH_PORT } from "../dataplane/conventions";
 
 export type { ClusterSnapshot, TranslateOptions } from "./snapshot";
 export type { TranslateResult, ObjectStatus, ConditionOut, StatusKind } from "./result";
@@ -24,7 +25,7 @@ export function translate(snapshot: ClusterSnapshot, opts: TranslateOptions): Tr
   // An empty controllerName owns nothing (never fail open on a misconfigured shell).
   const controllerName = String(opts?.controllerName ?? "");
   if (controllerName === "") return { statuses: [], ir: [] };
-  const lookup = buildLookup(s, controllerName, opts.validator ?? defaultValidator());
+  const lookup = buildLookup(s, controllerName, opts.validator ?? defaultValidator({ reservedPorts: [HEALTH_PORT] }));
   const graph = buildGraph(s, lookup);
   return { statuses: buildStatuses(graph, controllerName), ir: buildIR(graph) };
 }

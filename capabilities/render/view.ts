@@ -57,6 +57,8 @@ export interface PortView {
 
 export interface RenderView {
   runDir: string;
+  /** RenderOptions.bindAddress, for frontends that are not listener ports (health). */
+  bindAddress: string;
   hasTls: boolean;
   /** Some rule mirrors requests: load the mirror Lua action. */
   hasMirror: boolean;
@@ -142,5 +144,5 @@ export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
     });
   }
   const hasMirror = ports.some((p) => p.ruleBackends.some((rb) => rb.filters.some((f) => f.type === "RequestMirror")));
-  return { runDir: opts.runDir, hasTls: ports.some((p) => p.crtList), hasMirror, ports, services, warnings };
+  return { runDir: opts.runDir, bindAddress: opts.bindAddress, hasTls: ports.some((p) => p.crtList), hasMirror, ports, services, warnings };
 }

@@ -1,9 +1,19 @@
 /** Data-plane objects for a Gateway: shape, ownership, ports. */
-import { describe, expect, it } from "@jest/globals";
+import { afterAll, describe, expect, it, jest } from "@jest/globals";
+import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
+import { join } from "node:path";
+import { translate } from "../../capabilities/engine/index";
+import type { ClusterSnapshot } from "../../capabilities/engine/snapshot";
+import { renderGateway } from "../../capabilities/render/index";
+import { gateway, listener, match, port, rule, svc, vhost } from "../render/ir-builders";
+import { makeCert, sleep, tempDir, writeFiles } from "../render/harness";
 import { dataPlaneObjects, HAPROXY_COMMAND, type KubeObject } from "../../capabilities/dataplane/manifests";
 import {
   AGENT_IMAGE,
   HAPROXY_IMAGE,
+  HEALTH_PATH,
+  HEALTH_PORT,
   LABEL_COMPONENT,
   LABEL_GATEWAY,
   LABEL_GATEWAY_NAME,
@@ -55,7 +65,8 @@ describe("data-plane manifests", () => {
     expect(haproxy.image).toBe(HAPROXY_IMAGE);
     expect(haproxy.command).toEqual(HAPROXY_COMMAND);
     expect(haproxy.command[2]).toMatch(/until \[ -s \/run\/crossway\/haproxy.cfg \].*exec haproxy -W -db -S \/run\/crossway\/master.sock,level,admin/);
-    expect(haproxy.readinessProbe.tcpSocket.port).toBe(80);
+    // HAProxy's own health frontend, not a listener port (an HTTPS listener may have no usable certificate).
+    expect(haproxy.readinessProbe.httpGet).toEqual({ path: HEALTH_PATH, port: HEALTH_PORT });
     expect(agent.image).toBe(AGENT_IMAGE);
     expect(agent.command).toEqual(["node", "/opt/crossway/agent.js"]);
     expect(agent.env).toEqual([
@@ -114,5 +125,72 @@ describe("data-plane manifests", () => {
       expect(o.metadata.annotations).toBeUndefined();
     }
     expect(one("Deployment").spec.template.metadata.labels[LABEL_GATEWAY_NAME]).toBe("shared");
+  });
+});
+
+describe("the readiness probe's target", () => {
+  // Own loopback address: other suites' haproxies bind 127.0.0.1:HEALTH_PORT too (SO_REUSEPORT).
+  const addr = `127.0.0.${2 + (process.pid % 200)}`;
+  const running: ChildProcess[] = [];
+  afterAll(() => running.forEach((p) => p.kill("SIGKILL")));
+
+  const get = (path: string) =>
+    new Promise<number>((resolve) => {
+      const req = http.get({ host: addr, port: HEALTH_PORT, path, timeout: 1000, agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("timeout", () => req.destroy());
+      req.on("error", () => resolve(0));
+    });
+
+  /** haproxy as the data-plane container runs it, on a rendered config; resolves once the probe succeeds. */
+  async function serve(ir: Parameters<typeof renderGateway>[0]): Promise<ChildProcess> {
+    const dir = tempDir("crossway-health-");
+    writeFiles(dir, renderGateway(ir, { runDir: dir, bindAddress: addr }).files);
+    const p = spawn("haproxy", ["-W", "-db", "-S", `${dir}/master.sock,level,admin`, "-f", join(dir, "haproxy.cfg")], { stdio: "ignore" });
+    running.push(p);
+    for (let i = 0; i < 50 && (await get(HEALTH_PATH)) !== 200; i++) await sleep(100);
+    return p;
+  }
+  const stop = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null ? r() : (p.once("exit", () => r()), p.kill("SIGTERM"))));
+
+  it("is answered by HAProxy itself for a Gateway whose only listener is HTTPS, and for one with no listener", async () => {
+    jest.setTimeout(30_000);
+    expect(await get(HEALTH_PATH)).toBe(0); // nothing serves it before haproxy runs: not ready
+    const { certPem, keyPem } = makeCert(tempDir("crossway-health-cert-"), ["secure.test"]);
+    let p = await serve(
+      gateway([
+        port(40443, [
+          listener("secure", "secure.test", [vhost("secure.test", [rule(match(), [svc("a", [{ ip: "127.0.0.1", port: 1 }])])])], {
+            certificates: [{ ref: { namespace: "default", name: "secure" }, certPem, keyPem }],
+          }),
+        ], "HTTPS"),
+      ]),
+    );
+    expect(await get(HEALTH_PATH)).toBe(200);
+    expect(await get("/anything-else")).toBe(503); // the health port routes nothing
+    await stop(p);
+    p = await serve(gateway([]));
+    expect(await get(HEALTH_PATH)).toBe(200);
+    await stop(p);
+    expect(await get(HEALTH_PATH)).toBe(0);
+  });
+
+  it("is a port no listener can take", () => {
+    const snapshot = {
+      gatewayClasses: [{ apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: "c", generation: 1 }, spec: { controllerName: "crossway.test/health" } }],
+      gateways: [{
+        apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "g", namespace: "n", generation: 1 },
+        spec: { gatewayClassName: "c", listeners: [{ name: "health", port: HEALTH_PORT, protocol: "HTTP" }, { name: "ok", port: 8080, protocol: "HTTP" }] },
+      }],
+      listenerSets: [], httpRoutes: [], grpcRoutes: [], referenceGrants: [], namespaces: [], services: [], endpointSlices: [], secrets: [],
+    } as unknown as ClusterSnapshot;
+    const r = translate(snapshot, { controllerName: "crossway.test/health" });
+    const status = r.statuses.find((s) => s.kind === "Gateway")!.status as { listeners: { name: string; conditions: { type: string; status: string; message: string }[] }[] };
+    const accepted = (name: string) => status.listeners.find((l) => l.name === name)!.conditions.find((c) => c.type === "Accepted")!;
+    expect(accepted("health")).toMatchObject({ status: "False", message: expect.stringContaining(`port ${HEALTH_PORT} is reserved`) });
+    expect(accepted("ok").status).toBe("True");
+    expect(r.ir[0].ports.map((p) => p.port)).toEqual([8080]);
   });
 });

@@ -1,6 +1,7 @@
 /** `global` and `defaults`: process settings for master-worker, hitless reloads and the runtime API. */
 import type { RenderView } from "../view";
 import { MIRROR_LUA_FILE } from "../mirror-lua";
+import { HEALTH_PATH, HEALTH_PORT } from "../../dataplane/conventions";
 
 export function renderGlobal(view: RenderView): string[] {
   return [
@@ -28,6 +29,13 @@ export function renderGlobal(view: RenderView): string[] {
     "  timeout http-request 10s",
     "  timeout http-keep-alive 30s",
     "  timeout queue 10s",
+    "",
+    // The readiness probe's target: answered by HAProxy itself on a port no listener may use
+    // (the engine reserves it), so a pod is ready once HAProxy serves a config, whatever its
+    // listeners are (an HTTPS listener without a usable certificate included). Else 503.
+    "frontend health",
+    `  bind ${view.bindAddress}:${HEALTH_PORT}`,
+    `  monitor-uri ${HEALTH_PATH}`,
     "",
   ];
 }
