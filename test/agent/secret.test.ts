@@ -14,7 +14,7 @@ const secret = (data: Record<string, string>, generation = "7") => ({
 
 describe("config secret data", () => {
   it("round-trips small and large configs; 10,000 routes fit a Secret", () => {
-    const vhosts = Array.from({ length: 10_000 }, (_, i) => vhost(`h${i}.example.com`, [rule(prefix(`/p${i}`), [svc(`s${i}`, [{ ip: "10.0.0.1", port: 80 }])])]));
+    const vhosts = Array.from({ length: 10_000 }, (_, i) => vhost(`h${i}.example.com`, [rule(prefix(`/p${i}`), [svc(`s${i}`, [{ ip: "127.0.0.1", port: 80 }])])]));
     const files = renderGateway(gateway([port(80, [listener("http", undefined, vhosts)])])).files;
     expect(files["haproxy.cfg"].length).toBeGreaterThan(GZIP_THRESHOLD);
     const data = encodeConfigFiles(files);
