@@ -107,11 +107,11 @@ describe("DataPlaneSync", () => {
     expect(r.gateways[0].programmed).toMatchObject({ status: "False", reason: "AddressNotAssigned" });
     index.upsert("Service", {
       apiVersion: "v1", kind: "Service", metadata: { name: dataPlaneName("shared"), namespace: "infra", uid: "svc", resourceVersion: "1" },
-      status: { loadBalancer: { ingress: [{ ip: "10.96.0.7" }] } },
+      status: { loadBalancer: { ingress: [{ ip: "10.244.0.7" }] } },
     } as KubernetesObject);
     r = await sync.sync([ir(80)], ours);
     expect(r.gateways[0].programmed).toMatchObject({ status: "True", reason: "Programmed" });
-    expect(r.gateways[0].addresses).toEqual([{ type: "IPAddress", value: "10.96.0.7" }]);
+    expect(r.gateways[0].addresses).toEqual([{ type: "IPAddress", value: "10.244.0.7" }]);
   });
 
   it("removes the data plane of a Gateway that is no longer ours, keeps it for one that is ours", async () => {
@@ -135,11 +135,11 @@ describe("DataPlaneSync", () => {
       },
     };
     const [out] = foldDataPlane([status], [{
-      namespace: "infra", name: "shared", generation: 4, addresses: [{ type: "IPAddress", value: "10.0.0.9" }],
+      namespace: "infra", name: "shared", generation: 4, addresses: [{ type: "IPAddress", value: "10.244.0.9" }],
       programmed: { status: "False", reason: "Pending", message: "waiting for pods" },
     }], () => undefined);
     const s = out.status as { addresses: unknown; conditions: { type: string; reason: string; observedGeneration?: number }[]; listeners: { name: string; conditions: { type: string; reason: string }[] }[] };
-    expect(s.addresses).toEqual([{ type: "IPAddress", value: "10.0.0.9" }]);
+    expect(s.addresses).toEqual([{ type: "IPAddress", value: "10.244.0.9" }]);
     expect(s.conditions.find(c => c.type === "Programmed")).toMatchObject({ reason: "Pending", observedGeneration: 3 });
     expect(s.listeners[0].conditions.find(c => c.type === "Programmed")!.reason).toBe("Pending");
     expect(s.listeners[1].conditions.find(c => c.type === "Programmed")!.reason).toBe("Invalid");

@@ -109,7 +109,7 @@ describe("StatusWriter", () => {
       apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway",
       metadata: { name: "gw", namespace: "infra", uid: "g", resourceVersion: "1", generation: 2 },
       status: {
-        addresses: [{ type: "IPAddress", value: "10.0.0.1" }],
+        addresses: [{ type: "IPAddress", value: "10.244.0.10" }],
         conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")],
         listeners: [{ name: "http", attachedRoutes: 1, supportedKinds: [], conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")] }],
       },
