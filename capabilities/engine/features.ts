@@ -11,12 +11,14 @@ import { dataplaneProblem } from "./conditions";
 export const SUPPORTED_FEATURES: readonly string[] = [
   // core
   "Gateway",
+  "GRPCRoute",
   "HTTPRoute",
   "ReferenceGrant",
   // extended, each proven by the unmodified v1.6.1 conformance suite (test/conformance, npm run conformance)
   "GatewayAddressEmpty",
   "GatewayHTTPListenerIsolation",
   "GatewayPort8080",
+  "GRPCRouteNamedRouteRule",
   "HTTPRoute303RedirectStatusCode",
   "HTTPRoute307RedirectStatusCode",
   "HTTPRoute308RedirectStatusCode",
