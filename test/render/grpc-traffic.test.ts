@@ -8,8 +8,9 @@
  *     `proto h2`, with gRPC trailers passed back to the client.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import http from "node:http";
 import http2 from "node:http2";
-import type net from "node:net";
+import net from "node:net";
 import type tls from "node:tls";
 import type { V1EndpointSlice, V1Service } from "@kubernetes/client-node";
 import { translate } from "../../capabilities/engine/index";
@@ -45,42 +46,73 @@ function grpcFrame(payload: Buffer): Buffer {
   return Buffer.concat([head, payload]);
 }
 
-/** An HTTP/2-only clear-text server answering like a unary gRPC call, with grpc-status trailers. */
-async function startGrpcBackend(name: string): Promise<GrpcBackend> {
+const PREFACE = "PRI * HTTP/2.0";
+
+/**
+ * A clear-text server answering like a unary gRPC call, with grpc-status trailers. HTTP/2 only,
+ * unless `http1`: then it also answers HTTP/1.1 on the same port (telling them apart by the
+ * HTTP/2 preface), as one Service port used by both a GRPCRoute and an HTTPRoute would.
+ */
+async function startGrpcBackend(name: string, opts: { http1?: boolean } = {}): Promise<GrpcBackend> {
   const seen: GrpcSeen[] = [];
   const sockets = new Set<net.Socket>();
-  const server = http2.createServer();
-  server.on("connection", (s: net.Socket) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  });
-  server.on("request", (req, res) => {
+  const onRequest = (req: http2.Http2ServerRequest | http.IncomingMessage, res: http2.Http2ServerResponse | http.ServerResponse) => {
     const body: GrpcSeen = {
       backend: name,
       httpVersion: req.httpVersion,
-      path: req.url,
-      authority: req.headers[":authority"],
+      path: req.url ?? "",
+      authority: req.headers[":authority"] as string | undefined,
       headers: req.headers,
     };
     seen.push(body);
     req.resume();
     req.on("end", () => {
-      res.writeHead(200, { "content-type": "application/grpc", "x-backend": name });
-      res.addTrailers({ "grpc-status": "0", "grpc-message": "OK" });
-      res.end(grpcFrame(Buffer.from(JSON.stringify(body))));
+      const h2 = req.httpVersion === "2.0";
+      res.writeHead(200, { "content-type": h2 ? "application/grpc" : "application/json", "x-backend": name });
+      if (h2) res.addTrailers({ "grpc-status": "0", "grpc-message": "OK" });
+      const json = Buffer.from(JSON.stringify(body));
+      res.end(h2 ? grpcFrame(json) : json);
+    });
+  };
+  const h2server = http2.createServer(onRequest);
+  const h1server = http.createServer(onRequest);
+  const listen = async (srv: net.Server) => {
+    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+    return (srv.address() as net.AddressInfo).port;
+  };
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  };
+  h2server.on("connection", track);
+  h1server.on("connection", track);
+  const h2port = await listen(h2server);
+  const h1port = opts.http1 ? await listen(h1server) : 0;
+  // The front port relays each connection to the HTTP/2 or the HTTP/1.1 server by its first bytes
+  // (node:http2 reads a socket below the stream layer, so it cannot be handed one mid-read).
+  const front = net.createServer((socket) => {
+    track(socket);
+    socket.once("data", (first: Buffer) => {
+      const isH2 = first.subarray(0, PREFACE.length).toString("latin1") === PREFACE;
+      const inner = net.connect(isH2 ? h2port : h1port, "127.0.0.1");
+      track(inner);
+      inner.write(first);
+      socket.pipe(inner).pipe(socket);
+      inner.on("error", () => socket.destroy());
+      socket.on("error", () => inner.destroy());
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
+  const port = opts.http1 ? await listen(front) : h2port;
+  const closeServer = (srv: net.Server) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve()));
   return {
     name,
     port,
     seen,
     close: () =>
-      new Promise<void>((resolve) => {
+      (async () => {
         for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+        await Promise.all([front, h2server, h1server].map(closeServer));
+      })(),
   };
 }
 
@@ -198,6 +230,12 @@ function snapshot(P: number, Q: number, ports: Record<string, number>, cert: { c
         metadata: meta("web"),
         spec: { parentRefs: [{ name: "gw" }], hostnames: ["web.test"], rules: [{ backendRefs: [{ name: "web", port: 8080 }] }] },
       },
+      {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "HTTPRoute",
+        metadata: meta("both-http"),
+        spec: { parentRefs: [{ name: "gw" }], hostnames: ["both.test"], rules: [{ backendRefs: [{ name: "both", port: 8080 }] }] },
+      },
     ],
     grpcRoutes: [
       {
@@ -212,6 +250,8 @@ function snapshot(P: number, Q: number, ports: Record<string, number>, cert: { c
             { matches: [{ method: { service: SERVICE, method: "EchoTwo" } }], backendRefs: [{ name: "grpc-v2", port: 8080 }] },
             // a whole service, only with a header
             { matches: [{ method: { service: "other.Service" }, headers: [{ name: "version", value: "two" }] }], backendRefs: [{ name: "grpc-v2", port: 8080 }] },
+            // a Service port without appProtocol, also used by an HTTPRoute
+            { matches: [{ method: { service: SERVICE, method: "EchoBoth" } }], backendRefs: [{ name: "both", port: 8080 }] },
           ],
         },
       },
@@ -219,8 +259,8 @@ function snapshot(P: number, Q: number, ports: Record<string, number>, cert: { c
     referenceGrants: [],
     namespaces: [{ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } }],
     // grpc-v1 says nothing about its protocol (a GRPCRoute backend defaults to h2c); grpc-v2 says h2c.
-    services: [service("grpc-v1"), service("grpc-v2", "kubernetes.io/h2c"), service("web")],
-    endpointSlices: [slice("grpc-v1", ports["grpc-v1"]), slice("grpc-v2", ports["grpc-v2"]), slice("web", ports.web)],
+    services: [service("grpc-v1"), service("grpc-v2", "kubernetes.io/h2c"), service("web"), service("both")],
+    endpointSlices: [slice("grpc-v1", ports["grpc-v1"]), slice("grpc-v2", ports["grpc-v2"]), slice("web", ports.web), slice("both", ports.both)],
     secrets: [
       {
         apiVersion: "v1",
@@ -244,13 +284,17 @@ let ca = "";
 let session: http2.ClientHttp2Session | undefined;
 
 beforeAll(async () => {
-  grpc = { "grpc-v1": await startGrpcBackend("grpc-v1"), "grpc-v2": await startGrpcBackend("grpc-v2") };
+  grpc = {
+    "grpc-v1": await startGrpcBackend("grpc-v1"),
+    "grpc-v2": await startGrpcBackend("grpc-v2"),
+    both: await startGrpcBackend("both", { http1: true }),
+  };
   web = await startEcho("web");
   [P, Q] = [await freePort(), await freePort()];
   const dir = tempDir("crossway-grpc-");
   const cert = makeCert(dir, ["grpc.test"]);
   ca = cert.certPem;
-  const snap = snapshot(P, Q, { "grpc-v1": grpc["grpc-v1"].port, "grpc-v2": grpc["grpc-v2"].port, web: web.port }, cert);
+  const snap = snapshot(P, Q, { "grpc-v1": grpc["grpc-v1"].port, "grpc-v2": grpc["grpc-v2"].port, web: web.port, both: grpc.both.port }, cert);
   const result = translate(snap, { controllerName: CONTROLLER_NAME });
   expect(result.ir).toHaveLength(1);
   const rendered = renderGateway(result.ir[0], { runDir: dir, bindAddress: "127.0.0.1" });
@@ -323,6 +367,17 @@ describe("HTTP/2 prior knowledge (h2c) on the clear-text port", () => {
     expect(r.status).toBe(200);
     expect(r.echoBackend).toBe("web");
     expect(web!.seen.at(-1)).toMatchObject({ method: "GET", path: "/page" });
+  });
+});
+
+describe("one Service port behind a GRPCRoute and an HTTPRoute", () => {
+  it("gets HTTP/2 from the GRPCRoute and HTTP/1.1 from the HTTPRoute", async () => {
+    const g = await call("EchoBoth");
+    expect(g.seen).toMatchObject({ backend: "both", httpVersion: "2.0", path: `/${SERVICE}/EchoBoth` });
+    expect(g.trailers["grpc-status"]).toBe("0");
+    const h = await request(P, "/page", { host: "both.test" });
+    expect(h.status).toBe(200);
+    expect(JSON.parse(h.text)).toMatchObject({ backend: "both", httpVersion: "1.1", path: "/page" });
   });
 });
 
