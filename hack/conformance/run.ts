@@ -6,8 +6,8 @@
  *   2. brings up the local cluster and runs the module against it (dev mode);
  *   3. applies GatewayClass `crossway` and reads back the features it claims in
  *      status.supportedFeatures — exactly those are passed to the suite;
- *   4. runs the suite for the GATEWAY-HTTP profile and writes the ConformanceReport to
- *      conformance/report-GATEWAY-HTTP.yaml, with the exact command beside it.
+ *   4. runs the suite for the GATEWAY-HTTP and GATEWAY-GRPC profiles and writes the
+ *      ConformanceReport to conformance/report.yaml, with the exact command beside it.
  *
  * Flags: `--run-test <ShortName>` (one test), `--skip-tests a,b`, `--report <path>`,
  * `--keep` (leave the cluster and module running afterwards).
@@ -23,13 +23,13 @@ import { kubectl, kubectlJson } from "../../test/cluster/kube";
 
 const VERSION = "v1.6.1";
 const GATEWAY_CLASS = "crossway";
-const PROFILE = "GATEWAY-HTTP";
+const PROFILES = ["GATEWAY-HTTP", "GATEWAY-GRPC"];
 
 const { values: args } = parseArgs({
   options: {
     "run-test": { type: "string" },
     "skip-tests": { type: "string" },
-    report: { type: "string", default: join(REPO, `conformance/report-${PROFILE}.yaml`) },
+    report: { type: "string", default: join(REPO, "conformance/report.yaml") },
     keep: { type: "boolean", default: false },
     timeout: { type: "string", default: "90m" },
   },
@@ -79,7 +79,7 @@ async function main() {
       "-test.v",
       "-test.timeout", args.timeout!,
       `--gateway-class=${GATEWAY_CLASS}`,
-      `--conformance-profiles=${PROFILE}`,
+      `--conformance-profiles=${PROFILES.join(",")}`,
       `--supported-features=${features.join(",")}`,
       `--report-output=${args.report}`,
       "--organization=crossway",

@@ -1,5 +1,5 @@
 /**
- * The official, unmodified Gateway API v1.6.1 conformance suite (GATEWAY-HTTP profile) against
+ * The official, unmodified Gateway API v1.6.1 conformance suite (GATEWAY-HTTP and GATEWAY-GRPC) against
  * crossway in the local cluster — the same command as `npm run conformance`, with every feature
  * the GatewayClass claims in status.supportedFeatures. A claimed feature whose tests fail fails
  * this test: we never claim what does not work.
@@ -25,7 +25,7 @@ interface ProfileReport {
   };
 }
 
-test("GATEWAY-HTTP: every core test and every claimed extended feature passes", async () => {
+test("GATEWAY-HTTP and GATEWAY-GRPC: every core test and every claimed extended feature passes", async () => {
   const report = join(mkdtempSync(join(tmpdir(), "crossway-conformance-")), "report.yaml");
   const output: string[] = [];
   const code = await new Promise<number>(resolve => {
@@ -45,13 +45,16 @@ test("GATEWAY-HTTP: every core test and every claimed extended feature passes", 
   const failures = tail.filter(l => /^\s*--- FAIL/.test(l));
   expect({ code, failures }).toEqual({ code: 0, failures: [] });
   const parsed = parse(readFileSync(report, "utf8")) as { profiles: ProfileReport[] };
-  const http = parsed.profiles.find(p => p.name === "GATEWAY-HTTP")!;
-  process.stderr.write(`conformance GATEWAY-HTTP: ${JSON.stringify(http)}\n`);
-  expect(http.core.result).toBe("success");
-  expect(http.core.statistics.Failed).toBe(0);
-  expect(http.core.statistics.Passed).toBeGreaterThanOrEqual(37);
-  if (http.extended) {
-    expect(http.extended.failedTests ?? []).toEqual([]);
-    expect(http.extended.statistics.Failed).toBe(0);
+  expect(parsed.profiles.map(p => p.name).sort()).toEqual(["GATEWAY-GRPC", "GATEWAY-HTTP"]);
+  for (const profile of parsed.profiles) {
+    process.stderr.write(`conformance ${profile.name}: ${JSON.stringify(profile)}\n`);
+    expect(profile.core.result).toBe("success");
+    expect(profile.core.statistics.Failed).toBe(0);
+    if (profile.extended) {
+      expect(profile.extended.failedTests ?? []).toEqual([]);
+      expect(profile.extended.statistics.Failed).toBe(0);
+    }
   }
+  const http = parsed.profiles.find(p => p.name === "GATEWAY-HTTP")!;
+  expect(http.core.statistics.Passed).toBeGreaterThanOrEqual(37);
 });
