@@ -26,6 +26,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRouteBackendProtocolWebSocket",
   "HTTPRouteBackendRequestHeaderModification",
   "HTTPRouteBackendTimeout",
+  "HTTPRouteCORS",
   "HTTPRouteHostRewrite",
   "HTTPRouteMethodMatching",
   "HTTPRouteNamedRouteRule",
