@@ -116,6 +116,8 @@ export function convertFilters(
         return;
       }
       case "CORS": {
+        // GRPCRoute has no CORS filter in the spec
+        if (ctx.routeKind !== "HTTPRoute") return void found.problems.push(V.filter(where, type));
         if (!f.cors) return void found.problems.push(V.filterMissingConfig(here, type));
         out.push({ type, cors: convertCors(f.cors, here, lookup, found) });
         return;
