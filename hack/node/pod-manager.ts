@@ -28,6 +28,8 @@ export class PodManager {
     private readonly tokens: TokenCache,
     private readonly log: Log,
     private readonly event: Recorder,
+    /** the node whose pods this manager runs (tests run one for a node of their own) */
+    private readonly nodeName: string = NODE_NAME,
   ) {
     for (const rec of state.loadPods()) this.adoptable.set(rec.uid, rec);
     ipam.retainOnly(new Set(this.adoptable.keys()));
@@ -48,7 +50,7 @@ export class PodManager {
       if (!pod.metadata.deletionTimestamp) void this.bind(pod);
       return;
     }
-    if (pod.spec.nodeName !== NODE_NAME) return;
+    if (pod.spec.nodeName !== this.nodeName) return;
     let w = this.workers.get(uid);
     if (!w) {
       w = new PodWorker(pod, this.deps(), this.adoptable.get(uid));
@@ -108,10 +110,10 @@ export class PodManager {
         apiVersion: "v1",
         kind: "Binding",
         metadata: { name, namespace: ns, uid },
-        target: { apiVersion: "v1", kind: "Node", name: NODE_NAME },
+        target: { apiVersion: "v1", kind: "Node", name: this.nodeName },
       });
-      this.log.info({ pod: `${ns}/${name}`, uid, node: NODE_NAME }, "pod bound to node");
-      this.event(pod, "Normal", "Scheduled", `Successfully assigned ${ns}/${name} to ${NODE_NAME}`);
+      this.log.info({ pod: `${ns}/${name}`, uid, node: this.nodeName }, "pod bound to node");
+      this.event(pod, "Normal", "Scheduled", `Successfully assigned ${ns}/${name} to ${this.nodeName}`);
     } catch (err) {
       if (!isStatus(err, 409) && !isStatus(err, 404))
         this.log.warn({ pod: `${ns}/${name}`, err: errInfo(err) }, "binding failed; retrying on the next event");

@@ -35,6 +35,21 @@ export interface WorkerDeps {
 
 const BACKOFF_MAX_MS = 60_000;
 const BACKOFF_RESET_AFTER_MS = 60_000;
+/** a deletion waits at most this long for a running sync before the pod is stopped alongside it */
+const DELETION_WAITS_FOR_SYNC_MS = 2_000;
+/** a sync running longer than this is logged (once per sync) with the step it is waiting in */
+const SYNC_STUCK_MS = 30_000;
+
+/**
+ * Is `a` an older version of the same object than `b`? resourceVersions are etcd revisions
+ * (decimal integers) in every API server we run against; anything else is not comparable (false).
+ */
+export const olderVersion = (a: Pod, b: Pod): boolean => {
+  const ra = a.metadata.resourceVersion ?? "";
+  const rb = b.metadata.resourceVersion ?? "";
+  if (!/^\d+$/.test(ra) || !/^\d+$/.test(rb)) return false;
+  return BigInt(ra) < BigInt(rb);
+};
 
 const statusKey = (s: unknown) => JSON.stringify(s);
 
@@ -62,7 +77,19 @@ export class PodWorker {
   private lastPublishError?: string;
   private running = false;
   private dirty = false;
+  /** when the running sync started, and the step it is in (for the watchdog) */
+  private syncStartedAt = 0;
+  private step = "";
+  private stuckLogged = false;
+  /**
+   * The deletion of the Pod as first seen on any version of it. Sticky: a response or event
+   * carrying an older version (without deletionTimestamp) must never undo it.
+   */
+  private deletion?: { timestamp: string; graceS?: number };
   private deleting = false;
+  private terminating?: Promise<void>;
+  /** the grace period of the stop in progress */
+  private graceMs = 0;
   /** the Pod object is gone from the API (no finalising delete needed) */
   private gone = false;
   private finished = false;
@@ -82,8 +109,58 @@ export class PodWorker {
     // a pod that finished before this agent run (it restarted since) must not run again
     this.terminalOnArrival = phase === "Succeeded" || phase === "Failed";
     if (pod.status?.startTime) this.startTime = pod.status.startTime;
+    this.noteDeletion(pod);
     this.buildContainers();
-    this.timer = setInterval(() => this.kick(), 1000);
+    this.timer = setInterval(() => this.tick(), 1000);
+  }
+
+  /** Remembers a deletion seen on any version of the pod (it cannot be undone). */
+  private noteDeletion(pod: Pod) {
+    if (this.deletion || !pod.metadata.deletionTimestamp) return;
+    this.deletion = { timestamp: pod.metadata.deletionTimestamp, graceS: pod.metadata.deletionGracePeriodSeconds };
+  }
+
+  /** Takes a newer version of the pod; an older one (a late response, a stale event) only contributes its deletion. */
+  private takePod(pod: Pod, from: string) {
+    this.noteDeletion(pod);
+    if (olderVersion(pod, this.pod)) {
+      this.log.debug({ from, got: pod.metadata.resourceVersion, have: this.pod.metadata.resourceVersion }, "ignored an older version of the pod");
+      return;
+    }
+    this.pod = pod;
+  }
+
+  /** Is the pod to be stopped (deleted in the API, or gone from it)? */
+  get deletionRequested(): boolean {
+    return !!this.deletion || this.gone;
+  }
+
+  /** How long the current sync has been running (0 when none is). */
+  syncRunningMs(now = Date.now()): number {
+    return this.running ? now - this.syncStartedAt : 0;
+  }
+
+  /**
+   * The 1 s tick, which is also the watchdog: a sync stuck in an await is logged with its step, and
+   * a requested deletion never waits behind it for more than DELETION_WAITS_FOR_SYNC_MS.
+   */
+  private tick() {
+    if (this.finished) return;
+    const ranMs = this.syncRunningMs();
+    // stopping waits up to the grace period by design; only beyond that is it stuck
+    if (ranMs > SYNC_STUCK_MS + (this.terminating ? this.graceMs : 0) && !this.stuckLogged) {
+      this.stuckLogged = true;
+      this.log.error({ step: this.step, runningMs: ranMs }, "pod sync stuck; deletions still proceed without it");
+    }
+    if (ranMs > DELETION_WAITS_FOR_SYNC_MS && this.deletionRequested) this.stopNow("sync still running");
+    this.kick();
+  }
+
+  /** Starts stopping the pod now, alongside a sync that may be stuck (the sweep and the watchdog use this). */
+  stopNow(why: string) {
+    if (this.finished || this.terminating) return;
+    this.log.warn({ why, step: this.step, syncRunningMs: this.syncRunningMs() }, "stopping pod without waiting for its sync");
+    void this.terminate().catch((err) => this.log.error({ err: errInfo(err) }, "stopping pod failed; retrying on next tick"));
   }
 
   private buildContainers() {
@@ -119,7 +196,7 @@ export class PodWorker {
   }
 
   update(pod: Pod) {
-    this.pod = pod;
+    this.takePod(pod, "watch");
     this.kick();
   }
 
@@ -147,6 +224,9 @@ export class PodWorker {
       try {
         do {
           this.dirty = false;
+          this.syncStartedAt = Date.now();
+          this.stuckLogged = false;
+          this.step = "sync";
           await this.sync();
         } while (this.dirty && !this.finished);
       } catch (err) {
@@ -158,11 +238,16 @@ export class PodWorker {
   }
 
   private async sync() {
-    if (this.pod.metadata.deletionTimestamp || this.gone) return this.terminate();
+    if (this.deletionRequested) return this.terminate();
     if (this.terminalOnArrival) return;
+    this.step = "sandbox";
     if (!(await this.ensureSandbox())) return this.publish();
+    if (this.deleting) return;
     const now = Date.now();
+    this.step = "volumes";
     if ((this.volumesDirty && now >= this.volumeRetryAt) || now >= this.tokenRefreshAt) await this.syncVolumes();
+    if (this.deleting) return;
+    this.step = "containers";
     this.pollAdopted();
     const phase = podPhase(this.view());
     if (phase !== "Succeeded" && phase !== "Failed") {
@@ -226,6 +311,7 @@ export class PodWorker {
       }
       if (!hostNet) {
         const hostname = (this.pod.spec.hostname ?? this.pod.metadata.name).slice(0, 63);
+        this.step = "sandbox: network";
         const net = await ensurePodNetwork(
           this.uid,
           this.rec.ip,
@@ -233,6 +319,7 @@ export class PodWorker {
           this.pod.spec.hostAliases,
           this.pod.spec.securityContext?.sysctls,
         );
+        if (this.deleting || !this.rec) return false; // stopped meanwhile: terminate removes what was made
         this.rec.netns = net.netns;
         this.rec.hostVeth = net.hostVeth;
         this.saveRec();
@@ -268,6 +355,8 @@ export class PodWorker {
       },
     };
     for (const vol of this.pod.spec.volumes ?? []) {
+      if (this.deleting || !this.rec) return;
+      this.step = `volume ${vol.name}`;
       const r = await materialiseVolume(this.pod, vol, this.d.state.volumesDir(this.uid), this.rec!.ip, sources);
       if (r.ok) {
         this.volumePaths.set(vol.name, r.hostPath);
@@ -350,6 +439,7 @@ export class PodWorker {
     );
     const missing = await ensureHostBinary(c.mapping, this.log);
     if (missing) return setWaiting("ErrImagePull", missing);
+    if (this.deleting || !this.rec) return; // never start a container of a pod being stopped
     const notExecutable = startError(argv, envR.env, mounts, c.spec.workingDir);
     if (notExecutable) {
       // as a runtime does: the container fails to start (exit 128, StartError) and backs off
@@ -465,6 +555,7 @@ export class PodWorker {
     const prevReady = this.pod.status?.conditions?.find((c) => c.type === "Ready")?.status;
     try {
       const ns = this.pod.metadata.namespace;
+      this.step = "status patch";
       const updated = await this.d.kube.request<Pod>(
         "PATCH",
         `/api/v1/namespaces/${ns}/pods/${this.pod.metadata.name}/status`,
@@ -474,7 +565,8 @@ export class PodWorker {
       if (updated.metadata.uid !== this.uid) return; // a new pod with the same name: not ours
       this.lastPublished = key;
       this.lastPublishError = undefined;
-      this.pod = updated;
+      // the response may be older than a watch event already taken (e.g. the pod's deletion)
+      this.takePod(updated, "status patch response");
       const ready = status.conditions?.find((c) => c.type === "Ready")?.status;
       if (prevPhase !== status.phase || prevReady !== ready)
         this.log.info({ phase: status.phase, ready, podIP: status.podIP }, "pod status");
@@ -487,11 +579,20 @@ export class PodWorker {
     }
   }
 
-  private async terminate() {
+  /** One termination at a time: the sync loop, the watchdog and the sweep share it. */
+  private terminate(): Promise<void> {
+    this.terminating ??= this.doTerminate().finally(() => (this.terminating = undefined));
+    return this.terminating;
+  }
+
+  private async doTerminate() {
     if (this.finished) return;
-    if (!this.deleting) this.log.info({ gone: this.gone }, "stopping pod");
+    if (!this.deleting) this.log.info({ gone: this.gone, deletionTimestamp: this.deletion?.timestamp }, "stopping pod");
     this.deleting = true;
-    const graceS = this.pod.metadata.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
+    const graceS =
+      this.pod.metadata.deletionGracePeriodSeconds ?? this.deletion?.graceS ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
+    this.graceMs = Math.max(graceS, 0) * 1000;
+    this.step = "stopping containers";
     await Promise.all(
       [...this.init, ...this.main].map(async (c) => {
         if (c.pid !== undefined) {
@@ -502,6 +603,7 @@ export class PodWorker {
         c.skipped = false;
       }),
     );
+    this.step = "removing sandbox";
     if (this.rec) {
       let leftBehind = false;
       try {
@@ -522,6 +624,7 @@ export class PodWorker {
       this.rec = undefined;
       this.log.info({ leftBehind }, "pod sandbox removed");
     }
+    this.step = "finalising delete";
     if (!this.gone) {
       const { namespace: ns, name } = this.pod.metadata;
       try {

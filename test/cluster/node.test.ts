@@ -18,7 +18,15 @@ import { writeAtomic } from "../../hack/node/atomic-writer.js";
 import { expand } from "../../hack/node/env.js";
 import { containerArgv, echoBasicBinary, mapImage } from "../../hack/node/images.js";
 import { Ipam } from "../../hack/node/ipam.js";
+import { Informer } from "../../hack/node/informer.js";
+import { ContentType, Kube } from "../../hack/node/kube.js";
+import { log } from "../../hack/node/log.js";
+import { PodManager } from "../../hack/node/pod-manager.js";
+import { signalGroup } from "../../hack/node/process.js";
 import { chooseIngress, readyAddresses } from "../../hack/node/services.js";
+import { StateDir } from "../../hack/node/state.js";
+import { TokenCache } from "../../hack/node/tokens.js";
+import { Pod } from "../../hack/node/types.js";
 
 jest.setTimeout(180_000);
 
@@ -735,4 +743,151 @@ describe("pods on the local cluster's node", () => {
     },
     240_000,
   );
+});
+
+/**
+ * Deletion must always be acted upon. A PodManager runs in this process for a node of its own
+ * (the shared agent ignores pods bound elsewhere) against the real API server, with real processes:
+ * data-plane-like pods (an haproxy container in its wait-for-config loop next to a node container).
+ * A thin wrapper around the real API client holds status PATCH responses, to replay the race seen
+ * in a conformance run: a status PATCH answered after the deletion's watch event used to overwrite
+ * the worker's pod with the version before the deletion, so the deletion was never acted upon and
+ * the pod stayed Terminating until force-deleted.
+ */
+describe("pod deletion is always acted upon (in-process node, real API server)", () => {
+  const RNS = `node-race-${process.pid}`;
+  const RNODE = `crossway-race-${process.pid}`;
+  const GRACE_S = 5;
+  let stateDir = "";
+  let kube: Kube;
+  let manager: PodManager;
+  let informer: Informer<Pod> | undefined;
+  /** status PATCHes of these pods are answered only when the promise settles */
+  const holds = new Map<string, Promise<void>>();
+  const patched = new Map<string, () => void>();
+  let dropDeletions = false;
+
+  const racePod = (name: string) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: RNS, labels: { app: "race" } },
+    spec: {
+      nodeName: RNODE,
+      hostNetwork: true, // no pod IP from a second IPAM on the shared bridge
+      automountServiceAccountToken: false,
+      terminationGracePeriodSeconds: GRACE_S,
+      volumes: [{ name: "run", emptyDir: {} }],
+      containers: [
+        {
+          name: "haproxy",
+          image: "haproxy:3.2",
+          command: ["/bin/sh", "-c", "until [ -f /run/crossway/haproxy.cfg ]; do sleep 0.2; done; exec haproxy -W -db -f /run/crossway/haproxy.cfg"],
+          volumeMounts: [{ name: "run", mountPath: "/run/crossway" }],
+        },
+        { name: "agent", image: NODE_IMAGE, args: ["-e", "setInterval(() => {}, 1000)"], volumeMounts: [{ name: "run", mountPath: "/run/crossway" }] },
+      ],
+    },
+  });
+
+  const podGone = async (name: string) => {
+    try {
+      await kubectl(["get", "pod", name, "-n", RNS, "-o", "name"]);
+      return undefined;
+    } catch (e) {
+      if (/NotFound|not found/.test((e as Error).message)) return true;
+      throw e;
+    }
+  };
+
+  /** Deletes the pod (grace GRACE_S) and resolves with how long the Pod object took to disappear. */
+  const deleteAndTime = async (name: string, afterDelete?: () => Promise<void>) => {
+    const t0 = Date.now();
+    await kubectl(["delete", "pod", name, "-n", RNS, "--wait=false"]);
+    await afterDelete?.();
+    await eventually(`pod ${name} to be gone`, () => podGone(name), (GRACE_S + 5) * 1000, 200);
+    return Date.now() - t0;
+  };
+
+  const cachedDeleted = (name: string) =>
+    eventually(`the deletion of ${name} in the informer`, async () => (informer?.get(RNS, name)?.metadata.deletionTimestamp ? true : undefined), 10_000, 20);
+
+  const startedPod = async (name: string) => {
+    let statusPatched!: () => void;
+    const seen = new Promise<void>((r) => (statusPatched = r));
+    patched.set(name, statusPatched);
+    await apply(racePod(name));
+    await seen; // the worker started the containers and is publishing that
+  };
+
+  beforeAll(async () => {
+    await ensureCluster();
+    await kubectl(["create", "namespace", RNS]);
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "crossway-race-"));
+    const real = await Kube.fromFile(KUBECONFIG);
+    kube = Object.create(real) as Kube;
+    (kube as { request: Kube["request"] }).request = async <T,>(method: string, p: string, body?: unknown, ct?: ContentType) => {
+      const res = await real.request<T>(method, p, body, ct);
+      const m = method === "PATCH" && /\/pods\/([^/]+)\/status$/.exec(p);
+      if (m) {
+        patched.get(m[1])?.();
+        await holds.get(m[1]);
+      }
+      return res;
+    };
+    const state = new StateDir(stateDir);
+    const tokens = new TokenCache(kube);
+    const raceLog = log.child({ test: "race" });
+    manager = new PodManager(
+      kube,
+      state,
+      new Ipam(stateDir),
+      { configMap: () => undefined, secret: () => undefined, token: (p, a, e) => tokens.token(p, a, e) },
+      tokens,
+      raceLog,
+      () => undefined,
+      RNODE,
+    );
+    informer = new Informer<Pod>(
+      kube,
+      `/api/v1/namespaces/${RNS}/pods`,
+      (c) => {
+        if (dropDeletions && c.type === "upsert" && c.obj.metadata.deletionTimestamp) return; // a lost event
+        manager.onPod(c);
+      },
+      raceLog,
+    ).start();
+    await informer.synced;
+  }, 180_000);
+
+  afterAll(async () => {
+    holds.clear();
+    await kubectl(["delete", "namespace", RNS, "--wait=false", "--ignore-not-found"]).catch(() => undefined);
+    informer?.stop();
+    // nothing of ours may outlive the suite, whatever the node under test did
+    for (const d of fs.existsSync(path.join(stateDir, "pods")) ? fs.readdirSync(path.join(stateDir, "pods")) : []) {
+      const rec = JSON.parse(fs.readFileSync(path.join(stateDir, "pods", d, "pod.json"), "utf8")) as { procs: Record<string, { pid: number }> };
+      for (const p of Object.values(rec.procs)) signalGroup(p.pid, "SIGKILL");
+    }
+    manager?.detachAll();
+  }, 60_000);
+
+  test("a status PATCH answered after the deletion's watch event does not hide the deletion: the pod is gone within grace + 5 s", async () => {
+    const name = "stale-status";
+    let release!: () => void;
+    holds.set(name, new Promise<void>((r) => (release = r)));
+    await startedPod(name);
+    const ms = await deleteAndTime(name, async () => {
+      await cachedDeleted(name); // the worker has been handed the deleted pod...
+      release(); // ...before the (older) PATCH response arrives
+    });
+    expect(ms).toBeLessThan((GRACE_S + 5) * 1000);
+  }, 60_000);
+
+  test("a sync stuck in an await (a status PATCH that never answers) does not block the deletion", async () => {
+    const name = "stuck-sync";
+    holds.set(name, new Promise<void>(() => undefined)); // never answered
+    await startedPod(name);
+    const ms = await deleteAndTime(name);
+    expect(ms).toBeLessThan((GRACE_S + 5) * 1000);
+  }, 60_000);
 });
