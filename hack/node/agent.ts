@@ -85,6 +85,8 @@ async function main() {
   const podInformer = new Informer<Pod>(kube, "/api/v1/pods", (c) => pods.onPod(c), log).start();
   await podInformer.synced;
   pods.reapOrphans(podInformer.list());
+  // safety net: the API's view of deleted pods, whatever the workers believe (see PodManager.sweep)
+  const sweep = setInterval(() => pods.sweep(podInformer.list()), 2000);
   await sweepUnknownNetns(state);
 
   let svcInformer: Informer<Service> | undefined;
@@ -125,6 +127,7 @@ async function main() {
   const shutdown = (sig: string) => {
     log.info({ signal: sig }, "node agent stopping; pods keep running for the next run to adopt (use --cleanup to remove them)");
     clearInterval(resync);
+    clearInterval(sweep);
     node.stop();
     for (const i of [configMaps, secrets, podInformer, svcInformer, sliceInformer]) i?.stop();
     pods.detachAll();

@@ -98,6 +98,15 @@ export class Kube {
     return new Promise((resolve, reject) => {
       const req = this.start(method, path, contentType, 30_000, payload, fresh);
       req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out after 30s`)));
+      // the socket timeout only runs once a socket is assigned and only while it is idle: this
+      // bounds the whole request, including the wait for a free socket and a trickling answer
+      const deadline = setTimeout(() => req.destroy(new Error(`${method} ${path}: no complete answer within 30s`)), 30_000);
+      const settle = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => {
+        clearTimeout(deadline);
+        f(...a);
+      };
+      resolve = settle(resolve);
+      reject = settle(reject);
       req.on("error", reject);
       req.on("response", (res) => {
         const chunks: Buffer[] = [];

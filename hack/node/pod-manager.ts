@@ -15,8 +15,18 @@ import { TokenCache } from "./tokens.js";
 import { ConfigMap, Pod, Secret } from "./types.js";
 import { VolumeSources, volumeUses } from "./volumes.js";
 
+/** a pod whose deletion deadline (deletionTimestamp = deletion time + grace) passed this long ago is stopped at once */
+const OVERDUE_STOP_MS = 3_000;
+/** ...and one still in the API this long after its deadline is logged as an error */
+const OVERDUE_ERROR_MS = 30_000;
+/** finished pods are remembered this long, so late events about them start no new worker */
+const FINISHED_MEMORY_MS = 10 * 60_000;
+
 export class PodManager {
   private readonly workers = new Map<string, PodWorker>();
+  /** uid -> when its worker finished */
+  private readonly finished = new Map<string, number>();
+  private readonly overdueLogged = new Set<string>();
   private readonly binding = new Set<string>();
   private readonly adoptable = new Map<string, PodRecord>();
 
@@ -53,6 +63,8 @@ export class PodManager {
     if (pod.spec.nodeName !== this.nodeName) return;
     let w = this.workers.get(uid);
     if (!w) {
+      // a late event (e.g. our own finalising delete's) about a pod already stopped and finalised
+      if (this.finished.has(uid) && pod.metadata.deletionTimestamp) return;
       w = new PodWorker(pod, this.deps(), this.adoptable.get(uid));
       this.adoptable.delete(uid);
       this.workers.set(uid, w);
@@ -76,6 +88,48 @@ export class PodManager {
     }
   }
 
+  /**
+   * Safety net run every few seconds against the API's view of the pods (the informer's cache),
+   * whatever the workers believe: a deleted pod whose worker has not taken the deletion (or that
+   * has no worker) gets it again; one whose deletion deadline has passed is stopped now, alongside
+   * whatever its worker is doing; a worker whose pod is no longer in the API is told so. Also the
+   * watchdog's report: a pod still in the API long after its deadline is an error with its step.
+   */
+  sweep(apiPods: Pod[], now = Date.now()) {
+    const present = new Set<string>();
+    for (const pod of apiPods) {
+      const uid = pod.metadata.uid!;
+      present.add(uid);
+      const deletedAt = pod.metadata.deletionTimestamp;
+      if (pod.spec.nodeName !== this.nodeName || !deletedAt) continue;
+      const who = { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, uid, deletionTimestamp: deletedAt };
+      let w = this.workers.get(uid);
+      if (!w) {
+        if (this.finished.has(uid)) continue; // finalised; the API is catching up
+        this.log.warn(who, "sweep: deleted pod had no worker; starting one to stop it");
+        this.onPod({ type: "upsert", obj: pod });
+        w = this.workers.get(uid);
+        if (!w) continue;
+      }
+      if (!w.deletionRequested) {
+        this.log.warn(who, "sweep: the pod's worker had missed its deletion; handing it over again");
+        w.update(pod);
+      }
+      const overdueMs = now - Date.parse(deletedAt);
+      if (overdueMs > OVERDUE_STOP_MS) w.stopNow(`deletion deadline passed ${Math.round(overdueMs / 1000)} s ago`);
+      if (overdueMs > OVERDUE_ERROR_MS && !this.overdueLogged.has(uid)) {
+        this.overdueLogged.add(uid);
+        this.log.error({ ...who, overdueMs, syncRunningMs: w.syncRunningMs(now) }, "pod still in the API long after its deletion deadline");
+      }
+    }
+    for (const [uid, w] of this.workers) {
+      if (present.has(uid) || w.deletionRequested) continue;
+      this.log.warn({ pod: `${w.pod.metadata.namespace}/${w.pod.metadata.name}`, uid }, "sweep: pod is no longer in the API; stopping it");
+      w.removed();
+    }
+    for (const [uid, t] of this.finished) if (t < now - FINISHED_MEMORY_MS) this.finished.delete(uid);
+  }
+
   private deps(): WorkerDeps {
     return {
       kube: this.kube,
@@ -86,6 +140,8 @@ export class PodManager {
       event: this.event,
       onFinished: (id) => {
         this.workers.delete(id);
+        this.finished.set(id, Date.now());
+        this.overdueLogged.delete(id);
         this.tokens.forget(id);
       },
     };

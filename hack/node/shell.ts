@@ -10,7 +10,14 @@ export interface RunResult {
 /** Runs a command; never throws (for probes of state such as "does this link exist"). */
 export const tryRun = (cmd: string, args: string[], timeoutMs = 15_000): Promise<RunResult> =>
   new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+    // execFile answers only once the output pipes close, which a descendant holding them can
+    // delay forever: the hard bound answers anyway (exit 124, as timeout(1) does)
+    const hard = setTimeout(() => {
+      child.kill("SIGKILL");
+      resolve({ code: 124, stdout: "", stderr: `${cmd}: no result within ${timeoutMs + 5000} ms` });
+    }, timeoutMs + 5000);
+    const child = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      clearTimeout(hard);
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr || (err && !stderr ? err.message : "")) });
     });
