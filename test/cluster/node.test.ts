@@ -912,3 +912,67 @@ describe("pod deletion is always acted upon (in-process node, real API server)",
     }
   }, 60_000);
 });
+
+/**
+ * The same on the shared cluster's node agent: data-plane-like pods (haproxy waiting for its config
+ * next to a node container, a projected service-account token as the real data plane has) are
+ * deleted at staggered moments while their containers start and wait, a few at a time; every Pod
+ * object must be gone within its grace period + 5 s. Bounded: 12 pods, 3 at a time.
+ */
+describe("pods deleted while starting on the shared node are gone within grace + 5 s", () => {
+  const DNS = `node-churn-${process.pid}`;
+  const GRACE_S = 5;
+  const PODS = 12;
+  const PARALLEL = 3;
+
+  beforeAll(async () => {
+    const info = await ensureCluster();
+    if (!info.node) throw new Error("the local cluster came up without its node agent");
+    await kubectl(["create", "namespace", DNS]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await kubectl(["delete", "namespace", DNS, "--wait=false", "--ignore-not-found"]).catch(() => undefined);
+  });
+
+  const churnPod = (name: string) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: DNS, labels: { app: "churn" } },
+    spec: {
+      terminationGracePeriodSeconds: GRACE_S,
+      volumes: [{ name: "run", emptyDir: {} }],
+      containers: [
+        {
+          name: "haproxy",
+          image: "haproxy:3.2",
+          command: ["/bin/sh", "-c", "until [ -f /run/crossway/haproxy.cfg ]; do sleep 0.2; done; exec haproxy -W -db -f /run/crossway/haproxy.cfg"],
+          volumeMounts: [{ name: "run", mountPath: "/run/crossway" }],
+        },
+        { name: "agent", image: NODE_IMAGE, args: ["-e", "setInterval(() => {}, 1000)"], volumeMounts: [{ name: "run", mountPath: "/run/crossway" }] },
+      ],
+    },
+  });
+
+  test("12 pods deleted 0-1.1 s after creation (while binding, starting, waiting) all disappear within grace + 5 s", async () => {
+    const took: Record<string, number> = {};
+    const one = async (i: number) => {
+      const name = `churn-${i}`;
+      await apply(churnPod(name));
+      await sleep(i * 100); // spread the deletions over the pod's start-up
+      const t0 = Date.now();
+      await kubectl(["delete", "pod", name, "-n", DNS, "--wait=false"]);
+      await eventually(
+        `pod ${name} to be gone`,
+        async () => ((await kubectl(["get", "pods", "-n", DNS, "-o", "name"])).includes(`pod/${name}\n`) ? undefined : true),
+        (GRACE_S + 5) * 1000,
+        200,
+      ).catch(() => undefined);
+      took[name] = Date.now() - t0;
+    };
+    for (let i = 0; i < PODS; i += PARALLEL) await Promise.all(Array.from({ length: PARALLEL }, (_, j) => one(i + j)));
+    const slow = Object.entries(took).filter(([, ms]) => ms >= (GRACE_S + 5) * 1000);
+    expect(slow).toEqual([]);
+    expect(Object.keys(took)).toHaveLength(PODS);
+  }, 180_000);
+});
