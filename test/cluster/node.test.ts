@@ -898,6 +898,33 @@ describe("pod deletion is always acted upon (in-process node, real API server)",
     expect(ms).toBeLessThan((GRACE_S + 5) * 1000);
   }, 60_000);
 
+  test("with the sweep running, a live pod is left alone: it turns Ready, keeps its processes, and is stopped only once deleted", async () => {
+    const name = "live";
+    sweeping = true;
+    try {
+      await startedPod(name);
+      const ready = await eventually(`${name} Ready`, async () => {
+        const p = await kubectlJson<PodJson>(["get", "pod", name, "-n", RNS]);
+        return isReady(p) && p.status.phase === "Running" ? p : undefined;
+      });
+      const rec = () =>
+        JSON.parse(fs.readFileSync(path.join(stateDir, "pods", ready.metadata.uid, "pod.json"), "utf8")) as { procs: Record<string, { pid: number }> };
+      const pids = Object.values(rec().procs).map((p) => p.pid);
+      expect(pids).toHaveLength(2);
+      await sleep(6000); // three sweeps
+      expect(Object.values(rec().procs).map((p) => p.pid)).toEqual(pids);
+      expect(pids.every(alive)).toBe(true);
+      const p = await kubectlJson<PodJson>(["get", "pod", name, "-n", RNS]);
+      expect(p.metadata.deletionTimestamp).toBeUndefined();
+      expect(p.status.containerStatuses?.map((c) => c.restartCount)).toEqual([0, 0]);
+      const ms = await deleteAndTime(name);
+      expect(ms).toBeLessThan((GRACE_S + 5) * 1000);
+      expect(pids.filter(alive)).toEqual([]);
+    } finally {
+      sweeping = false;
+    }
+  }, 90_000);
+
   test("a deletion event the worker never got is still acted upon by the sweep over the API's view", async () => {
     const name = "lost-event";
     await startedPod(name);
