@@ -17,6 +17,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   // extended, each proven by the unmodified v1.6.1 conformance suite (test/conformance, npm run conformance)
   "GatewayAddressEmpty",
   "GatewayHTTPListenerIsolation",
+  "GatewayInfrastructurePropagation",
   "GatewayPort8080",
   "GRPCRouteNamedRouteRule",
   "HTTPRoute303RedirectStatusCode",
