@@ -18,6 +18,8 @@ import { ensureCluster } from "../../hack/cluster/up.js";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { kubectl } from "../cluster/kube.js";
 import { FakeKube } from "./fake-kube";
+import { makeCert, sleep, tempDir } from "../render/harness";
+import https from "node:https";
 
 const quiet = pino({ level: "silent" });
 const gw = {
@@ -302,5 +304,52 @@ describe("DataPlaneSync against the local API server", () => {
       expect(m.annotations?.["example.com/owner"]).toBeUndefined();
     }
     expect((await liveSecret()).metadata.annotations?.[ANN_CONFIG_GENERATION]).toBe(generation);
+  });
+
+  it("a data-plane pod whose only listener is HTTPS gets ready (HAProxy's health frontend) and serves TLS", async () => {
+    const TLS_GW = "tls";
+    await kubectl(["apply", "-f", "-"], JSON.stringify({
+      apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: TLS_GW, namespace: NS },
+      spec: { gatewayClassName: `not-crossway-${process.pid}`, listeners: [{ name: "https", port: 443, protocol: "HTTPS" }] },
+    }));
+    const gw = JSON.parse(await kubectl(["get", "gateway", "-n", NS, TLS_GW, "-o", "json"])) as Gateway;
+    const index = new ObjectIndex();
+    index.upsert("Gateway", gw);
+    const cert = makeCert(tempDir("crossway-dp-cert-"), ["secure.test"]);
+    const tlsIR: GatewayIR = {
+      gateway: { namespace: NS, name: TLS_GW }, generation: 1,
+      ports: [{ port: 443, protocol: "HTTPS", listeners: [{
+        id: `${NS}/${TLS_GW}/https`, hostname: "secure.test", virtualHosts: [],
+        tls: { certificates: [{ ref: { namespace: NS, name: "cert" }, ...cert }] },
+      }] }],
+    };
+    // Every data-plane object, as the module applies them (runtime.ts).
+    const allObjects: DataPlaneManifests = (g, i) =>
+      dataPlaneObjects({ name: TLS_GW, namespace: NS, uid: g.metadata!.uid! }, i.ports.map(p => p.port)) as unknown as KubernetesObject[];
+    const sync = new DataPlaneSync(liveKubeClient(), index, ir => renderGateway(ir), allObjects, { log: quiet, controllerName: TEST_CONTROLLER });
+    expect((await sync.sync([tlsIR], ours)).errors).toEqual([]);
+
+    type Pod = { metadata: { annotations?: Record<string, string> }; status?: { podIP?: string; conditions?: { type: string; status: string }[] } };
+    let pod: Pod | undefined;
+    const started = Date.now();
+    for (let i = 0; i < 120; i++) {
+      const list = JSON.parse(await kubectl(["get", "pods", "-n", NS, "-l", `${LABEL_GATEWAY}=${TLS_GW}`, "-o", "json"])) as { items: Pod[] };
+      pod = list.items.find(p => p.status?.conditions?.some(c => c.type === "Ready" && c.status === "True"));
+      if (pod) break;
+      await sleep(500);
+    }
+    expect(pod).toBeDefined();
+    process.stdout.write(`HTTPS-only data-plane pod Ready after ${Date.now() - started} ms\n`);
+    expect(pod!.metadata.annotations?.[ANN_SERVED_GENERATION]).toBe("1");
+    // The pod IP is in our pod network (a namespace the local node created).
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = https.get({ host: pod!.status!.podIP, port: 443, path: "/", servername: "secure.test", ca: cert.certPem, headers: { host: "secure.test" }, timeout: 5000, agent: false }, res => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("timeout", () => req.destroy(new Error("timed out")));
+      req.on("error", reject);
+    });
+    expect(status).toBe(404); // TLS terminated with the listener's certificate; no route attached
   });
 });
