@@ -306,7 +306,7 @@ describe("DataPlaneSync against the local API server", () => {
     expect((await liveSecret()).metadata.annotations?.[ANN_CONFIG_GENERATION]).toBe(generation);
   });
 
-  it("a data-plane pod whose only listener is HTTPS gets ready (HAProxy's health frontend) and serves TLS", async () => {
+  it("a data-plane pod whose only listener is HTTPS gets ready (HAProxy's health frontend) and serves TLS; later infrastructure labels update its Deployment in place", async () => {
     const TLS_GW = "tls";
     await kubectl(["apply", "-f", "-"], JSON.stringify({
       apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: TLS_GW, namespace: NS },
@@ -351,5 +351,21 @@ describe("DataPlaneSync against the local API server", () => {
       req.on("error", reject);
     });
     expect(status).toBe(404); // TLS terminated with the listener's certificate; no route attached
+
+    // Infrastructure labels added later: the Deployment (immutable selector) is updated in place.
+    await kubectl(["patch", "gateway", "-n", NS, TLS_GW, "--type=merge", "-p", JSON.stringify({ spec: { infrastructure: { labels: { team: "later" } } } })]);
+    const changed = JSON.parse(await kubectl(["get", "gateway", "-n", NS, TLS_GW, "-o", "json"])) as Gateway;
+    index.upsert("Gateway", changed);
+    const withInfra: DataPlaneManifests = (g, i) =>
+      dataPlaneObjects({ name: TLS_GW, namespace: NS, uid: g.metadata!.uid!, infrastructure: g.spec?.infrastructure }, i.ports.map(p => p.port)) as unknown as KubernetesObject[];
+    const resync = new DataPlaneSync(liveKubeClient(), index, ir => renderGateway(ir), withInfra, { log: quiet, controllerName: TEST_CONTROLLER });
+    expect((await resync.sync([tlsIR], ours)).errors).toEqual([]);
+    const d = JSON.parse(await kubectl(["get", "deployment", "-n", NS, dataPlaneName(TLS_GW), "-o", "json"])) as {
+      metadata: { labels: Record<string, string> };
+      spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> } } };
+    };
+    expect(d.metadata.labels.team).toBe("later");
+    expect(d.spec.template.metadata.labels).toMatchObject({ team: "later", [LABEL_GATEWAY_NAME]: TLS_GW });
+    expect(d.spec.selector.matchLabels).toEqual({ [LABEL_GATEWAY]: TLS_GW, "app.kubernetes.io/component": "data-plane" });
   });
 });
