@@ -14,7 +14,7 @@ export interface Meta {
   creationTimestamp?: string | Date;
 }
 
-interface HasMeta {
+export interface HasMeta {
   metadata?: Meta | { [key: string]: unknown };
 }
 

@@ -6,10 +6,10 @@
 import type { GRPCRoute } from "../../crd";
 import type { MatchIR, PathMatchIR } from "../ir";
 import { describe, valueProblem as V } from "../conditions";
-import { asArray, createdOf, generationOf, nameOf, nsOf, objects } from "../meta";
+import { nameOf, nsOf, objects } from "../meta";
 import { convertFilters, type FilterSpec, type Findings } from "./filters";
 import type { Lookup } from "./lookup";
-import { convertBackends, convertHeaderMatches, ruleWhere, type RouteCtx, type RouteDraft } from "./rules";
+import { convertBackends, convertHeaderMatches, ruleWhere, routeDraft, type RouteCtx, type RouteDraft } from "./rules";
 import type { RuleNode } from "./types";
 
 export function draftGRPCRoute(r: GRPCRoute, lookup: Lookup): RouteDraft {
@@ -37,17 +37,7 @@ export function draftGRPCRoute(r: GRPCRoute, lookup: Lookup): RouteDraft {
     if (found.problems.length > problemsBefore) (found.invalidRules ??= new Set()).add(i);
     return node;
   });
-  return {
-    kind: "GRPCRoute",
-    namespace: ctx.routeNs,
-    name: ctx.routeName,
-    generation: generationOf(r),
-    created: createdOf(r),
-    hostnames: asArray(r.spec?.hostnames).map((h) => String(h).toLowerCase()),
-    parentRefs: objects(r.spec?.parentRefs),
-    rules,
-    found,
-  };
+  return routeDraft(r, ctx, rules, found);
 }
 
 const SEGMENT = /^[A-Za-z0-9_.]+$/;

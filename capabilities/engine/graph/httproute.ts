@@ -2,10 +2,10 @@
 import type { HTTPRoute } from "../../crd";
 import type { MatchIR, PathMatchIR, QueryParamMatchIR } from "../ir";
 import { describe, valueProblem as V } from "../conditions";
-import { asArray, createdOf, generationOf, nameOf, nsOf, objects } from "../meta";
+import { nameOf, nsOf, objects } from "../meta";
 import { convertFilters, usesPrefixReplace, type FilterSpec, type Findings } from "./filters";
 import type { Lookup } from "./lookup";
-import { convertBackends, convertHeaderMatches, ruleWhere, type RouteCtx, type RouteDraft } from "./rules";
+import { convertBackends, convertHeaderMatches, ruleWhere, routeDraft, type RouteCtx, type RouteDraft } from "./rules";
 import type { RuleNode } from "./types";
 import { parseDuration } from "./duration";
 import { convertRetry, type RetrySpec } from "./retry";
@@ -46,17 +46,7 @@ export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
     if (found.problems.length > problemsBefore) (found.invalidRules ??= new Set()).add(i);
     return node;
   });
-  return {
-    kind: "HTTPRoute",
-    namespace: ctx.routeNs,
-    name: ctx.routeName,
-    generation: generationOf(r),
-    created: createdOf(r),
-    hostnames: asArray(r.spec?.hostnames).map((h) => String(h).toLowerCase()),
-    parentRefs: objects(r.spec?.parentRefs),
-    rules,
-    found,
-  };
+  return routeDraft(r, ctx, rules, found);
 }
 
 type MatchSpec = NonNullable<NonNullable<NonNullable<HTTPRoute["spec"]>["rules"]>[number]["matches"]>[number];

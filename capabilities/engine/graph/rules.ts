@@ -4,7 +4,7 @@
  */
 import type { BackendIR, HeaderMatchIR } from "../ir";
 import { describe, valueProblem as V } from "../conditions";
-import { objects } from "../meta";
+import { asArray, createdOf, generationOf, objects, type HasMeta } from "../meta";
 import { resolveBackend, type BackendRefLike } from "./backend";
 import { convertFilters, type FilterSpec, type Findings } from "./filters";
 import type { Lookup } from "./lookup";
@@ -39,6 +39,23 @@ export interface RouteCtx {
 }
 
 export const ruleWhere = (i: number, name?: string) => describe.rule(i, name);
+
+type RouteObject = HasMeta & { spec?: { hostnames?: string[]; parentRefs?: ParentRefSpec[] } };
+
+/** The part of a draft that HTTPRoute and GRPCRoute share: identity, hostnames, parentRefs. */
+export function routeDraft(r: RouteObject, ctx: RouteCtx, rules: RuleNode[], found: Findings): RouteDraft {
+  return {
+    kind: ctx.routeKind,
+    namespace: ctx.routeNs,
+    name: ctx.routeName,
+    generation: generationOf(r),
+    created: createdOf(r),
+    hostnames: asArray(r.spec?.hostnames).map((h) => String(h).toLowerCase()),
+    parentRefs: objects(r.spec?.parentRefs),
+    rules,
+    found,
+  };
+}
 
 /** Header matches: names lower-cased; only the first match per name counts (spec). */
 export function convertHeaderMatches(
