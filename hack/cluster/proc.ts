@@ -4,7 +4,7 @@
  * mistaken for ours), and stopped by process group with SIGTERM, then SIGKILL after a grace period.
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DIRS } from "./config.js";
 import { log } from "./log.js";
@@ -99,9 +99,23 @@ export const logTail = (name: string, lines = 15) => {
   }
 };
 
+/**
+ * A process spawned moments ago may not have exec'd yet: until then /proc/<pid>/cmdline is still
+ * node's, without the marker. On a loaded machine that window was long enough for a fresh
+ * `local:up` to report a healthy kube-apiserver as "exited". Give a live, non-zombie pid whose
+ * pid file is younger than 10 s the benefit of the doubt.
+ */
+function execPending(name: string): boolean {
+  const file = pidFile(name);
+  if (!existsSync(file)) return false;
+  const pid = Number(readFileSync(file, "utf8").trim().split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || isZombie(pid) || cmdline(pid) === undefined) return false;
+  return Date.now() - statSync(file).mtimeMs < 10_000;
+}
+
 /** Throws a specific error (with the log tail) if `name` is not running. */
 export function assertRunning(name: string, marker: string): void {
-  if (!runningPid(name, marker)) {
+  if (!runningPid(name, marker) && !execPending(name)) {
     throw new Error(`${name} exited; last lines of ${logFile(name)}:\n${logTail(name)}`);
   }
 }
