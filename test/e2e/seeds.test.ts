@@ -7,7 +7,7 @@ import { ensureCluster } from "../../hack/cluster/up.js";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule } from "../../hack/dev-module.js";
 import { kubectl } from "../cluster/kube.js";
-import { applyFile, deleteNamespaces, gatewayAddress, get, waitRouteCondition, waitStatus } from "./harness.js";
+import { applyFile, deleteNamespaces, eventually, gatewayAddress, get, waitRouteCondition, waitStatus } from "./harness.js";
 
 jest.setTimeout(240_000);
 
@@ -74,7 +74,19 @@ describe("seed 001: /fruits split 70/30 across namespaces, ReferenceGrants requi
   test("with ReferenceGrants /fruits splits 70/30 between bananas and apples (±5% over 500 requests)", async () => {
     await applyFile("seed-001-grants.yaml");
     await waitRouteCondition("infra", "fruits", "ResolvedRefs", "True", "ResolvedRefs");
-    await waitStatus(address, "/fruits", 200);
+    // Both teams' pods must be ready and programmed before we count: until then the split
+    // rightly answers 503 for the share of a Service without ready endpoints.
+    await kubectl(["wait", "--for=condition=Available", "--timeout=120s", "-n", "apples", "deployment/apple-echo"]);
+    await kubectl(["wait", "--for=condition=Available", "--timeout=120s", "-n", "bananas", "deployment/banana-echo"]);
+    await eventually("both fruit backends answering /fruits", async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 40; i++) {
+        const r = await get(address, "/fruits");
+        if (r.status !== 200) return undefined;
+        seen.add(r.echo?.namespace ?? "none");
+      }
+      return seen.has("apples") && seen.has("bananas") ? true : undefined;
+    }, 60_000);
     const counts: Record<string, number> = {};
     for (let i = 0; i < 500; i++) {
       const r = await get(address, "/fruits");
