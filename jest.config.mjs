@@ -20,4 +20,5 @@ export default {
   watchPathIgnorePatterns: ["<rootDir>/.local/"],
   setupFiles: ["<rootDir>/test/setup-env.ts"],
   globalSetup: "<rootDir>/test/global-setup.mjs",
+  reporters: ["default", "<rootDir>/test/summary-reporter.mjs"],
 };

@@ -12,6 +12,7 @@ import http from "node:http";
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { BIN, KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule, type RunningModule } from "../../hack/dev-module.js";
+import { eventually } from "../e2e/harness.js";
 
 // waiting for another suite that runs the module (one per machine) may take a while
 jest.setTimeout(720_000);
@@ -31,21 +32,6 @@ async function kubectl(args: string[], stdin?: string): Promise<{ stdout: string
 }
 const apply = (obj: object) => kubectl(["apply", "-f", "-"], JSON.stringify(obj));
 const getJson = async (...args: string[]) => JSON.parse((await kubectl(["get", "-o", "json", ...args])).stdout);
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e instanceof Error ? e.message : JSON.stringify(e);
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what} ${last}`);
-}
 
 type Cond = { type: string; status: string; reason: string; lastTransitionTime: string };
 type Parent = { controllerName: string; parentRef: { name: string }; conditions: Cond[] };
