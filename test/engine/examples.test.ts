@@ -9,22 +9,9 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { translate, type ClusterSnapshot, type TranslateResult } from "../../capabilities/engine";
 import { CONTROLLER_NAME } from "../../capabilities/dataplane/conventions";
-import { emptySnapshot } from "./fixtures";
+import { emptySnapshot, LIST_FOR_KIND } from "./fixtures";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const FIELD: Record<string, keyof ClusterSnapshot> = {
-  GatewayClass: "gatewayClasses",
-  Gateway: "gateways",
-  ListenerSet: "listenerSets",
-  HTTPRoute: "httpRoutes",
-  GRPCRoute: "grpcRoutes",
-  ReferenceGrant: "referenceGrants",
-  Namespace: "namespaces",
-  Service: "services",
-  EndpointSlice: "endpointSlices",
-  Secret: "secrets",
-};
 
 /** `kubectl apply -f` for each file, in order (same kind/namespace/name replaces). */
 function apply(snapshot: ClusterSnapshot, ...files: string[]): ClusterSnapshot {
@@ -32,7 +19,7 @@ function apply(snapshot: ClusterSnapshot, ...files: string[]): ClusterSnapshot {
   for (const f of files) {
     for (const doc of parseAllDocuments(readFileSync(join(process.cwd(), "examples", f), "utf8"))) {
       const o = doc.toJS() as Obj | null;
-      const field = o && FIELD[o.kind];
+      const field = o && LIST_FOR_KIND[o.kind];
       if (!field) continue; // Deployments etc.: not engine input
       const list = s[field] as Obj[];
       const i = list.findIndex(

@@ -11,7 +11,8 @@ import type { ClusterSnapshot, TranslateOptions } from "../../capabilities/engin
 import { defaultValidator } from "../../capabilities/engine";
 import { CONTROLLER_NAME } from "../../capabilities/dataplane/conventions";
 
-const LIST_FOR_KIND: Record<string, keyof ClusterSnapshot> = {
+/** Which snapshot list a Kubernetes kind goes into. */
+export const LIST_FOR_KIND: Record<string, keyof ClusterSnapshot> = {
   GatewayClass: "gatewayClasses",
   Gateway: "gateways",
   ListenerSet: "listenerSets",
