@@ -18,24 +18,12 @@ import { ensureCluster, type ClusterInfo } from "../../hack/cluster/up.js";
 import { kubectl, kubectlError, kubectlJson } from "./kube.js";
 
 jest.setTimeout(120_000);
+import { eventually as poll } from "../eventually.js";
 
 const NS = `cp-test-${process.pid}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000) =>
+  poll(what, probe, timeoutMs, 250);
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}: ${last instanceof Error ? last.message : "not yet"}`);
-}
 
 const gateway = (name: string, listeners: object[]) =>
   JSON.stringify({

@@ -27,6 +27,11 @@ import { chooseIngress, readyAddresses } from "../../hack/node/services.js";
 import { StateDir } from "../../hack/node/state.js";
 import { TokenCache } from "../../hack/node/tokens.js";
 import { Pod } from "../../hack/node/types.js";
+import { eventually as poll } from "../eventually.js";
+
+/** This suite's polls default to 60 s every 250 ms. */
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250) =>
+  poll(what, probe, timeoutMs, intervalMs);
 
 jest.setTimeout(180_000);
 
@@ -55,22 +60,6 @@ interface PodJson {
   };
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs}ms waiting for ${what}: ${last instanceof Error ? last.message : String(last ?? "not yet")}`,
-  );
-}
 
 /** The built kubectl against the local cluster; rejects with kubectl's stderr. Polled a lot, so stdin is only opened for input. */
 function kubectl(args: string[], stdin?: string, timeoutMs = 60_000): Promise<string> {

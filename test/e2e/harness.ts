@@ -7,6 +7,9 @@ import http from "node:http";
 import { join } from "node:path";
 import { REPO } from "../../hack/cluster/config.js";
 import { kubectl, kubectlJson } from "../cluster/kube.js";
+import { eventually } from "../eventually.js";
+
+export { eventually };
 
 export const OURS = "crossway.dev/gateway-controller";
 export const example = (file: string) => join(REPO, "examples", file);
@@ -14,21 +17,6 @@ export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 export const applyFile = (file: string) => kubectl(["apply", "-f", example(file)]);
 
-/** Polls `probe` every 100 ms until it returns a value (not undefined) or the time is up. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e instanceof Error ? e.message : JSON.stringify(e);
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what} ${last}`);
-}
 
 interface Condition {
   type: string;
