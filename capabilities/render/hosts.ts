@@ -100,3 +100,29 @@ export function hostDispatch(port: PortIR): HostDispatch {
   const fallback = anyListener ? vhostByKey.get(`${anyListener.id}\n*`)?.id : undefined;
   return { exact, wildcard, wildcardDepths, fallback, next, chains, maxChain, vhosts };
 }
+
+/**
+ * Whether the port's path maps can be keyed by the request's Host itself instead of a vhost id:
+ * only exact hostnames, one vhost level, no catch-all, and the maps yield targets directly. That
+ * saves the Host → vhost lookup on every request (a tree lookup that costs ~7 % at 1,000 hosts).
+ */
+export const keyableByHost = (d: HostDispatch, direct: boolean): boolean =>
+  direct && d.exact.length > 0 && d.wildcardDepths.length === 0 && d.maxChain <= 1 && d.fallback === undefined;
+
+/**
+ * `<vhost id>:<path>` map entries re-keyed as `<host>:<path>`, once per exact host that resolves
+ * to that vhost (a listener hostname and a route hostname may both lead to one vhost). Hosts
+ * resolving to no vhost (0) get no entries: no match, 404.
+ */
+export function keyByHost<V>(d: HostDispatch, entries: [string, V][]): [string, V][] {
+  const byVhost = new Map<string, [string, V][]>();
+  for (const [key, value] of entries) {
+    const i = key.indexOf(":");
+    const vh = key.slice(0, i);
+    if (!byVhost.has(vh)) byVhost.set(vh, []);
+    byVhost.get(vh)!.push([key.slice(i), value]);
+  }
+  const out: [string, V][] = [];
+  for (const [host, vh] of d.exact) for (const [rest, value] of byVhost.get(String(vh)) ?? []) out.push([`${host}${rest}`, value]);
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}

@@ -32,7 +32,7 @@ const mapFile = (entries: [string | number, number | string][]) => entries.map((
 function portFiles(view: RenderView): Record<string, string> {
   const files: Record<string, string> = {};
   for (const p of view.ports) {
-    if (p.hosts.exact.length) files[p.files.hosts] = mapFile(p.hosts.exact);
+    if (p.hosts.exact.length && !p.hostKeyed) files[p.files.hosts] = mapFile(p.hosts.exact);
     if (p.hosts.wildcard.length) files[p.files.wildcard] = mapFile(p.hosts.wildcard);
     if (p.exactMap.length) files[p.files.exact] = mapFile(p.exactMap);
     if (p.prefixMap.length) files[p.files.prefix] = mapFile(p.prefixMap);

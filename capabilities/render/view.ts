@@ -4,7 +4,7 @@
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import type { GatewayIR, PortIR } from "../engine/ir";
-import { hostDispatch, type HostDispatch } from "./hosts";
+import { hostDispatch, keyByHost, keyableByHost, type HostDispatch } from "./hosts";
 import { portMatching, type PortMatching } from "./matching";
 import { portTargets, serviceBackends, type PortTargets, type RuleBackend, type ServiceBackend } from "./targets";
 
@@ -51,6 +51,8 @@ export interface PortView {
    * they yield rule numbers, compared with the complex rules, then mapped to targets.
    */
   direct: boolean;
+  /** The path maps are keyed `<host>:<path>` (no Host → vhost lookup; see keyableByHost). */
+  hostKeyed: boolean;
   exactMap: [string, string | number][];
   prefixMap: [string, string | number][];
 }
@@ -127,8 +129,11 @@ export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
     const targets = portTargets(port.port, matching.rules, byName);
     const direct = matching.complex.length === 0;
     const target = new Map(targets.targets.map((t) => [t.no, t.choices.length === 1 ? t.choices[0].backend : weightedMarker(t.no)]));
-    const values = (entries: [string, number][]): [string, string | number][] =>
-      direct ? entries.map(([k, no]) => [k, target.get(no)!]) : entries;
+    const hostKeyed = keyableByHost(hosts, direct);
+    const values = (entries: [string, number][]): [string, string | number][] => {
+      const valued: [string, string | number][] = direct ? entries.map(([k, no]) => [k, target.get(no)!]) : entries;
+      return hostKeyed ? keyByHost(hosts, valued) : valued;
+    };
     ports.push({
       port,
       bindAddress: opts.bindAddress,
@@ -139,6 +144,7 @@ export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
       ruleBackends: targets.ruleBackends,
       crtList: crt,
       direct,
+      hostKeyed,
       exactMap: values(matching.exactMap),
       prefixMap: values(matching.prefixMap),
     });

@@ -2,12 +2,13 @@
  * Property: the map-based dispatch the renderer precomputes (host → vhost → simple rule) picks
  * the same rule as a direct reading of the spec, for random listeners, vhosts, rules and requests.
  * The HAProxy lookups are simulated exactly as the frontend performs them (exact map, wildcard
- * suffixes longest first, fallback, `next` chain, exact then longest-prefix path maps).
+ * suffixes longest first, fallback, `next` chain, exact then longest-prefix path maps), or, on
+ * ports with only exact hostnames, with the path maps keyed by the Host itself.
  */
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import type { ListenerIR, PortIR, RouteRuleIR } from "../../capabilities/engine/ir";
-import { hostDispatch } from "../../capabilities/render/hosts";
+import { hostDispatch, keyByHost, keyableByHost } from "../../capabilities/render/hosts";
 import { portMatching } from "../../capabilities/render/matching";
 import { exact, listener, prefix, rule, svc, vhost } from "./ir-builders";
 
@@ -40,9 +41,23 @@ function specRule(port: PortIR, host: string, p: string): string | undefined {
 }
 
 // --- what HAProxy does with the rendered maps ---
+let hostKeyedRuns = 0;
+
+/** The path maps looked up as the frontend does: exact key first, then the longest prefix key. */
+function lookup(exactMap: [string, number][], prefixMap: [string, number][], key: string): number | undefined {
+  const hit = new Map(exactMap).get(key);
+  if (hit !== undefined) return hit;
+  return prefixMap.filter(([k]) => `${key}/`.startsWith(k)).sort((a, b) => b[0].length - a[0].length)[0]?.[1];
+}
+
 function haproxyRule(port: PortIR, host: string, p: string): string | undefined {
   const d = hostDispatch(port);
   const m = portMatching(d.vhosts);
+  const ruleId = (no: number | undefined) => m.rules.find((r) => r.no === no)?.rule.id;
+  if (keyableByHost(d, true)) {
+    hostKeyedRuns++;
+    return ruleId(lookup(keyByHost(d, m.exactMap), keyByHost(d, m.prefixMap), `${host}:${p}`));
+  }
   const hosts = new Map(d.exact);
   const wild = new Map(d.wildcard);
   let vh = hosts.get(host);
@@ -54,25 +69,20 @@ function haproxyRule(port: PortIR, host: string, p: string): string | undefined 
   vh ??= d.fallback;
   if (vh === undefined) return undefined;
   const next = new Map(d.next);
-  const exactMap = new Map(m.exactMap);
   let best: number | undefined;
   for (let level = 1; level <= d.maxChain && best === undefined; level++) {
     if (level > 1) vh = next.get(vh!) ?? 0;
-    best = exactMap.get(`${vh}:${p}`);
-    if (best === undefined) {
-      const key = `${vh}:${p}/`;
-      const hits = m.prefixMap.filter(([k]) => key.startsWith(k)).sort((a, b) => b[0].length - a[0].length);
-      best = hits[0]?.[1];
-    }
+    best = lookup(m.exactMap, m.prefixMap, `${vh}:${p}`);
   }
-  return m.rules.find((r) => r.no === best)?.rule.id;
+  return ruleId(best);
 }
 
-const arbPort = fc
+/** Listeners and vhosts with hostnames from `hostnames` (plus "*" and no hostname). */
+const arbPortOf = (hostnames: fc.Arbitrary<string>) => fc
   .array(
     fc.record({
-      hostname: fc.option(pattern, { nil: undefined }),
-      vhosts: fc.array(fc.record({ hostname: fc.oneof(pattern, fc.constant("*")), rules: fc.array(fc.record({ exact: fc.boolean(), path }), { minLength: 1, maxLength: 3 }) }), { maxLength: 3 }),
+      hostname: fc.option(hostnames, { nil: undefined }),
+      vhosts: fc.array(fc.record({ hostname: fc.oneof(hostnames, fc.constant("*")), rules: fc.array(fc.record({ exact: fc.boolean(), path }), { minLength: 1, maxLength: 3 }) }), { maxLength: 3 }),
     }),
     { minLength: 1, maxLength: 3 },
   )
@@ -97,6 +107,9 @@ const arbPort = fc
     return { port: 80, protocol: "HTTP", listeners: listeners.sort((a, b) => cmp(a.hostname, b.hostname)) };
   });
 
+/** Any patterns, and exact names only (which often get host-keyed maps). */
+const arbPort = fc.oneof(arbPortOf(pattern), arbPortOf(name));
+
 /** The engine's precedence for path-only rules: Exact first, then longer prefixes. */
 function sortRules(rules: RouteRuleIR[]): RouteRuleIR[] {
   const key = (r: RouteRuleIR) => (r.match.path!.type === "Exact" ? 0 : 1) * 1e6 - r.match.path!.value.length;
@@ -111,5 +124,7 @@ describe("host and path dispatch", () => {
       }),
       { numRuns: 400, seed: 20261122 },
     );
+    // both lookup schemes were exercised
+    expect(hostKeyedRuns).toBeGreaterThan(100);
   });
 });

@@ -11,6 +11,7 @@ let echoes: Record<string, Echo> = {};
 let haproxy: Haproxy;
 let P = 0; // HTTP port
 let Q = 0; // HTTPS port
+let R = 0; // HTTP port with exact hostnames only (path maps keyed by the Host itself)
 let certs: Record<string, { certPem: string; keyPem: string }> = {};
 const ep = (name: string) => [{ ip: "127.0.0.1", port: echoes[name].port }];
 const s = (name: string, weight = 1) => svc(name, ep(name), weight);
@@ -18,7 +19,7 @@ const s = (name: string, weight = 1) => svc(name, ep(name), weight);
 beforeAll(async () => {
   for (const n of ["a", "b", "c", "d", "apples", "bananas", "mirror"]) echoes[n] = await startEcho(n);
   echoes.slow = await startEcho("slow", { delayMs: 1500 });
-  [P, Q] = [await freePort(), await freePort()];
+  [P, Q, R] = [await freePort(), await freePort(), await freePort()];
   const dir = tempDir("crossway-traffic-");
   certs = { secure: makeCert(dir, ["secure.test"]), wild: makeCert(dir, ["*.wild.test"]) };
   const hdr = { set: [{ name: "X-Set", value: "v1 100%" }], add: [{ name: "X-Add", value: "a2" }], remove: ["X-Remove"] };
@@ -77,6 +78,10 @@ beforeAll(async () => {
       ],
       "HTTPS",
     ),
+    port(R, [
+      listener("shop", "shop.test", [vhost("shop.test", [rule(exact("/cart"), [s("a")]), rule(prefix("/"), [s("b")])])]),
+      listener("apps", undefined, [vhost("c.test", [rule(prefix("/api"), [s("c")])]), vhost("d.test", [rule(prefix("/api"), [s("d")])])]),
+    ]),
   ]);
   const rendered = renderGateway(ir, { runDir: dir, bindAddress: "127.0.0.1" });
   expect(rendered.warnings).toEqual([]);
@@ -143,6 +148,26 @@ describe("hosts", () => {
     expect(await backendOf("/only-foo", "foo.example.com")).toBe("a");
     expect(await backendOf("/other", "foo.example.com")).toBe("b");
     expect(await backendOf("/only-foo", "bar.example.com")).toBe("b");
+  });
+});
+
+describe("exact hostnames only (path maps keyed by the Host)", () => {
+  const on = async (path: string, host: string) => {
+    const r = await request(R, path, { host });
+    return r.echo?.backend ?? r.status;
+  };
+  it("routes by Host, lower-cased and without its port", async () => {
+    expect(await on("/cart", "shop.test")).toBe("a");
+    expect(await on("/cart", "SHOP.Test:8080")).toBe("a");
+    expect(await on("/cart/x", "shop.test")).toBe("b");
+    expect(await on("/api/v1", "c.test")).toBe("c");
+    expect(await on("/api/v1", "D.TEST")).toBe("d");
+  });
+  it("a host no listener or route names answers 404, as does another host's path", async () => {
+    expect(await on("/api", "e.test")).toBe(404);
+    expect(await on("/api", "c.test.")).toBe(404);
+    expect(await on("/cart", "c.test")).toBe(404);
+    expect(await on("/apix", "c.test")).toBe(404);
   });
 });
 

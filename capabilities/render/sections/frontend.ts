@@ -1,5 +1,6 @@
 /**
- * One frontend per port: Host → vhost id (maps), path → first matching simple rule (maps), gated
+ * One frontend per port: Host → vhost id (maps; or the Host itself keys the path maps when only
+ * exact hostnames are in play), path → first matching simple rule (maps), gated
  * complex rules, then the rule's backend (directly from the path maps, via a rule → backend map,
  * or a weighted random pick). Lines for empty maps are left out, so a simple gateway costs a
  * request a handful of actions.
@@ -9,6 +10,7 @@ import { weightedMarker } from "../view";
 import { BE_404 } from "../targets";
 
 const NO_VH = "!{ var(txn.vh) -m found }";
+const HOST_VAR = "%[var(txn.host)]";
 const MAX_RULE = 2147483647;
 
 /** `^<anything>.<n labels>$` → `.<n labels>`: the wildcard suffix key of that depth. */
@@ -19,20 +21,24 @@ const suffixRegex = (depth: number) =>
 export const HOST_EXPR = "req.hdr(host),field(1,:),lower";
 
 /**
- * The first vhost id as a log-format fragment inlined in the map key, when one exact-host lookup
- * (with the catch-all as default) is all the host resolution needs; undefined otherwise.
+ * The map key's host part as a log-format fragment, when host resolution needs no `set-var` of
+ * its own: the Host itself (host-keyed maps), or the first vhost id from one exact-host lookup
+ * (with the catch-all as default); undefined otherwise. With both path maps present the fragment
+ * would be evaluated twice, so the Host goes into a variable first (`hostLines`).
  */
 function inlineVhost(p: PortView): string | undefined {
   const onlyExact = p.hosts.wildcardDepths.length === 0 && p.hosts.maxChain <= 1 && p.direct;
   const bothMaps = p.exactMap.length > 0 && p.prefixMap.length > 0;
   const fallback = p.hosts.fallback ?? 0;
+  if (p.hostKeyed) return bothMaps ? HOST_VAR : `%[${HOST_EXPR}]`;
   if (onlyExact && p.hosts.exact.length === 0) return String(fallback); // a constant: no lookup at all
   if (!onlyExact || bothMaps) return undefined;
   return p.hosts.exact.length ? `%[${HOST_EXPR},map_str_int(${p.files.hosts},${fallback})]` : String(fallback);
 }
 
-/** Host → first vhost id into txn.vh (see hosts.ts). */
+/** Host → first vhost id into txn.vh (see hosts.ts); for host-keyed maps, the Host into txn.host. */
 function hostLines(p: PortView): string[] {
+  if (p.hostKeyed) return [`  http-request set-var(txn.host) ${HOST_EXPR}`];
   const wild = p.hosts.wildcardDepths.length > 0;
   const out = wild ? [`  http-request set-var(txn.host) ${HOST_EXPR}`] : [];
   const host = wild ? "var(txn.host)" : HOST_EXPR;
@@ -113,7 +119,7 @@ export function renderFrontend(p: PortView): string[] {
   return [
     `frontend fe_${p.port.port}`,
     `  bind ${p.bindAddress}:${p.port.port}${tls}`,
-    ...(inline === undefined ? hostLines(p) : []),
+    ...(inline === undefined || inline === HOST_VAR ? hostLines(p) : []),
     ...ruleLines(p, inline ?? "%[var(txn.vh)]"),
     ...weightedLines(p),
     // Not `use_backend %[...,map_str(file)]`: HAProxy parses use_backend expressions after the
