@@ -66,7 +66,7 @@ function precheck(bin: string, files: Files): string | undefined {
   const dir = mkdtempSync(join(tmpdir(), "crossway-check-"));
   try {
     writeFiles(dir, files, undefined);
-    const r = spawnSync(bin, ["-c", "-f", join(dir, "haproxy.cfg")], { encoding: "utf8", timeout: 30_000 });
+    const r = spawnSync(bin, ["-c", "-C", dir, "-f", join(dir, "haproxy.cfg")], { encoding: "utf8", timeout: 30_000 });
     if (r.status === 0) return undefined;
     const alerts = `${r.stdout}${r.stderr}`.split("\n").filter((l) => /ALERT/.test(l));
     return (alerts.length ? alerts.join("\n") : `haproxy -c exited ${r.status}`).replaceAll(dir, ".");

@@ -10,7 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import net from "node:net";
 import { renderGateway } from "../capabilities/render/index";
 import type { GatewayIR, RouteRuleIR } from "../capabilities/engine/ir";
@@ -61,7 +61,7 @@ async function waitPort(port: number, ms = 20_000): Promise<void> {
 }
 
 function startHaproxy(cpu: string, cfg: string): ChildProcess {
-  const p = spawn("taskset", ["-c", cpu, "haproxy", "-W", "-db", "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
+  const p = spawn("taskset", ["-c", cpu, "haproxy", "-W", "-db", "-C", dirname(cfg), "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   p.stderr!.on("data", (d) => (err += d));
   p.once("exit", (code) => code && code !== 143 && code !== 130 && console.error(`haproxy ${cfg} exited ${code}: ${err.slice(0, 2000)}`));

@@ -49,7 +49,7 @@ export type KubeObject = {
 export const HAPROXY_COMMAND = [
   "/bin/sh",
   "-c",
-  `until [ -s ${CONFIG_PATH} ]; do sleep 0.2; done; exec haproxy -W -db -S ${MASTER_SOCKET},level,admin -f ${CONFIG_PATH}`,
+  `until [ -s ${CONFIG_PATH} ]; do sleep 0.2; done; exec haproxy -W -db -S ${MASTER_SOCKET},level,admin -C ${RUN_DIR} -f ${CONFIG_PATH}`,
 ];
 
 export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agentJs: string = AGENT_JS): KubeObject[] {

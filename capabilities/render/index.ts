@@ -52,7 +52,11 @@ function portFiles(view: RenderView): Record<string, string> {
 
 export function renderGateway(ir: GatewayIR, options: Partial<RenderOptions> = {}): RenderedConfig {
   const view = buildView(ir, { runDir: options.runDir ?? RUN_DIR, bindAddress: options.bindAddress ?? "" });
-  const cfg = [`# crossway: Gateway ${ir.gateway.namespace}/${ir.gateway.name}`, ""];
+  const cfg = [
+    `# crossway: Gateway ${ir.gateway.namespace}/${ir.gateway.name}`,
+    "# Load with `haproxy -C <this folder> -f haproxy.cfg`: map files in use_backend lines are relative to the working directory.",
+    "",
+  ];
   for (const section of SECTIONS) cfg.push(...section(view));
   const files: Record<string, string> = { "haproxy.cfg": cfg.join("\n"), ...portFiles(view) };
   if (view.hasMirror) files[MIRROR_LUA_FILE] = MIRROR_LUA;

@@ -148,7 +148,7 @@ describe("the readiness probe's target", () => {
   async function serve(ir: Parameters<typeof renderGateway>[0]): Promise<ChildProcess> {
     const dir = tempDir("crossway-health-");
     writeFiles(dir, renderGateway(ir, { runDir: dir, bindAddress: addr }).files);
-    const p = spawn("haproxy", ["-W", "-db", "-S", `${dir}/master.sock,level,admin`, "-f", join(dir, "haproxy.cfg")], { stdio: "ignore" });
+    const p = spawn("haproxy", ["-W", "-db", "-S", `${dir}/master.sock,level,admin`, "-C", dir, "-f", join(dir, "haproxy.cfg")], { stdio: "ignore" });
     running.push(p);
     for (let i = 0; i < 50 && (await get(HEALTH_PATH)) !== 200; i++) await sleep(100);
     return p;

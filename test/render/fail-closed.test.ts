@@ -10,7 +10,7 @@ const ep = [{ ip: "127.0.0.1", port: 9 }];
 const check = (files: Record<string, string>) => {
   const dir = tempDir("crossway-failclosed-");
   writeFiles(dir, files);
-  return execFileSync("haproxy", ["-c", "-f", join(dir, "haproxy.cfg")], { encoding: "utf8", stdio: "pipe" });
+  return execFileSync("haproxy", ["-c", "-C", dir, "-f", join(dir, "haproxy.cfg")], { encoding: "utf8", stdio: "pipe" });
 };
 
 describe("fail closed", () => {

@@ -98,10 +98,10 @@ export interface Haproxy {
   stop: () => Promise<void>;
 }
 
-/** `haproxy -W -db -S <dir>/master.sock -f <dir>/haproxy.cfg`, running once `port` accepts. */
+/** `haproxy -W -db -S <dir>/master.sock -C <dir> -f <dir>/haproxy.cfg`, running once `port` accepts. */
 export async function startHaproxy(dir: string, port: number): Promise<Haproxy> {
   let out = "";
-  const proc = spawn("haproxy", ["-W", "-db", "-S", `${dir}/master.sock,level,admin`, "-f", `${dir}/haproxy.cfg`], {
+  const proc = spawn("haproxy", ["-W", "-db", "-S", `${dir}/master.sock,level,admin`, "-C", dir, "-f", `${dir}/haproxy.cfg`], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   proc.stdout!.on("data", (d) => (out += d));

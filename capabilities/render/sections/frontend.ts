@@ -52,34 +52,49 @@ function hostLines(p: PortView): string[] {
 }
 
 /**
+ * Whether the port's last path lookup can be the `use_backend` itself: its value is then a
+ * backend name as is (direct mode, no weighted pick to make), so storing it in txn.be first would
+ * only cost a variable per request. A miss gives no name, and HAProxy then uses default_backend.
+ */
+const lookupInUseBackend = (p: PortView): boolean => p.direct && p.targets.targets.every((t) => t.choices.length < 2);
+
+interface RuleLines {
+  lines: string[];
+  /** The last path lookup (`var(txn.k),<conv>(<file>)`) when it is left to `use_backend`. */
+  finalLookup?: string;
+  /** Lookups before the final one may already have stored a hit in txn.be. */
+  earlierHits: boolean;
+}
+
+/**
  * Path → first simple rule, one vhost level at a time: rules of a more specific vhost come first,
  * so the first level with a hit wins. Then the complex rules, each gated on its vhost being in
  * the request's chain and on beating the current best.
  */
-function ruleLines(p: PortView, vh: string): string[] {
+function ruleLines(p: PortView, vh: string): RuleLines {
   const out: string[] = [];
   const result = p.direct ? "txn.be" : "txn.best";
   const none = `!{ var(${result}) -m found }`;
   const [exactConv, prefixConv] = p.direct ? ["map_str", "map_beg"] : ["map_str_int", "map_beg_int"];
   // The chain of the first vhost, before the levels below move txn.vh along it.
   if (!p.direct) out.push(`  http-request set-var(txn.chain) var(txn.vh),map_str(${p.files.chains})`);
+  // The path lookups in order: per vhost level, exact then prefix; each after the first only on a miss.
+  const lookups: { before: string[]; key: string; lookup: string }[] = [];
   const levels = p.exactMap.length || p.prefixMap.length ? p.hosts.maxChain : 0;
   for (let level = 1; level <= levels; level++) {
-    if (level > 1) out.push(`  http-request set-var(txn.vh) var(txn.vh),map_str_int(${p.files.next},0) if ${none}`);
-    let guard = level === 1 ? "" : ` if ${none}`;
+    let before = level > 1 ? [`  http-request set-var(txn.vh) var(txn.vh),map_str_int(${p.files.next},0) if ${none}`] : [];
     if (p.exactMap.length) {
-      out.push(
-        `  http-request set-var-fmt(txn.k) "${vh}:%[path]"${guard}`,
-        `  http-request set-var(${result}) var(txn.k),${exactConv}(${p.files.exact})${guard}`,
-      );
-      guard = ` if ${none}`;
+      lookups.push({ before, key: `${vh}:%[path]`, lookup: `var(txn.k),${exactConv}(${p.files.exact})` });
+      before = [];
     }
-    if (p.prefixMap.length)
-      out.push(
-        `  http-request set-var-fmt(txn.k) "${vh}:%[path]/"${guard}`,
-        `  http-request set-var(${result}) var(txn.k),${prefixConv}(${p.files.prefix})${guard}`,
-      );
+    if (p.prefixMap.length) lookups.push({ before, key: `${vh}:%[path]/`, lookup: `var(txn.k),${prefixConv}(${p.files.prefix})` });
   }
+  const finalLookup = lookupInUseBackend(p) ? lookups.at(-1)?.lookup : undefined;
+  lookups.forEach((l, i) => {
+    const guard = i === 0 ? "" : ` if ${none}`;
+    out.push(...l.before, `  http-request set-var-fmt(txn.k) "${l.key}"${guard}`);
+    if (i < lookups.length - 1 || finalLookup === undefined) out.push(`  http-request set-var(${result}) ${l.lookup}${guard}`);
+  });
   if (!p.direct) {
     out.push(
       "  http-request set-var(txn.ps) path,concat(/)",
@@ -92,7 +107,19 @@ function ruleLines(p: PortView, vh: string): string[] {
     }
     out.push(`  http-request set-var(txn.be) var(txn.best),map_str(${p.files.targets})`);
   }
-  return out;
+  return { lines: out, finalLookup, earlierHits: lookups.length > 1 };
+}
+
+/**
+ * Backend switching. All http-request rules run before any use_backend, so a hit stored in txn.be
+ * is taken first; then the final lookup, if left to use_backend. That expression's map file is
+ * opened relative to the working directory (HAProxy reads use_backend expressions after the
+ * config, where `default-path` no longer applies): haproxy runs with `-C <config dir>`.
+ */
+function switchingLines(r: RuleLines): string[] {
+  const hit = "  use_backend %[var(txn.be)] if { var(txn.be) -m found }";
+  if (r.finalLookup === undefined) return [hit];
+  return [...(r.earlierHits ? [hit] : []), `  use_backend %[${r.finalLookup}]`];
 }
 
 /** Weighted rules: a random number into cumulative ranges, one backend per range. */
@@ -116,15 +143,14 @@ function weightedLines(p: PortView): string[] {
 export function renderFrontend(p: PortView): string[] {
   const tls = p.crtList ? ` ssl crt-list ${p.files.crtList} alpn h2,http/1.1` : "";
   const inline = inlineVhost(p);
+  const rules = ruleLines(p, inline ?? "%[var(txn.vh)]");
   return [
     `frontend fe_${p.port.port}`,
     `  bind ${p.bindAddress}:${p.port.port}${tls}`,
     ...(inline === undefined || inline === HOST_VAR ? hostLines(p) : []),
-    ...ruleLines(p, inline ?? "%[var(txn.vh)]"),
+    ...rules.lines,
     ...weightedLines(p),
-    // Not `use_backend %[...,map_str(file)]`: HAProxy parses use_backend expressions after the
-    // config is read, where `default-path config` no longer applies to the map file name.
-    "  use_backend %[var(txn.be)] if { var(txn.be) -m found }",
+    ...switchingLines(rules),
     `  default_backend ${BE_404}`,
     "",
   ];
