@@ -256,7 +256,7 @@ export async function startModule(opts: StartOptions = {}): Promise<RunningModul
         SSL_KEY_PATH: tls.key,
         SSL_CERT_PATH: tls.crt,
         CROSSWAY_WEBHOOK_PORT: String(port),
-        LOG_LEVEL: "warn", // pepr's per-request lines
+        LOG_LEVEL: process.env.CROSSWAY_DEV_PEPR_LOG_LEVEL ?? "warn", // pepr logs a line per request at info
         CROSSWAY_LOG_LEVEL: process.env.CROSSWAY_DEV_LOG_LEVEL ?? "info",
         ...opts.env,
       },

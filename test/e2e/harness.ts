@@ -101,3 +101,19 @@ export async function waitStatus(address: string, path: string, status: number, 
 export async function deleteNamespaces(...names: string[]) {
   await kubectl(["delete", "namespace", "--ignore-not-found", "--wait=false", ...names]);
 }
+
+/**
+ * Namespaces this suite is about to create, gone first: a previous run's may still be
+ * Terminating (creating objects in them then fails) or left over from a run that crashed.
+ */
+export async function freshNamespaces(names: string[], timeoutMs = 180_000) {
+  await deleteNamespaces(...names);
+  await eventually(
+    `namespaces ${names.join(", ")} gone`,
+    async () => {
+      const left = (await kubectl(["get", "namespace", "--ignore-not-found", "-o", "name", ...names])).trim();
+      return left === "" ? true : undefined;
+    },
+    timeoutMs,
+  );
+}

@@ -10,7 +10,7 @@ import { ensureCluster } from "../../hack/cluster/up.js";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule } from "../../hack/dev-module.js";
 import { kubectl } from "../cluster/kube.js";
-import { applyFile, deleteNamespaces, gatewayAddress, get, waitStatus } from "./harness.js";
+import { applyFile, deleteNamespaces, freshNamespaces, gatewayAddress, get, waitStatus } from "./harness.js";
 
 jest.setTimeout(300_000);
 const NS = "reload-e2e";
@@ -57,9 +57,11 @@ let address: string;
 
 beforeAll(async () => {
   await ensureCluster();
+  // A clean slate before the module starts: a previous run's namespace may still be terminating.
+  await freshNamespaces([NS]);
   await startModule({ kubeconfig: KUBECONFIG, readyTimeoutMs: 90_000, lockTimeoutMs: 600_000 });
   await applyFile("gatewayclass.yaml");
-  await kubectl(["create", "namespace", NS]).catch(() => undefined);
+  await kubectl(["create", "namespace", NS]);
   await yaml(app("echo"));
   await yaml(`
 apiVersion: gateway.networking.k8s.io/v1

@@ -7,7 +7,7 @@ import { ensureCluster } from "../../hack/cluster/up.js";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule } from "../../hack/dev-module.js";
 import { kubectl } from "../cluster/kube.js";
-import { applyFile, deleteNamespaces, eventually, gatewayAddress, get, waitRouteCondition, waitStatus } from "./harness.js";
+import { applyFile, deleteNamespaces, eventually, freshNamespaces, gatewayAddress, get, waitRouteCondition, waitStatus } from "./harness.js";
 
 jest.setTimeout(240_000);
 
@@ -15,6 +15,9 @@ const SEED_NAMESPACES = ["infra-ns", "careers", "product", "hr", "infra", "apple
 
 beforeAll(async () => {
   await ensureCluster();
+  // A clean slate before the module starts: a previous run's namespaces may still be terminating.
+  await kubectl(["delete", "gateway", "-n", "default", "kong", "--ignore-not-found"]);
+  await freshNamespaces(SEED_NAMESPACES);
   await startModule({ kubeconfig: KUBECONFIG, readyTimeoutMs: 90_000, lockTimeoutMs: 600_000 });
   await applyFile("gatewayclass.yaml");
 });
@@ -71,7 +74,7 @@ describe("seed 001: /fruits split 70/30 across namespaces, ReferenceGrants requi
     await waitStatus(address, "/fruits", 500);
   });
 
-  test("with ReferenceGrants /fruits splits 70/30 between bananas and apples (±5% over 500 requests)", async () => {
+  test("with ReferenceGrants /fruits splits 70/30 between bananas and apples (±5% over 1,000 requests)", async () => {
     await applyFile("seed-001-grants.yaml");
     await waitRouteCondition("infra", "fruits", "ResolvedRefs", "True", "ResolvedRefs");
     // Both teams' pods must be ready and programmed before we count: until then the split
@@ -88,15 +91,20 @@ describe("seed 001: /fruits split 70/30 across namespaces, ReferenceGrants requi
       return seen.has("apples") && seen.has("bananas") ? true : undefined;
     }, 60_000);
     const counts: Record<string, number> = {};
-    for (let i = 0; i < 500; i++) {
+    const pods: Record<string, number> = {};
+    // The issue asks for ±5% over 500 requests, which a fair 70/30 split still misses 1.5% of the
+    // time (2.4 sd). Over 1,000 requests the same ±5% is 3.5 sd: a real skew fails, chance (~0.06%) not.
+    const N = 1000;
+    for (let i = 0; i < N; i++) {
       const r = await get(address, "/fruits");
       expect(r.status).toBe(200);
       const ns = r.echo?.namespace ?? "none";
       counts[ns] = (counts[ns] ?? 0) + 1;
+      pods[r.echo?.pod ?? "none"] = (pods[r.echo?.pod ?? "none"] ?? 0) + 1;
     }
-    process.stderr.write(`seed-001: /fruits split over 500 requests: ${JSON.stringify(counts)}\n`);
+    process.stderr.write(`seed-001: /fruits split over ${N} requests: ${JSON.stringify(counts)} (by pod: ${JSON.stringify(pods)})\n`);
     expect(Object.keys(counts).sort()).toEqual(["apples", "bananas"]);
-    expect(Math.abs(counts.bananas! / 500 - 0.7)).toBeLessThanOrEqual(0.05);
+    expect(Math.abs(counts.bananas! / N - 0.7)).toBeLessThanOrEqual(0.05);
   });
 
   test("team routes attach only once the listener allows their namespaces", async () => {
