@@ -15,17 +15,17 @@
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describeError } from "../capabilities/reconcilers/log";
+import { acquireLock } from "./cluster/lock.js";
 
 const REPO = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const LOCAL = join(REPO, ".local");
 const DIR = join(LOCAL, "dev-module");
-const LOCK = join(LOCAL, "dev-module.lock");
 const WEBHOOK_NAME = "pepr-crossway";
 const STORES = ["pepr-crossway-store", "pepr-crossway-schedule"];
 const run = promisify(execFile);
@@ -56,39 +56,8 @@ export interface RunningModule {
 }
 
 let current: { child: ChildProcess; info: RunningModule } | undefined;
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function takeLock(timeoutMs: number) {
-  mkdirSync(LOCAL, { recursive: true });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const fd = openSync(LOCK, "wx");
-      writeFileSync(fd, String(process.pid));
-      closeSync(fd);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const owner = Number(readFileSync(LOCK, "utf8"));
-      if (!Number.isInteger(owner) || !alive(owner) || owner === process.pid) {
-        rmSync(LOCK, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`a crossway dev module is already running (pid ${owner}, ${LOCK}); stop it first`);
-      }
-      await sleep(500);
-    }
-  }
-}
+/** Releases .local/dev-module.lock; held from startModule to stopModule. */
+let releaseLock: (() => void) | undefined;
 
 /** A throwaway CA and a server certificate for localhost (the API server checks the SAN). */
 async function makeTLS(): Promise<{ caPem: string; key: string; crt: string }> {
@@ -235,7 +204,12 @@ export async function startModule(opts: StartOptions = {}): Promise<RunningModul
   if (!existsSync(kubeconfig)) throw new Error(`no kubeconfig at ${kubeconfig}: run npm run local:up first`);
   process.env.KUBECONFIG = kubeconfig;
   const port = opts.port ?? 3000;
-  await takeLock(opts.lockTimeoutMs ?? 120_000);
+  releaseLock = await acquireLock("dev-module", {
+    timeoutMs: opts.lockTimeoutMs ?? 120_000,
+    pollMs: 500,
+    reentrant: true, // a module this process started and lost track of
+    busy: (file, owner) => `a crossway dev module is already running (pid ${owner}, ${file}); stop it first`,
+  });
   try {
     const tls = await makeTLS();
     const apiPath = randomBytes(32).toString("hex");
@@ -296,7 +270,8 @@ export async function stopModule(): Promise<void> {
   try {
     await removeWebhook();
   } finally {
-    if (existsSync(LOCK) && Number(readFileSync(LOCK, "utf8")) === process.pid) rmSync(LOCK, { force: true });
+    releaseLock?.();
+    releaseLock = undefined;
   }
 }
 
