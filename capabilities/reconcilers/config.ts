@@ -22,6 +22,12 @@ export interface ModuleSettings {
   backoffMaxMs: number;
   /** Full relist of every watched kind, to repair any missed watch event. 0 = off. */
   resyncSeconds: number;
+  /**
+   * One extra relist this long after start. The index is primed by a list before pepr's watches
+   * start, and an object deleted in between is reported by no watch (their own lists no longer
+   * hold it). 0 = off.
+   */
+  catchUpResyncSeconds: number;
 }
 
 const list = (raw: string | undefined, fallback: string): string[] =>
@@ -54,5 +60,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, problems: str
     backoffBaseMs: num("CROSSWAY_BACKOFF_BASE_MS", 200, 1),
     backoffMaxMs: num("CROSSWAY_BACKOFF_MAX_MS", 30_000, 1),
     resyncSeconds: num("CROSSWAY_RESYNC_SECONDS", 300, 0),
+    catchUpResyncSeconds: num("CROSSWAY_CATCH_UP_RESYNC_SECONDS", 15, 0),
   };
 }

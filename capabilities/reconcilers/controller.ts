@@ -55,6 +55,7 @@ export class Controller {
   readonly #log: Logger;
   #primed = false;
   #resyncTimer: NodeJS.Timeout | undefined;
+  #catchUpTimer: NodeJS.Timeout | undefined;
   #watchers: { close: () => void }[] = [];
   #stopped = false;
 
@@ -136,12 +137,16 @@ export class Controller {
   }
 
   /** List every kind into the index (drops what a missed DELETE left behind). */
-  async resync(): Promise<void> {
+  /** Relists every kind into the index; returns the kinds whose content changed. */
+  async resync(): Promise<IndexKind[]> {
+    const changed: IndexKind[] = [];
     for (const kind of INDEX_KINDS) {
       const { items, resourceVersion } = await this.#deps.kube.list(kind);
-      if (this.index.replaceAll(kind, items, resourceVersion)) this.loop.markDirty();
+      if (this.index.replaceAll(kind, items, resourceVersion)) changed.push(kind);
     }
+    if (changed.length) this.loop.markDirty();
     this.#dataplane?.forgetApplied();
+    return changed;
   }
 
   /** Prime the index (retrying with backoff), then start the loop and the periodic resync. */
@@ -168,6 +173,17 @@ export class Controller {
         this.resync().catch(e => this.#log.warn(describeError(e), "periodic resync failed"));
       }, this.settings.resyncSeconds * 1000);
       this.#resyncTimer.unref();
+    }
+    if (this.settings.catchUpResyncSeconds > 0) {
+      this.#catchUpTimer = setTimeout(() => {
+        this.resync().then(
+          changed => {
+            if (changed.length) this.#log.info({ kinds: changed }, "catch-up relist repaired the index");
+          },
+          e => this.#log.warn(describeError(e), "catch-up relist failed"),
+        );
+      }, this.settings.catchUpResyncSeconds * 1000);
+      this.#catchUpTimer.unref();
     }
   }
 
@@ -196,6 +212,7 @@ export class Controller {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#resyncTimer);
+    clearTimeout(this.#catchUpTimer);
     this.#watchers.forEach(w => w.close());
     this.loop.stop();
   }

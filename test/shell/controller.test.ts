@@ -5,7 +5,7 @@ import { pino } from "pino";
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import { translate } from "../../capabilities/engine";
 import { Controller } from "../../capabilities/reconcilers/controller";
-import { readSettings } from "../../capabilities/reconcilers/config";
+import { readSettings, type ModuleSettings } from "../../capabilities/reconcilers/config";
 import type { IndexKind } from "../../capabilities/reconcilers/index";
 import { FakeKube } from "./fake-kube";
 
@@ -20,8 +20,8 @@ function seeded(kube: FakeKube) {
   });
 }
 
-function controller(kube: FakeKube, count?: { n: number }) {
-  const settings = { ...readSettings({}), debounceMs: 20, maxWaitMs: 200, resyncSeconds: 0 };
+function controller(kube: FakeKube, count?: { n: number }, overrides: Partial<ModuleSettings> = {}) {
+  const settings = { ...readSettings({}), debounceMs: 20, maxWaitMs: 200, resyncSeconds: 0, catchUpResyncSeconds: 0, ...overrides };
   return new Controller({
     settings,
     kube,
@@ -56,6 +56,22 @@ describe("Controller", () => {
     }
     await c.reconcile();
     expect(kube.patches).toHaveLength(5);
+    await c.stop();
+  });
+
+  it("a route deleted before the watches start (no watch reports it) is dropped by the catch-up relist", async () => {
+    const kube = new FakeKube();
+    seeded(kube);
+    const c = controller(kube, undefined, { catchUpResyncSeconds: 0.2 });
+    await c.start();
+    await c.loop.idle();
+    const attached = () =>
+      (kube.objects.get(kube.key("Gateway", "infra-ns", "shared-gateway")) as unknown as { status: { listeners: { attachedRoutes: number }[] } })
+        .status.listeners[0].attachedRoutes;
+    expect(attached()).toBe(2); // careers and product
+    kube.objects.delete(kube.key("HTTPRoute", "careers", "careers")); // gone, and no DELETED event
+    for (let i = 0; i < 50 && attached() !== 1; i++) await new Promise(r => setTimeout(r, 20));
+    expect(attached()).toBe(1);
     await c.stop();
   });
 
