@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { LOCAL } from "./config.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const alive = (pid: number) => {
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;

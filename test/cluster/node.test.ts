@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { BIN, DIRS, KUBECONFIG } from "../../hack/cluster/config.js";
 import { leftovers, stopCluster } from "../../hack/cluster/down.js";
+import { alive } from "../../hack/cluster/lock.js";
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { writeAtomic } from "../../hack/node/atomic-writer.js";
 import { expand } from "../../hack/node/env.js";
@@ -38,6 +39,20 @@ jest.setTimeout(180_000);
 const NS = `node-test-${process.pid}`;
 const ECHO_IMAGE = "gcr.io/k8s-staging-gateway-api/echo-basic:v20240412-v1.0.0-394-g40c666fd";
 const NODE_IMAGE = "node:20.19.5-bookworm-slim";
+
+/** A data-plane-shaped pod spec: haproxy waiting for its config beside a node "agent", sharing an emptyDir. */
+const dataPlaneLikeSpec = () => ({
+  volumes: [{ name: "run", emptyDir: {} }],
+  containers: [
+    {
+      name: "haproxy",
+      image: "haproxy:3.2",
+      command: ["/bin/sh", "-c", "until [ -f /run/crossway/haproxy.cfg ]; do sleep 0.2; done; exec haproxy -W -db -f /run/crossway/haproxy.cfg"],
+      volumeMounts: [{ name: "run", mountPath: "/run/crossway" }],
+    },
+    { name: "agent", image: NODE_IMAGE, args: ["-e", "setInterval(() => {}, 1000)"], volumeMounts: [{ name: "run", mountPath: "/run/crossway" }] },
+  ],
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface PodJson {
@@ -121,14 +136,6 @@ const getFromNetns = (ns: string, url: string): string =>
     { encoding: "utf8", timeout: 10_000 },
   );
 const netnsList = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const lbIngress = async (service: string) =>
   (await kubectlJson<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>(["get", "service", service, "-n", NS])).status
@@ -768,16 +775,7 @@ describe("pod deletion is always acted upon (in-process node, real API server)",
       hostNetwork: true, // no pod IP from a second IPAM on the shared bridge
       automountServiceAccountToken: false,
       terminationGracePeriodSeconds: GRACE_S,
-      volumes: [{ name: "run", emptyDir: {} }],
-      containers: [
-        {
-          name: "haproxy",
-          image: "haproxy:3.2",
-          command: ["/bin/sh", "-c", "until [ -f /run/crossway/haproxy.cfg ]; do sleep 0.2; done; exec haproxy -W -db -f /run/crossway/haproxy.cfg"],
-          volumeMounts: [{ name: "run", mountPath: "/run/crossway" }],
-        },
-        { name: "agent", image: NODE_IMAGE, args: ["-e", "setInterval(() => {}, 1000)"], volumeMounts: [{ name: "run", mountPath: "/run/crossway" }] },
-      ],
+      ...dataPlaneLikeSpec(),
     },
   });
 
@@ -957,16 +955,7 @@ describe("pods deleted while starting on the shared node are gone within grace +
     metadata: { name, namespace: DNS, labels: { app: "churn" } },
     spec: {
       terminationGracePeriodSeconds: GRACE_S,
-      volumes: [{ name: "run", emptyDir: {} }],
-      containers: [
-        {
-          name: "haproxy",
-          image: "haproxy:3.2",
-          command: ["/bin/sh", "-c", "until [ -f /run/crossway/haproxy.cfg ]; do sleep 0.2; done; exec haproxy -W -db -f /run/crossway/haproxy.cfg"],
-          volumeMounts: [{ name: "run", mountPath: "/run/crossway" }],
-        },
-        { name: "agent", image: NODE_IMAGE, args: ["-e", "setInterval(() => {}, 1000)"], volumeMounts: [{ name: "run", mountPath: "/run/crossway" }] },
-      ],
+      ...dataPlaneLikeSpec(),
     },
   });
 

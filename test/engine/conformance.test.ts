@@ -6,24 +6,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { translate, type ClusterSnapshot, type TranslateResult } from "../../capabilities/engine";
+import { translate, type TranslateResult } from "../../capabilities/engine";
 import { CONTROLLER_NAME } from "../../capabilities/dataplane/conventions";
-import { emptySnapshot } from "./fixtures";
+import { emptySnapshot, LIST_FOR_KIND } from "./fixtures";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const DIR = join(process.cwd(), "test/engine/conformance");
 const INFRA = "gateway-conformance-infra";
-const FIELD: Record<string, keyof ClusterSnapshot> = {
-  Gateway: "gateways",
-  ListenerSet: "listenerSets",
-  HTTPRoute: "httpRoutes",
-  GRPCRoute: "grpcRoutes",
-  ReferenceGrant: "referenceGrants",
-  Namespace: "namespaces",
-  Service: "services",
-  Secret: "secrets",
-};
 const pem = (kind: string) => Buffer.from(`-----BEGIN ${kind}-----\nMIIB\n-----END ${kind}-----\n`).toString("base64");
 
 function run(...tests: string[]): TranslateResult {
@@ -39,7 +29,7 @@ function run(...tests: string[]): TranslateResult {
     const text = readFileSync(join(DIR, f), "utf8").replaceAll("{GATEWAY_CLASS_NAME}", "crossway");
     for (const doc of parseAllDocuments(text)) {
       const o = doc.toJS() as Obj | null;
-      const field = o && FIELD[o.kind];
+      const field = o && LIST_FOR_KIND[o.kind];
       if (!field) continue;
       o.metadata.generation ??= 1;
       // kubectl apply order: one second apart, in file order
