@@ -36,11 +36,13 @@ function inlineVhost(p: PortView): string | undefined {
   return p.hosts.exact.length ? `%[${HOST_EXPR},map_str_int(${p.files.hosts},${fallback})]` : String(fallback);
 }
 
+const SET_HOST = `  http-request set-var(txn.host) ${HOST_EXPR}`;
+
 /** Host → first vhost id into txn.vh (see hosts.ts); for host-keyed maps, the Host into txn.host. */
 function hostLines(p: PortView): string[] {
-  if (p.hostKeyed) return [`  http-request set-var(txn.host) ${HOST_EXPR}`];
+  if (p.hostKeyed) return [SET_HOST];
   const wild = p.hosts.wildcardDepths.length > 0;
-  const out = wild ? [`  http-request set-var(txn.host) ${HOST_EXPR}`] : [];
+  const out = wild ? [SET_HOST] : [];
   const host = wild ? "var(txn.host)" : HOST_EXPR;
   if (p.hosts.exact.length) out.push(`  http-request set-var(txn.vh) ${host},map_str_int(${p.files.hosts})`);
   for (const depth of p.hosts.wildcardDepths) {
