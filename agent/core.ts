@@ -103,7 +103,9 @@ function runtimeCommands(before: ServerState[], after: ServerState[]): string[] 
 
 const endpointOnly = (prev: Files, next: Files) =>
   Object.keys(prev).length === Object.keys(next).length &&
-  Object.keys(next).every((k) => (k === "haproxy.cfg" ? configSkeleton(prev[k] ?? "") === configSkeleton(next[k]) : prev[k] === next[k]));
+  Object.keys(next).every((k) =>
+    k === "haproxy.cfg" ? configSkeleton(prev[k] ?? "") === configSkeleton(next[k]) : prev[k] === next[k],
+  );
 
 async function applyRuntime(o: CoreOptions, cmds: string[]): Promise<string | undefined> {
   for (const cmd of cmds) {
@@ -121,14 +123,19 @@ async function reload(o: CoreOptions, before: ProcStatus | undefined): Promise<{
     await sleep(100);
     const now = await showProc(o.masterSocket);
     if (!now) continue;
-    if (before && now.failedReloads > before.failedReloads) return { error: "haproxy rejected the configuration on reload" };
+    if (before && now.failedReloads > before.failedReloads)
+      return { error: "haproxy rejected the configuration on reload" };
     const pid = currentWorker(now);
     if (pid && !oldPids.has(pid)) return { pid };
   }
   return { error: `no new worker within ${o.reloadTimeoutMs}ms of the reload` };
 }
 
-export async function applyConfig(files: Files, generation: string, options?: Partial<CoreOptions>): Promise<ApplyResult> {
+export async function applyConfig(
+  files: Files,
+  generation: string,
+  options?: Partial<CoreOptions>,
+): Promise<ApplyResult> {
   const o = { ...defaultOptions(), ...options };
   const bad = checkFiles(files);
   if (bad) return { outcome: "rejected", generation, reason: bad };
@@ -145,7 +152,8 @@ export async function applyConfig(files: Files, generation: string, options?: Pa
     if (!pid) return { outcome: "waiting", generation, reason: `no haproxy worker within ${o.startTimeoutMs}ms` };
     return { outcome: "initial", generation, workerPid: pid };
   }
-  if (sameFiles(prev, files)) return { outcome: "unchanged", generation, workerPid: currentWorker(await showProc(o.masterSocket)) };
+  if (sameFiles(prev, files))
+    return { outcome: "unchanged", generation, workerPid: currentWorker(await showProc(o.masterSocket)) };
 
   if (endpointOnly(prev, files)) {
     const cmds = runtimeCommands(serverStates(prev["haproxy.cfg"]), serverStates(files["haproxy.cfg"]));

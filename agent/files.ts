@@ -9,7 +9,8 @@ const MANIFEST = ".crossway-files.json";
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export function checkFiles(files: Files): string | undefined {
-  if (typeof files["haproxy.cfg"] !== "string" || files["haproxy.cfg"].length === 0) return "the config has no haproxy.cfg";
+  if (typeof files["haproxy.cfg"] !== "string" || files["haproxy.cfg"].length === 0)
+    return "the config has no haproxy.cfg";
   const bad = Object.keys(files).find((n) => !SAFE_NAME.test(n) || n === MANIFEST || n.endsWith(".sock"));
   return bad === undefined ? undefined : `file name ${JSON.stringify(bad)} is not allowed`;
 }
@@ -35,7 +36,9 @@ function writeAtomic(path: string, text: string): void {
 
 /** Write `files` (haproxy.cfg last) and remove files of `previous` that `files` no longer has. */
 export function writeFiles(dir: string, files: Files, previous: Files | undefined): void {
-  const names = Object.keys(files).sort((a, b) => Number(a === "haproxy.cfg") - Number(b === "haproxy.cfg") || (a < b ? -1 : 1));
+  const names = Object.keys(files).sort(
+    (a, b) => Number(a === "haproxy.cfg") - Number(b === "haproxy.cfg") || (a < b ? -1 : 1),
+  );
   for (const n of names) writeAtomic(join(dir, n), files[n]);
   writeAtomic(join(dir, MANIFEST), JSON.stringify(names));
   for (const n of Object.keys(previous ?? {})) if (!(n in files) && existsSync(join(dir, n))) unlinkSync(join(dir, n));

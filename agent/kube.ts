@@ -44,7 +44,13 @@ export class HttpError extends Error {
   }
 }
 
-function call(k: KubeConfig, method: string, path: string, body?: unknown, contentType = "application/json"): Promise<string> {
+function call(
+  k: KubeConfig,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = "application/json",
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = https.request(
@@ -65,7 +71,9 @@ function call(k: KubeConfig, method: string, path: string, body?: unknown, conte
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (d) => (text += d));
-        res.on("end", () => ((res.statusCode ?? 0) < 300 ? resolve(text) : reject(new HttpError(res.statusCode ?? 0, text))));
+        res.on("end", () =>
+          (res.statusCode ?? 0) < 300 ? resolve(text) : reject(new HttpError(res.statusCode ?? 0, text)),
+        );
         res.on("error", reject);
       },
     );
@@ -78,7 +86,11 @@ function call(k: KubeConfig, method: string, path: string, body?: unknown, conte
 const secretsPath = (ns: string) => `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets`;
 const selector = (name: string) => `fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
 
-export async function listSecret(k: KubeConfig, ns: string, name: string): Promise<{ secret?: SecretObject; resourceVersion: string }> {
+export async function listSecret(
+  k: KubeConfig,
+  ns: string,
+  name: string,
+): Promise<{ secret?: SecretObject; resourceVersion: string }> {
   const list = JSON.parse(await call(k, "GET", `${secretsPath(ns)}?${selector(name)}`)) as {
     metadata: { resourceVersion: string };
     items: SecretObject[];
@@ -92,11 +104,24 @@ export interface WatchEvent {
 }
 
 /** One watch request; calls `onEvent` per line until the server ends it. Bounded by timeoutSeconds. */
-export function watchSecret(k: KubeConfig, ns: string, name: string, resourceVersion: string, onEvent: (e: WatchEvent) => void): Promise<void> {
+export function watchSecret(
+  k: KubeConfig,
+  ns: string,
+  name: string,
+  resourceVersion: string,
+  onEvent: (e: WatchEvent) => void,
+): Promise<void> {
   const path = `${secretsPath(ns)}?${selector(name)}&watch=1&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion=${encodeURIComponent(resourceVersion)}`;
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: k.host, port: k.port, method: "GET", path, ca: k.ca, headers: { authorization: `Bearer ${k.token()}`, accept: "application/json" } },
+      {
+        host: k.host,
+        port: k.port,
+        method: "GET",
+        path,
+        ca: k.ca,
+        headers: { authorization: `Bearer ${k.token()}`, accept: "application/json" },
+      },
       (res) => {
         if ((res.statusCode ?? 0) >= 300) {
           let text = "";
@@ -131,6 +156,17 @@ export function watchSecret(k: KubeConfig, ns: string, name: string, resourceVer
   });
 }
 
-export async function patchPodAnnotations(k: KubeConfig, ns: string, pod: string, annotations: Record<string, string | null>): Promise<void> {
-  await call(k, "PATCH", `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod)}`, { metadata: { annotations } }, "application/merge-patch+json");
+export async function patchPodAnnotations(
+  k: KubeConfig,
+  ns: string,
+  pod: string,
+  annotations: Record<string, string | null>,
+): Promise<void> {
+  await call(
+    k,
+    "PATCH",
+    `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod)}`,
+    { metadata: { annotations } },
+    "application/merge-patch+json",
+  );
 }

@@ -3,7 +3,9 @@ export type Level = "debug" | "info" | "warn" | "error";
 
 export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
   if (level === "debug" && process.env.CROSSWAY_AGENT_DEBUG !== "1") return;
-  process.stdout.write(`${JSON.stringify({ level, time: new Date().toISOString(), component: "crossway-agent", msg, ...fields })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ level, time: new Date().toISOString(), component: "crossway-agent", msg, ...fields })}\n`,
+  );
 }
 
 export type Logger = typeof log;

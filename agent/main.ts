@@ -5,7 +5,15 @@
  */
 import { ANN_REJECTED, ANN_SERVED_GENERATION } from "../capabilities/dataplane/conventions";
 import { applyConfig, defaultOptions, type ApplyResult } from "./core";
-import { HttpError, inClusterConfig, listSecret, patchPodAnnotations, watchSecret, type KubeConfig, type SecretObject } from "./kube";
+import {
+  HttpError,
+  inClusterConfig,
+  listSecret,
+  patchPodAnnotations,
+  watchSecret,
+  type KubeConfig,
+  type SecretObject,
+} from "./kube";
 import { log } from "./log";
 import { secretFiles } from "./secret";
 

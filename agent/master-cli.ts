@@ -35,7 +35,10 @@ export interface ProcStatus {
 export function parseShowProc(text: string): ProcStatus | undefined {
   const master = /^(\d+)\s+master\s+(\d+)(?:\s+\[failed:\s*(\d+)\])?/m.exec(text);
   if (!master) return undefined;
-  const workers = [...text.matchAll(/^(\d+)\s+worker\s+(\d+)/gm)].map((m) => ({ pid: Number(m[1]), reloads: Number(m[2]) }));
+  const workers = [...text.matchAll(/^(\d+)\s+worker\s+(\d+)/gm)].map((m) => ({
+    pid: Number(m[1]),
+    reloads: Number(m[2]),
+  }));
   return { masterPid: Number(master[1]), reloads: Number(master[2]), failedReloads: Number(master[3] ?? 0), workers };
 }
 
@@ -52,4 +55,7 @@ export async function showProc(socket: string): Promise<ProcStatus | undefined> 
  * failed reload the serving worker's count goes up too, so it is not always 0).
  */
 export const currentWorker = (p: ProcStatus | undefined) =>
-  p?.workers.reduce<{ pid: number; reloads: number } | undefined>((best, w) => (!best || w.reloads < best.reloads ? w : best), undefined)?.pid;
+  p?.workers.reduce<{ pid: number; reloads: number } | undefined>(
+    (best, w) => (!best || w.reloads < best.reloads ? w : best),
+    undefined,
+  )?.pid;

@@ -4,9 +4,12 @@ import { decodeConfigData } from "../capabilities/dataplane/secret-data";
 import type { SecretObject } from "./kube";
 
 /** Decoded files of the Secret, or why they cannot be used. */
-export function secretFiles(s: SecretObject): { files: Record<string, string>; generation: string } | { error: string } {
+export function secretFiles(
+  s: SecretObject,
+): { files: Record<string, string>; generation: string } | { error: string } {
   const generation = s.metadata.annotations?.[ANN_CONFIG_GENERATION];
-  if (!generation || !/^\d+$/.test(generation)) return { error: `annotation ${ANN_CONFIG_GENERATION} is missing or not a number` };
+  if (!generation || !/^\d+$/.test(generation))
+    return { error: `annotation ${ANN_CONFIG_GENERATION} is missing or not a number` };
   const decoded = decodeConfigData(s.data ?? {});
   if ("error" in decoded) return decoded;
   return { files: decoded.files, generation };

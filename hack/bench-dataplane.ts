@@ -72,10 +72,16 @@ async function waitPort(port: number, ms = 20_000): Promise<void> {
 }
 
 function startHaproxy(cpu: string, cfg: string): ChildProcess {
-  const p = spawn("taskset", ["-c", cpu, "haproxy", "-W", "-db", "-C", dirname(cfg), "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
+  const p = spawn("taskset", ["-c", cpu, "haproxy", "-W", "-db", "-C", dirname(cfg), "-f", cfg], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let err = "";
   p.stderr!.on("data", (d) => (err += d));
-  p.once("exit", (code) => code && code !== 143 && code !== 130 && console.error(`haproxy ${cfg} exited ${code}: ${err.slice(0, 2000)}`));
+  p.once(
+    "exit",
+    (code) =>
+      code && code !== 143 && code !== 130 && console.error(`haproxy ${cfg} exited ${code}: ${err.slice(0, 2000)}`),
+  );
   return p;
 }
 
@@ -97,7 +103,15 @@ function benchIR(n: number, port: number, origin: number): GatewayIR {
     match: { path: { type: "PathPrefix", value: `/app${i}` }, headers: [], queryParams: [] },
     filters: [],
     backends: [
-      { kind: "service", id: `bench/svc${i}/80`, service: { namespace: "bench", name: `svc${i}` }, port: 80, weight: 1, endpoints: [{ ip: "127.0.0.1", port: origin }], filters: [] },
+      {
+        kind: "service",
+        id: `bench/svc${i}/80`,
+        service: { namespace: "bench", name: `svc${i}` },
+        port: 80,
+        weight: 1,
+        endpoints: [{ ip: "127.0.0.1", port: origin }],
+        filters: [],
+      },
     ],
   });
   return {
@@ -107,7 +121,12 @@ function benchIR(n: number, port: number, origin: number): GatewayIR {
       {
         port,
         protocol: "HTTP",
-        listeners: [{ id: "bench/bench/http", virtualHosts: Array.from({ length: n }, (_, i) => ({ hostname: host(i), rules: [rule(i)] })) }],
+        listeners: [
+          {
+            id: "bench/bench/http",
+            virtualHosts: Array.from({ length: n }, (_, i) => ({ hostname: host(i), rules: [rule(i)] })),
+          },
+        ],
       },
     ],
   };
@@ -144,7 +163,10 @@ const backendsFor = (n: number, origin: number) =>
 function minimalConfig(dir: string, n: number, port: number, origin: number): string {
   const map = join(dir, "routes.map");
   writeFileSync(map, Array.from({ length: n }, (_, i) => `${host(i)}/app${i}/ b${i}\n`).join(""));
-  const frontend = [`http-request set-var-fmt(txn.k) "%[req.hdr(host),field(1,:),lower]%[path]/"`, `use_backend %[var(txn.k),map_beg(${map})]`];
+  const frontend = [
+    `http-request set-var-fmt(txn.k) "%[req.hdr(host),field(1,:),lower]%[path]/"`,
+    `use_backend %[var(txn.k),map_beg(${map})]`,
+  ];
   writeFileSync(join(dir, "haproxy.cfg"), baseConfig(port, frontend, backendsFor(n, origin)));
   return join(dir, "haproxy.cfg");
 }
@@ -153,7 +175,10 @@ function minimalConfig(dir: string, n: number, port: number, origin: number): st
 function naiveConfig(dir: string, n: number, port: number, origin: number): string {
   const map = join(dir, "routes.map");
   writeFileSync(map, Array.from({ length: n }, (_, i) => `${host(i)}/app${i} b${i}\n`).join(""));
-  writeFileSync(join(dir, "haproxy.cfg"), baseConfig(port, [`use_backend %[base,map_beg(${map})]`], backendsFor(n, origin)));
+  writeFileSync(
+    join(dir, "haproxy.cfg"),
+    baseConfig(port, [`use_backend %[base,map_beg(${map})]`], backendsFor(n, origin)),
+  );
   return join(dir, "haproxy.cfg");
 }
 
@@ -183,7 +208,10 @@ interface Result {
 /** utime + stime of the worker(s) of a master-worker haproxy, in clock ticks (100/s). */
 function workerTicks(master: ChildProcess): number {
   // taskset execs haproxy, so the child pid is the master's
-  const kids = spawnSync("pgrep", ["-P", String(master.pid)], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
+  const kids = spawnSync("pgrep", ["-P", String(master.pid)], { encoding: "utf8" })
+    .stdout.trim()
+    .split("\n")
+    .filter(Boolean);
   let ticks = 0;
   for (const pid of kids) {
     try {
@@ -215,7 +243,18 @@ end
 /** One bounded wrk run (DURATION_S, killed after DURATION_S + 30 s) against one HAProxy. */
 async function wrk(script: string, port: number, proc: ChildProcess): Promise<Result> {
   const ticks0 = workerTicks(proc);
-  const args = ["-c", "1", "wrk", "-t1", `-c${CONNECTIONS}`, `-d${DURATION_S}s`, "--latency", "-s", script, `http://127.0.0.1:${port}/`];
+  const args = [
+    "-c",
+    "1",
+    "wrk",
+    "-t1",
+    `-c${CONNECTIONS}`,
+    `-d${DURATION_S}s`,
+    "--latency",
+    "-s",
+    script,
+    `http://127.0.0.1:${port}/`,
+  ];
   const out = await new Promise<string>((resolve) => {
     const w = spawn("taskset", args, { stdio: ["ignore", "pipe", "pipe"] });
     let text = "";
@@ -236,7 +275,9 @@ async function wrk(script: string, port: number, proc: ChildProcess): Promise<Re
 
 async function status(port: number, hostHeader: string, path: string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    const c = net.connect(port, "127.0.0.1", () => c.write(`GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`));
+    const c = net.connect(port, "127.0.0.1", () =>
+      c.write(`GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`),
+    );
     let buf = "";
     c.setTimeout(5000, () => c.destroy(new Error(`probe ${hostHeader}${path} timed out`)));
     c.on("data", (d) => (buf += d));
@@ -280,7 +321,11 @@ const median = (xs: number[]) => {
 };
 
 /** a ÷ b in req/s and in p99, both HAProxies on CPU 0 at once, each loaded by its own wrk. */
-async function sharingOneCore([cfgA, portA]: [string, number], [cfgB, portB]: [string, number], script: string): Promise<{ rps: number; p99: number }> {
+async function sharingOneCore(
+  [cfgA, portA]: [string, number],
+  [cfgB, portB]: [string, number],
+  script: string,
+): Promise<{ rps: number; p99: number }> {
   const [a, b] = [startHaproxy("0", cfgA), startHaproxy("0", cfgB)];
   try {
     await Promise.all([waitPort(portA), waitPort(portB)]);
@@ -294,7 +339,11 @@ async function sharingOneCore([cfgA, portA]: [string, number], [cfgB, portB]: [s
 async function benchSize(n: number, originPort: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `crossway-bench-${n}-`));
   try {
-    const ports: Record<Kind, number> = { generated: await freePort(), minimal: await freePort(), naive: await freePort() };
+    const ports: Record<Kind, number> = {
+      generated: await freePort(),
+      minimal: await freePort(),
+      naive: await freePort(),
+    };
     const rendered = renderGateway(benchIR(n, ports.generated, originPort), { runDir: dir, bindAddress: "127.0.0.1" });
     const dirs = Object.fromEntries(KINDS.map((k) => [k, join(dir, k)])) as Record<Kind, string>;
     for (const d of Object.values(dirs)) spawnSync("mkdir", ["-p", d]);
@@ -329,8 +378,11 @@ async function benchSize(n: number, originPort: number): Promise<void> {
       }
       if (round === 0)
         for (const kind of ["generated", "minimal"] as const)
-          if (wrong[kind].length) throw new Error(`${kind} config does not route as the spec says:\n  ${wrong[kind].join("\n  ")}`);
-      together.push(await sharingOneCore([configs.generated, ports.generated], [configs.minimal, ports.minimal], script));
+          if (wrong[kind].length)
+            throw new Error(`${kind} config does not route as the spec says:\n  ${wrong[kind].join("\n  ")}`);
+      together.push(
+        await sharingOneCore([configs.generated, ports.generated], [configs.minimal, ports.minimal], script),
+      );
       itself.push(await sharingOneCore([copy, copyPort], [configs.minimal, ports.minimal], script));
     }
     // Least-disturbed round of each for the absolute figures; ratios are medians of per-round ratios.

@@ -18,7 +18,17 @@
  * byte; it exits non-zero and lists the files that differ.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,22 +44,33 @@ interface Credentials {
   caBundle: string;
 }
 
-type Doc = { kind?: string; metadata?: { name?: string }; data?: Record<string, string>; webhooks?: { clientConfig?: { caBundle?: string } }[] };
+type Doc = {
+  kind?: string;
+  metadata?: { name?: string };
+  data?: Record<string, string>;
+  webhooks?: { clientConfig?: { caBundle?: string } }[];
+};
 
 function readCredentials(dist: string): Credentials | undefined {
   const file = join(dist, MODULE_YAML);
   if (!existsSync(file)) return undefined;
-  const docs = parseAllDocuments(readFileSync(file, "utf8")).map(d => d.toJS() as Doc);
-  const find = (kind: string, suffix: string) => docs.find(d => d?.kind === kind && d.metadata?.name?.endsWith(suffix));
+  const docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS() as Doc);
+  const find = (kind: string, suffix: string) =>
+    docs.find((d) => d?.kind === kind && d.metadata?.name?.endsWith(suffix));
   const api = find("Secret", "-api-path")?.data?.value;
   const tls = find("Secret", "-tls")?.data;
   const ca = find("ValidatingWebhookConfiguration", "")?.webhooks?.[0]?.clientConfig?.caBundle;
   if (!api || !tls?.["tls.crt"] || !tls["tls.key"] || !ca) return undefined;
-  return { apiPath: Buffer.from(api, "base64").toString(), tlsCrt: tls["tls.crt"], tlsKey: tls["tls.key"], caBundle: ca };
+  return {
+    apiPath: Buffer.from(api, "base64").toString(),
+    tlsCrt: tls["tls.crt"],
+    tlsKey: tls["tls.key"],
+    caBundle: ca,
+  };
 }
 
 const files = (dir: string): string[] =>
-  readdirSync(dir).flatMap(n => {
+  readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
     return statSync(p).isDirectory() ? files(p) : [p];
   });
@@ -57,9 +78,12 @@ const files = (dir: string): string[] =>
 /** What pepr's Helm templating does to a string inside the webhook YAML (see 3. above). */
 function templated(v: string, cfg: { uuid: string; onError?: string; webhookTimeout?: number }): string {
   return v
-    .split(`pepr-${cfg.uuid}`).join("{{ .Values.uuid }}")
-    .split(cfg.onError === "reject" ? "Fail" : "Ignore").join("{{ .Values.admission.failurePolicy }}")
-    .split(String(cfg.webhookTimeout ?? 10)).join("{{ .Values.admission.webhookTimeout }}");
+    .split(`pepr-${cfg.uuid}`)
+    .join("{{ .Values.uuid }}")
+    .split(cfg.onError === "reject" ? "Fail" : "Ignore")
+    .join("{{ .Values.admission.failurePolicy }}")
+    .split(String(cfg.webhookTimeout ?? 10))
+    .join("{{ .Values.admission.webhookTimeout }}");
 }
 
 function postProcess(dir: string, keep: Credentials | undefined) {
@@ -148,10 +172,17 @@ function check(): number {
     const committed = join(tmp, "dist.committed");
     cpSync(join(tmp, "dist"), committed, { recursive: true });
     build(tmp, false, canIsolate());
-    const a = files(committed).map(f => relative(committed, f)).sort();
-    const b = files(join(tmp, "dist")).map(f => relative(join(tmp, "dist"), f)).sort();
+    const a = files(committed)
+      .map((f) => relative(committed, f))
+      .sort();
+    const b = files(join(tmp, "dist"))
+      .map((f) => relative(join(tmp, "dist"), f))
+      .sort();
     const differ = [...new Set([...a, ...b])].filter(
-      f => !a.includes(f) || !b.includes(f) || !readFileSync(join(committed, f)).equals(readFileSync(join(tmp, "dist", f))),
+      (f) =>
+        !a.includes(f) ||
+        !b.includes(f) ||
+        !readFileSync(join(committed, f)).equals(readFileSync(join(tmp, "dist", f))),
     );
     if (differ.length === 0) {
       console.log(`reproducible: rebuilding HEAD gives a byte-identical dist/ (${b.length} files)`);

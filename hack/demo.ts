@@ -70,7 +70,7 @@ async function main() {
   process.on("SIGTERM", stop);
 }
 
-main().catch(async err => {
+main().catch(async (err) => {
   console.error("demo failed:", err instanceof Error ? err.message : JSON.stringify(err));
   await stopModule().catch(() => undefined);
   process.exit(1);

@@ -29,7 +29,7 @@ const DIR = join(LOCAL, "dev-module");
 const WEBHOOK_NAME = "pepr-crossway";
 const STORES = ["pepr-crossway-store", "pepr-crossway-schedule"];
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface StartOptions {
   /** Default .local/kubeconfig (the local cluster). */
@@ -68,9 +68,50 @@ async function makeTLS(): Promise<{ caPem: string; key: string; crt: string }> {
     "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\n" +
       "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
   );
-  await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.crt"), "-days", "7", "-subj", "/CN=crossway dev webhook CA"]);
-  await run("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("tls.key"), "-out", f("tls.csr"), "-subj", "/CN=localhost"]);
-  await run("openssl", ["x509", "-req", "-in", f("tls.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("tls.crt"), "-days", "7", "-extfile", f("ext.cnf")]);
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.crt"),
+    "-days",
+    "7",
+    "-subj",
+    "/CN=crossway dev webhook CA",
+  ]);
+  await run("openssl", [
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    f("tls.key"),
+    "-out",
+    f("tls.csr"),
+    "-subj",
+    "/CN=localhost",
+  ]);
+  await run("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    f("tls.csr"),
+    "-CA",
+    f("ca.crt"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    f("tls.crt"),
+    "-days",
+    "7",
+    "-extfile",
+    f("ext.cnf"),
+  ]);
   return { caPem: readFileSync(f("ca.crt"), "utf8"), key: f("tls.key"), crt: f("tls.crt") };
 }
 
@@ -126,12 +167,15 @@ async function webhookRules() {
 
 async function registerWebhook(url: string, caPem: string, failurePolicy: "Fail" | "Ignore") {
   const { K8s, kind } = await k8s();
-  await K8s(kind.Namespace).Apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "pepr-system" } }, { force: true });
+  await K8s(kind.Namespace).Apply(
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: "pepr-system" } },
+    { force: true },
+  );
   await K8s(kind.CustomResourceDefinition).Apply(peprStoreCRD as never, { force: true });
   const deadline = Date.now() + 30_000;
   for (;;) {
     const crd = await K8s(kind.CustomResourceDefinition).Get(peprStoreCRD.metadata.name);
-    if (crd.status?.conditions?.some(c => c.type === "Established" && c.status === "True")) break;
+    if (crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;
     if (Date.now() > deadline) throw new Error("pepr's PeprStore CRD did not become Established in 30s");
     await sleep(200);
   }
@@ -150,7 +194,9 @@ async function registerWebhook(url: string, caPem: string, failurePolicy: "Fail"
           matchPolicy: "Equivalent",
           timeoutSeconds: 10,
           namespaceSelector: {
-            matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "pepr-system"] }],
+            matchExpressions: [
+              { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "pepr-system"] },
+            ],
           },
           rules: (await webhookRules()) as never,
           sideEffects: "None",
@@ -174,12 +220,15 @@ async function removeWebhook() {
 }
 
 const healthy = (port: number) =>
-  new Promise<boolean>(done => {
+  new Promise<boolean>((done) => {
     // loopback only; the certificate is our own throwaway one
-    const req = https.get({ host: "127.0.0.1", port, path: "/healthz", rejectUnauthorized: false, timeout: 1000 }, res => {
-      res.resume();
-      done(res.statusCode === 200);
-    });
+    const req = https.get(
+      { host: "127.0.0.1", port, path: "/healthz", rejectUnauthorized: false, timeout: 1000 },
+      (res) => {
+        res.resume();
+        done(res.statusCode === 200);
+      },
+    );
     req.on("error", () => done(false));
     req.on("timeout", () => (req.destroy(), done(false)));
   });
@@ -189,7 +238,7 @@ function readLogs(file: string): Record<string, unknown>[] {
   return readFileSync(file, "utf8")
     .split("\n")
     .filter(Boolean)
-    .map(l => {
+    .map((l) => {
       try {
         return JSON.parse(l) as Record<string, unknown>;
       } catch {
@@ -242,9 +291,10 @@ export async function startModule(opts: StartOptions = {}): Promise<RunningModul
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
     for (;;) {
       if (child.exitCode !== null) throw new Error(`crossway module exited with ${child.exitCode}; see ${logFile}`);
-      const started = info.logs().some(l => l.msg === "controller started");
+      const started = info.logs().some((l) => l.msg === "controller started");
       if (started && (await healthy(port))) return info;
-      if (Date.now() > deadline) throw new Error(`crossway module not ready after ${opts.readyTimeoutMs ?? 60_000}ms; see ${logFile}`);
+      if (Date.now() > deadline)
+        throw new Error(`crossway module not ready after ${opts.readyTimeoutMs ?? 60_000}ms; see ${logFile}`);
       await sleep(250);
     }
   } catch (e) {
@@ -260,10 +310,10 @@ export async function stopModule(): Promise<void> {
   const c = current;
   current = undefined;
   if (c && c.child.exitCode === null) {
-    const exited = new Promise(r => c.child.once("exit", r));
+    const exited = new Promise((r) => c.child.once("exit", r));
     c.child.kill("SIGTERM");
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise(r => (timer = setTimeout(r, 5000)))]);
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
     clearTimeout(timer);
     if (c.child.exitCode === null) c.child.kill("SIGKILL");
   }
@@ -277,13 +327,13 @@ export async function stopModule(): Promise<void> {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   startModule().then(
-    m => {
+    (m) => {
       console.log(`crossway module running (pid ${m.pid}); logs ${m.logFile}; Ctrl-C stops it`);
       const stop = () => void stopModule().then(() => process.exit(0));
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
     },
-    e => {
+    (e) => {
       console.error(e instanceof Error ? e.message : `could not start the crossway module: ${describeError(e).error}`);
       process.exitCode = 1;
     },

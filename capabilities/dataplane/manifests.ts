@@ -66,7 +66,14 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
     labels: { ...labels },
     ...withAnnotations,
     ownerReferences: [
-      { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", name: gw.name, uid: gw.uid, controller: true, blockOwnerDeletion: true },
+      {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "Gateway",
+        name: gw.name,
+        uid: gw.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
     ],
   });
   const volumeMount = { name: "run", mountPath: RUN_DIR };
@@ -77,7 +84,12 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
       kind: "Role",
       metadata: meta(name),
       rules: [
-        { apiGroups: [""], resources: ["secrets"], resourceNames: [configSecretName(gw.name)], verbs: ["get", "list", "watch"] },
+        {
+          apiGroups: [""],
+          resources: ["secrets"],
+          resourceNames: [configSecretName(gw.name)],
+          verbs: ["get", "list", "watch"],
+        },
         { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
       ],
     },
@@ -114,7 +126,11 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
                 command: HAPROXY_COMMAND,
                 ports: ports.map((p) => ({ name: `p${p}`, containerPort: p, protocol: "TCP" })),
                 // HAProxy's own health frontend (rendered into every config): ready once it serves one.
-                readinessProbe: { httpGet: { path: HEALTH_PATH, port: HEALTH_PORT }, periodSeconds: 2, failureThreshold: 2 },
+                readinessProbe: {
+                  httpGet: { path: HEALTH_PATH, port: HEALTH_PORT },
+                  periodSeconds: 2,
+                  failureThreshold: 2,
+                },
                 volumeMounts: [volumeMount],
               },
               {
@@ -126,7 +142,14 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
                   { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
                   { name: "CONFIG_SECRET", value: configSecretName(gw.name) },
                 ],
-                volumeMounts: [volumeMount, { name: "agent", mountPath: AGENT_SCRIPT_PATH.slice(0, AGENT_SCRIPT_PATH.lastIndexOf("/")), readOnly: true }],
+                volumeMounts: [
+                  volumeMount,
+                  {
+                    name: "agent",
+                    mountPath: AGENT_SCRIPT_PATH.slice(0, AGENT_SCRIPT_PATH.lastIndexOf("/")),
+                    readOnly: true,
+                  },
+                ],
               },
             ],
           },

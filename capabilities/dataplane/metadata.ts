@@ -18,7 +18,9 @@ const sorted = (m: Record<string, string>) =>
 /** Only string values: the CRD guarantees it, but a hand-written object must not break the render. */
 const strings = (m: unknown): Record<string, string> =>
   m && typeof m === "object"
-    ? Object.fromEntries(Object.entries(m as Record<string, unknown>).filter(([, v]) => typeof v === "string")) as Record<string, string>
+    ? (Object.fromEntries(
+        Object.entries(m as Record<string, unknown>).filter(([, v]) => typeof v === "string"),
+      ) as Record<string, string>)
     : {};
 
 export function propagatedLabels(gatewayName: string, infra: Infrastructure | undefined, own: Record<string, string>) {

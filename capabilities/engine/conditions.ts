@@ -391,7 +391,8 @@ export const valueProblem = {
   pathMatchType: (where: string, type: string) => `${where}: path match type "${type}" is not supported`,
   grpcName: (where: string, name: string) => `${where}: gRPC name "${name}" is not a valid service or method name`,
   cors: (where: string, field: string, value: string, why: string) => `${where} CORS ${field} "${value}" ${why}`,
-  retryCodeRange: (where: string, code: string) => `${where} retry code "${code}" is not an HTTP status code in 400-599`,
+  retryCodeRange: (where: string, code: string) =>
+    `${where} retry code "${code}" is not an HTTP status code in 400-599`,
   retryAttempts: (where: string, value: string) => `${where} retry attempts "${value}" is not a non-negative integer`,
   retryBackoff: (where: string, value: string) =>
     `${where} retry.backoff "${value}" is not a Gateway API duration (e.g. "100ms", "1s")`,

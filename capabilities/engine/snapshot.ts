@@ -4,14 +4,7 @@
  */
 import type { V1EndpointSlice, V1Namespace, V1Secret, V1Service } from "@kubernetes/client-node";
 import type { DataplaneValidator } from "./features";
-import type {
-  GatewayClass,
-  Gateway,
-  GRPCRoute,
-  HTTPRoute,
-  ListenerSet,
-  ReferenceGrant,
-} from "../crd";
+import type { GatewayClass, Gateway, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant } from "../crd";
 
 export interface ClusterSnapshot {
   gatewayClasses: GatewayClass[];

@@ -23,7 +23,7 @@ export function changedProtectedLabels(policy: LabelPolicy, req: LabelRequest): 
   if (req.operation.toUpperCase() === "DELETE") return [];
   const before = req.oldObject?.metadata?.labels ?? {};
   const after = req.object?.metadata?.labels ?? {};
-  return policy.protectedLabels.filter(k => before[k] !== after[k]);
+  return policy.protectedLabels.filter((k) => before[k] !== after[k]);
 }
 
 function describe(key: string, before?: string, after?: string): string {
@@ -37,13 +37,13 @@ export function checkNamespaceLabels(policy: LabelPolicy, req: LabelRequest): La
   if (changed.length === 0) return { allowed: true };
   const user = req.userInfo.username ?? "";
   const groups = req.userInfo.groups ?? [];
-  if (policy.admins.includes(user) || groups.some(g => policy.adminGroups.includes(g))) {
+  if (policy.admins.includes(user) || groups.some((g) => policy.adminGroups.includes(g))) {
     return { allowed: true };
   }
   const before = req.oldObject?.metadata?.labels ?? {};
   const after = req.object?.metadata?.labels ?? {};
   const ns = req.object?.metadata?.name ?? req.oldObject?.metadata?.name ?? "";
-  const what = changed.map(k => describe(k, before[k], after[k])).join(", ");
+  const what = changed.map((k) => describe(k, before[k], after[k])).join(", ");
   const who =
     [
       policy.admins.length ? `users [${policy.admins.join(", ")}]` : "",

@@ -38,12 +38,12 @@ type Field = "gateways" | "listenerSets" | "httpRoutes" | "grpcRoutes" | "refere
 export function withObject(snapshot: ClusterSnapshot, field: Field, obj: KubernetesObject): ClusterSnapshot {
   const list = snapshot[field] as KubernetesObject[];
   const key = nsName(obj);
-  return { ...snapshot, [field]: [...list.filter(o => nsName(o) !== key), obj] };
+  return { ...snapshot, [field]: [...list.filter((o) => nsName(o) !== key), obj] };
 }
 
 const findStatus = (r: TranslateResult, kind: StatusKind, obj: KubernetesObject) =>
   r.statuses.find(
-    s => s.kind === kind && s.name === obj.metadata?.name && (s.namespace ?? "") === (obj.metadata?.namespace ?? ""),
+    (s) => s.kind === kind && s.name === obj.metadata?.name && (s.namespace ?? "") === (obj.metadata?.namespace ?? ""),
   );
 
 const describeRef = (ref: { kind?: string; namespace?: string; name?: string; sectionName?: string }, ns: string) =>
@@ -67,9 +67,7 @@ export function routeWarnings(
   const parents = (status?.status.parents ?? []) as { parentRef: object; conditions?: Cond[] }[];
   const ns = route.metadata?.namespace ?? "";
   return uniq(
-    parents.flatMap(p =>
-      (p.conditions ?? []).filter(isBad).map(c => line(c, describeRef(p.parentRef, ns))),
-    ),
+    parents.flatMap((p) => (p.conditions ?? []).filter(isBad).map((c) => line(c, describeRef(p.parentRef, ns)))),
   );
 }
 
@@ -77,10 +75,8 @@ function objectConditionWarnings(status: ObjectStatus | undefined): string[] {
   if (!status) return [];
   const s = status.status as { conditions?: Cond[]; listeners?: { name: string; conditions?: Cond[] }[] };
   return [
-    ...(s.conditions ?? []).filter(isBad).map(c => line(c)),
-    ...(s.listeners ?? []).flatMap(l =>
-      (l.conditions ?? []).filter(isBad).map(c => line(c, `listener ${l.name}`)),
-    ),
+    ...(s.conditions ?? []).filter(isBad).map((c) => line(c)),
+    ...(s.listeners ?? []).flatMap((l) => (l.conditions ?? []).filter(isBad).map((c) => line(c, `listener ${l.name}`))),
   ];
 }
 
@@ -91,12 +87,15 @@ function acceptedRoutes(r: TranslateResult, parentKind: string, parent: Kubernet
   const out = new Set<string>();
   for (const s of r.statuses) {
     if (s.kind !== "HTTPRoute" && s.kind !== "GRPCRoute") continue;
-    const parents = (s.status.parents ?? []) as { parentRef: { kind?: string; namespace?: string; name: string }; conditions?: Cond[] }[];
+    const parents = (s.status.parents ?? []) as {
+      parentRef: { kind?: string; namespace?: string; name: string };
+      conditions?: Cond[];
+    }[];
     for (const p of parents) {
       const ref = p.parentRef;
       if ((ref.kind ?? "Gateway") !== parentKind || ref.name !== parent.metadata?.name) continue;
       if ((ref.namespace ?? s.namespace) !== parent.metadata?.namespace) continue;
-      if (p.conditions?.some(c => c.type === "Accepted" && c.status === "True")) {
+      if (p.conditions?.some((c) => c.type === "Accepted" && c.status === "True")) {
         out.add(`${s.kind} ${s.namespace}/${s.name}`);
       }
     }
@@ -115,11 +114,11 @@ export function listenerOwnerWarnings(
   const field = kind === "Gateway" ? "gateways" : "listenerSets";
   const after = translate(withObject(snapshot, field, obj), opts);
   const warnings = objectConditionWarnings(findStatus(after, kind, obj));
-  const existed = (snapshot[field] as KubernetesObject[]).some(o => nsName(o) === nsName(obj));
+  const existed = (snapshot[field] as KubernetesObject[]).some((o) => nsName(o) === nsName(obj));
   if (existed) {
     const before = acceptedRoutes(translate(snapshot, opts), kind, obj);
     const now = acceptedRoutes(after, kind, obj);
-    const lost = [...before].filter(r => !now.has(r)).sort();
+    const lost = [...before].filter((r) => !now.has(r)).sort();
     if (lost.length > 0) {
       const named = lost.slice(0, MAX_NAMED).join(", ");
       const more = lost.length > MAX_NAMED ? ` and ${lost.length - MAX_NAMED} more` : "";
@@ -143,7 +142,7 @@ const GRANT_TO = new Set(["Service", "Secret"]);
 export function referenceGrantWarnings(grant: KubernetesObject, snapshot: ClusterSnapshot): string[] {
   const spec = ((grant as { spec?: GrantSpec }).spec ?? {}) as GrantSpec;
   const ns = grant.metadata?.namespace ?? "";
-  const namespaces = new Set(snapshot.namespaces.map(n => n.metadata?.name));
+  const namespaces = new Set(snapshot.namespaces.map((n) => n.metadata?.name));
   const out: string[] = [];
   for (const f of spec.from ?? []) {
     if (f.group !== "gateway.networking.k8s.io" || !GRANT_FROM.has(f.kind ?? "")) {
@@ -164,7 +163,7 @@ export function referenceGrantWarnings(grant: KubernetesObject, snapshot: Cluste
     }
     if (!t.name) continue;
     const pool = t.kind === "Service" ? snapshot.services : snapshot.secrets;
-    if (!pool.some(o => o.metadata?.namespace === ns && o.metadata?.name === t.name)) {
+    if (!pool.some((o) => o.metadata?.namespace === ns && o.metadata?.name === t.name)) {
       const what = t.kind === "Service" ? "Service" : "kubernetes.io/tls Secret";
       out.push(`crossway: to ${t.kind} "${t.name}": no ${what} of that name in namespace "${ns}" (yet)`);
     }

@@ -7,12 +7,7 @@ import type { KubernetesObject } from "kubernetes-fluent-client";
 import type { PeprValidateRequest } from "pepr";
 import type { ValidateActionResponse } from "pepr/src/lib/common-types";
 import { checkNamespaceLabels, type LabelRequest } from "../policy/namespace-labels";
-import {
-  listenerOwnerWarnings,
-  referenceGrantWarnings,
-  routeWarnings,
-  type Translate,
-} from "../policy/warnings";
+import { listenerOwnerWarnings, referenceGrantWarnings, routeWarnings, type Translate } from "../policy/warnings";
 import type { Controller } from "./controller";
 import { describeError, log as rootLog, type Logger } from "./log";
 
@@ -21,7 +16,8 @@ type Req = PeprValidateRequest<KubernetesObject>;
 export function admissionHandlers(controller: Controller, translate: Translate, logger: Logger = rootLog) {
   const log = logger.child({ part: "admission" });
 
-  const approveWith = (what: string, compute: (obj: KubernetesObject) => string[]) =>
+  const approveWith =
+    (what: string, compute: (obj: KubernetesObject) => string[]) =>
     (req: Req): ValidateActionResponse => {
       const obj = req.Raw;
       const ref = { kind: what, namespace: obj.metadata?.namespace, name: obj.metadata?.name };
@@ -41,13 +37,13 @@ export function admissionHandlers(controller: Controller, translate: Translate, 
   const opts = () => controller.translateOptions;
 
   return {
-    warnHTTPRoute: approveWith("HTTPRoute", o => routeWarnings("HTTPRoute", o, snapshot(), translate, opts())),
-    warnGRPCRoute: approveWith("GRPCRoute", o => routeWarnings("GRPCRoute", o, snapshot(), translate, opts())),
-    warnGateway: approveWith("Gateway", o => listenerOwnerWarnings("Gateway", o, snapshot(), translate, opts())),
-    warnListenerSet: approveWith("ListenerSet", o =>
+    warnHTTPRoute: approveWith("HTTPRoute", (o) => routeWarnings("HTTPRoute", o, snapshot(), translate, opts())),
+    warnGRPCRoute: approveWith("GRPCRoute", (o) => routeWarnings("GRPCRoute", o, snapshot(), translate, opts())),
+    warnGateway: approveWith("Gateway", (o) => listenerOwnerWarnings("Gateway", o, snapshot(), translate, opts())),
+    warnListenerSet: approveWith("ListenerSet", (o) =>
       listenerOwnerWarnings("ListenerSet", o, snapshot(), translate, opts()),
     ),
-    warnReferenceGrant: approveWith("ReferenceGrant", o => referenceGrantWarnings(o, snapshot())),
+    warnReferenceGrant: approveWith("ReferenceGrant", (o) => referenceGrantWarnings(o, snapshot())),
 
     enforceNamespaceLabels: (req: Req): ValidateActionResponse => {
       const s = controller.settings;

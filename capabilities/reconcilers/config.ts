@@ -33,8 +33,8 @@ export interface ModuleSettings {
 const list = (raw: string | undefined, fallback: string): string[] =>
   (raw ?? fallback)
     .split(",")
-    .map(s => s.trim())
-    .filter(s => s.length > 0);
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 
 function numIn(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number, problems: string[]): number {
   const raw = env[key];

@@ -32,7 +32,7 @@ export class DataPlaneSyncError extends Error {}
 /** No data plane wired in: say so in Programmed rather than pretend. */
 const withoutDataPlane = (irs: GatewayIR[]): SyncResult => ({
   errors: [],
-  gateways: irs.map(ir => ({
+  gateways: irs.map((ir) => ({
     namespace: ir.gateway.namespace,
     name: ir.gateway.name,
     generation: 0,
@@ -110,12 +110,10 @@ export class Controller {
     const started = Date.now();
     const result = this.#deps.translate(this.index.snapshot(), this.translateOptions);
     const translated = Date.now();
-    const planes = this.#dataplane
-      ? await this.#dataplane.sync(result.ir, this.isOurs)
-      : withoutDataPlane(result.ir);
+    const planes = this.#dataplane ? await this.#dataplane.sync(result.ir, this.isOurs) : withoutDataPlane(result.ir);
     const statuses = foldDataPlane(result.statuses, planes.gateways, this.#listenerSetParent);
     let statusError: unknown;
-    const summary = await this.#writer.write(statuses).catch(e => {
+    const summary = await this.#writer.write(statuses).catch((e) => {
       statusError = e;
       return undefined;
     });
@@ -160,27 +158,30 @@ export class Controller {
         attempt++;
         const delay = Math.min(this.settings.backoffMaxMs, this.settings.backoffBaseMs * 2 ** (attempt - 1));
         this.#log.warn({ ...describeError(e), attempt, retryInMs: delay }, "initial list failed; retrying");
-        await new Promise(r => setTimeout(r, delay));
+        await new Promise((r) => setTimeout(r, delay));
       }
     }
     if (this.#stopped) return;
     this.#primed = true;
     this.loop.markDirty();
     this.loop.start();
-    this.#log.info({ counts: Object.fromEntries(INDEX_KINDS.map(k => [k, this.index.size(k)])) }, "controller started");
+    this.#log.info(
+      { counts: Object.fromEntries(INDEX_KINDS.map((k) => [k, this.index.size(k)])) },
+      "controller started",
+    );
     if (this.settings.resyncSeconds > 0) {
       this.#resyncTimer = setInterval(() => {
-        this.resync().catch(e => this.#log.warn(describeError(e), "periodic resync failed"));
+        this.resync().catch((e) => this.#log.warn(describeError(e), "periodic resync failed"));
       }, this.settings.resyncSeconds * 1000);
       this.#resyncTimer.unref();
     }
     if (this.settings.catchUpResyncSeconds > 0) {
       this.#catchUpTimer = setTimeout(() => {
         this.resync().then(
-          changed => {
+          (changed) => {
             if (changed.length) this.#log.info({ kinds: changed }, "catch-up relist repaired the index");
           },
-          e => this.#log.warn(describeError(e), "catch-up relist failed"),
+          (e) => this.#log.warn(describeError(e), "catch-up relist failed"),
         );
       }, this.settings.catchUpResyncSeconds * 1000);
       this.#catchUpTimer.unref();
@@ -193,10 +194,9 @@ export class Controller {
    */
   async startWatchingDirectly(): Promise<void> {
     // Warnings depend on attachment and reference resolution, not on endpoints or pods.
-    const needed = INDEX_KINDS.filter(k => k !== "EndpointSlice" && k !== "Pod");
+    const needed = INDEX_KINDS.filter((k) => k !== "EndpointSlice" && k !== "Pod");
     for (const kind of needed) {
-      const source =
-        kind === "Secret" ? K8s(MODELS.Secret).WithField("type", "kubernetes.io/tls") : K8s(MODELS[kind]);
+      const source = kind === "Secret" ? K8s(MODELS.Secret).WithField("type", "kubernetes.io/tls") : K8s(MODELS[kind]);
       const watcher = source.Watch((obj, phase) => {
         const o = { ...obj, apiVersion: obj.apiVersion ?? API_VERSIONS[kind], kind: obj.kind ?? kind };
         if (String(phase) === "DELETED") this.index.remove(kind, o);
@@ -213,7 +213,7 @@ export class Controller {
     this.#stopped = true;
     clearInterval(this.#resyncTimer);
     clearTimeout(this.#catchUpTimer);
-    this.#watchers.forEach(w => w.close());
+    this.#watchers.forEach((w) => w.close());
     this.loop.stop();
   }
 }

@@ -94,8 +94,7 @@ interface PodLike extends KubernetesObject {
 }
 
 const isReady = (p: PodLike) =>
-  !p.metadata?.deletionTimestamp &&
-  (p.status?.conditions ?? []).some(c => c.type === "Ready" && c.status === "True");
+  !p.metadata?.deletionTimestamp && (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
 export function programmedState(
   pods: PodLike[],
@@ -105,10 +104,8 @@ export function programmedState(
 ): ProgrammedState {
   const ready = pods.filter(isReady);
   const served = (p: PodLike) => Number(p.metadata?.annotations?.[ANN_SERVED_GENERATION] ?? "0") || 0;
-  const behind = ready.filter(p => served(p) < generation);
-  const rejected = pods.find(
-    p => p.metadata?.annotations?.[ANN_REJECTED] && served(p) < generation,
-  );
+  const behind = ready.filter((p) => served(p) < generation);
+  const rejected = pods.find((p) => p.metadata?.annotations?.[ANN_REJECTED] && served(p) < generation);
   if (rejected) {
     const why = String(rejected.metadata!.annotations![ANN_REJECTED]).slice(0, REJECTED_MAX);
     return {
@@ -125,7 +122,7 @@ export function programmedState(
     };
   }
   if (behind.length > 0) {
-    const list = behind.map(p => `${p.metadata?.name} serves ${served(p)}`).join(", ");
+    const list = behind.map((p) => `${p.metadata?.name} serves ${served(p)}`).join(", ");
     return {
       status: "False",
       reason: "Pending",
@@ -148,8 +145,8 @@ export function programmedState(
 
 export function serviceAddresses(svc: KubernetesObject | undefined): GatewayDataPlane["addresses"] {
   const ingress =
-    (svc as { status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } })
-      ?.status?.loadBalancer?.ingress ?? [];
+    (svc as { status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } })?.status?.loadBalancer
+      ?.ingress ?? [];
   const out: GatewayDataPlane["addresses"] = [];
   for (const i of ingress) {
     if (i.ip) out.push({ type: "IPAddress", value: i.ip });
@@ -264,7 +261,13 @@ export class DataPlaneSync {
     const applied = await this.#kube.apply(secret as KubernetesObject);
     this.#index.upsert("Secret", applied);
     this.#log.info(
-      { namespace, gateway: gwName, generation, hash: hash.slice(0, 12), renderWarnings: warnings?.length ? warnings : undefined },
+      {
+        namespace,
+        gateway: gwName,
+        generation,
+        hash: hash.slice(0, 12),
+        renderWarnings: warnings?.length ? warnings : undefined,
+      },
       sameFiles ? "updated data-plane config labels/annotations" : "published data-plane config",
     );
     return generation;
@@ -280,7 +283,7 @@ export class DataPlaneSync {
   #pods(namespace: string, gwName: string): PodLike[] {
     return this.#index
       .list<PodLike>("Pod")
-      .filter(p => p.metadata?.namespace === namespace && p.metadata?.labels?.[LABEL_GATEWAY] === gwName);
+      .filter((p) => p.metadata?.namespace === namespace && p.metadata?.labels?.[LABEL_GATEWAY] === gwName);
   }
 
   /** Forget what was applied, so the next sync re-applies every object (repairs manual edits). */
@@ -294,12 +297,15 @@ export class DataPlaneSync {
     if (this.#applied.get(key) === want) return;
     await this.#kube.apply(obj);
     this.#applied.set(key, want);
-    this.#log.info({ kind: obj.kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name }, "applied data-plane object");
+    this.#log.info(
+      { kind: obj.kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name },
+      "applied data-plane object",
+    );
   }
 
   /** Config Secrets of Gateways that exist but are not ours any more: delete their data plane. */
   async #removeForeign(irs: GatewayIR[], isOurs: (gw: Gateway) => boolean, result: SyncResult) {
-    const programmed = new Set(irs.map(i => `${i.gateway.namespace}/${i.gateway.name}`));
+    const programmed = new Set(irs.map((i) => `${i.gateway.namespace}/${i.gateway.name}`));
     for (const secret of this.#index.list("Secret")) {
       const gwName = secret.metadata?.labels?.[LABEL_GATEWAY];
       const namespace = secret.metadata?.namespace ?? "";

@@ -9,13 +9,9 @@ import type { Condition } from "./status-merge";
 
 type Listener = { name: string; conditions?: Condition[]; [k: string]: unknown };
 
-function withProgrammed(
-  conditions: Condition[] | undefined,
-  dp: GatewayDataPlane,
-  generation: number,
-): Condition[] {
+function withProgrammed(conditions: Condition[] | undefined, dp: GatewayDataPlane, generation: number): Condition[] {
   const list = conditions ?? [];
-  const engine = list.find(c => c.type === "Programmed");
+  const engine = list.find((c) => c.type === "Programmed");
   if (engine?.status === "False") return list;
   const ours: Condition = {
     type: "Programmed",
@@ -24,12 +20,12 @@ function withProgrammed(
     message: dp.programmed.message,
     observedGeneration: generation,
   };
-  return engine ? list.map(c => (c.type === "Programmed" ? ours : c)) : [...list, ours];
+  return engine ? list.map((c) => (c.type === "Programmed" ? ours : c)) : [...list, ours];
 }
 
 /** A listener whose Accepted is False is not programmed whatever the data plane does. */
 function listenerProgrammed(l: Listener, dp: GatewayDataPlane, generation: number): Listener {
-  if (l.conditions?.some(c => c.type === "Accepted" && c.status === "False")) return l;
+  if (l.conditions?.some((c) => c.type === "Accepted" && c.status === "False")) return l;
   return { ...l, conditions: withProgrammed(l.conditions, dp, generation) };
 }
 
@@ -38,8 +34,8 @@ export function foldDataPlane(
   planes: GatewayDataPlane[],
   listenerSetParent: (namespace: string, name: string) => { namespace: string; name: string } | undefined,
 ): ObjectStatus[] {
-  const byGateway = new Map(planes.map(p => [`${p.namespace}/${p.name}`, p]));
-  return statuses.map(s => {
+  const byGateway = new Map(planes.map((p) => [`${p.namespace}/${p.name}`, p]));
+  return statuses.map((s) => {
     let dp: GatewayDataPlane | undefined;
     if (s.kind === "Gateway") dp = byGateway.get(`${s.namespace}/${s.name}`);
     if (s.kind === "ListenerSet") {
@@ -51,11 +47,11 @@ export function foldDataPlane(
       conditions?: Condition[];
       listeners?: Listener[];
     };
-    const accepted = status.conditions?.find(c => c.type === "Accepted");
+    const accepted = status.conditions?.find((c) => c.type === "Accepted");
     if (accepted?.status === "False") return s;
     status.conditions = withProgrammed(status.conditions, dp, s.generation);
     if (Array.isArray(status.listeners)) {
-      status.listeners = status.listeners.map(l => listenerProgrammed(l, dp!, s.generation));
+      status.listeners = status.listeners.map((l) => listenerProgrammed(l, dp!, s.generation));
     }
     if (s.kind === "Gateway") {
       if (dp.addresses.length > 0) status.addresses = dp.addresses;

@@ -31,8 +31,7 @@ export type IndexKind = (typeof INDEX_KINDS)[number];
 const TOMBSTONE_LIMIT = 10_000;
 const TLS_SECRET = "kubernetes.io/tls";
 
-export const objectKey = (namespace: string | undefined, name: string): string =>
-  `${namespace ?? ""}/${name}`;
+export const objectKey = (namespace: string | undefined, name: string): string => `${namespace ?? ""}/${name}`;
 
 /** Outcome of applying one event: `inputChanged` is false when the engine's input is unaffected. */
 export interface IndexChange {
@@ -59,13 +58,7 @@ export function isRelevant(kind: IndexKind, obj: KubernetesObject): boolean {
   return true;
 }
 
-const GATEWAY_API_KINDS = new Set<IndexKind>([
-  "GatewayClass",
-  "Gateway",
-  "ListenerSet",
-  "HTTPRoute",
-  "GRPCRoute",
-]);
+const GATEWAY_API_KINDS = new Set<IndexKind>(["GatewayClass", "Gateway", "ListenerSet", "HTTPRoute", "GRPCRoute"]);
 
 /** For Gateway API kinds, a status-only update (often our own write) does not change the input. */
 function onlyStatusChanged(kind: IndexKind, prev: KubernetesObject, next: KubernetesObject) {
@@ -88,9 +81,7 @@ const byNamespaceName = (a: KubernetesObject, b: KubernetesObject) => {
 };
 
 export class ObjectIndex {
-  #objects = new Map<IndexKind, Map<string, KubernetesObject>>(
-    INDEX_KINDS.map(k => [k, new Map()]),
-  );
+  #objects = new Map<IndexKind, Map<string, KubernetesObject>>(INDEX_KINDS.map((k) => [k, new Map()]));
   #tombstones = new Map<string, string | undefined>(); // uid -> resourceVersion at deletion
   #version = 0;
 
@@ -194,7 +185,7 @@ export class ObjectIndex {
       namespaces: l("Namespace"),
       services: l("Service"),
       endpointSlices: l("EndpointSlice"),
-      secrets: l<{ type?: string }>("Secret").filter(s => s.type === TLS_SECRET) as never,
+      secrets: l<{ type?: string }>("Secret").filter((s) => s.type === TLS_SECRET) as never,
     };
   }
 

@@ -74,7 +74,7 @@ export const API_VERSIONS: Record<IndexKind, string> = {
 
 /** List items come without kind/apiVersion; the index and the engine want them. */
 const typed = (k: IndexKind, items: KubernetesObject[]) =>
-  items.map(i => ({ ...i, apiVersion: i.apiVersion ?? API_VERSIONS[k], kind: i.kind ?? k }));
+  items.map((i) => ({ ...i, apiVersion: i.apiVersion ?? API_VERSIONS[k], kind: i.kind ?? k }));
 
 /** The lower of two integer resourceVersions (a list pair is only as fresh as its older half). */
 const olderRv = (a?: string, b?: string) =>
@@ -163,8 +163,8 @@ export function liveKubeClient(): KubeClient {
         // TLS Secrets (listener certificates) and our config Secrets, never the rest
         const tls = await K8s(kind.Secret).WithField("type", "kubernetes.io/tls").Get();
         const ours = await K8s(kind.Secret).WithLabel(LABEL_GATEWAY).Get();
-        const seen = new Set(tls.items.map(i => i.metadata?.uid));
-        const items = [...tls.items, ...ours.items.filter(i => !seen.has(i.metadata?.uid))];
+        const seen = new Set(tls.items.map((i) => i.metadata?.uid));
+        const items = [...tls.items, ...ours.items.filter((i) => !seen.has(i.metadata?.uid))];
         const rv = olderRv(tls.metadata?.resourceVersion, ours.metadata?.resourceVersion);
         return { items: typed(k, items), resourceVersion: rv };
       }

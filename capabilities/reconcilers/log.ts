@@ -29,9 +29,7 @@ export function describeError(e: unknown): { status?: number; error: string } {
             : undefined;
     // on a network failure kfc keeps the underlying error (with its cause) in `e`
     const inner = r.e instanceof Error ? (r.e.cause instanceof Error ? r.e.cause.message : r.e.message) : "";
-    const text = [typeof r.statusText === "string" ? r.statusText : "", body ?? "", inner]
-      .filter(Boolean)
-      .join(": ");
+    const text = [typeof r.statusText === "string" ? r.statusText : "", body ?? "", inner].filter(Boolean).join(": ");
     return { status, error: text || JSON.stringify(e) };
   }
   return { error: String(e) };

@@ -72,7 +72,7 @@ export class ReconcileLoop {
   /** Resolves once nothing is pending or running (for tests and orderly shutdown). */
   idle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
-    return new Promise(resolve => this.#idleWaiters.push(resolve));
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   #isIdle() {
@@ -83,7 +83,7 @@ export class ReconcileLoop {
     if (!this.#isIdle()) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
-    waiters.forEach(w => w());
+    waiters.forEach((w) => w());
   }
 
   #schedule() {

@@ -26,18 +26,21 @@ const gatewayManifests: DataPlaneManifests = (gw, ir) => {
     uid: gw.metadata!.uid!,
     infrastructure: gw.spec?.infrastructure,
   };
-  return dataPlaneObjects(owner, ir.ports.map(p => p.port)) as unknown as KubernetesObject[];
+  return dataPlaneObjects(
+    owner,
+    ir.ports.map((p) => p.port),
+  ) as unknown as KubernetesObject[];
 };
 
 const problems: string[] = [];
 const settings = readSettings(process.env, problems);
-problems.forEach(p => log.error({ setting: p }, "invalid module setting"));
+problems.forEach((p) => log.error({ setting: p }, "invalid module setting"));
 
 export const controller = new Controller({
   settings,
   kube: liveKubeClient(),
   translate,
-  dataPlane: { render: ir => renderGateway(ir), manifests: gatewayManifests },
+  dataPlane: { render: (ir) => renderGateway(ir), manifests: gatewayManifests },
 });
 
 export const upserted = controller.upserted;
@@ -61,5 +64,5 @@ export function startForRole(env: NodeJS.ProcessEnv = process.env): void {
     process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
   }
   const started = role === "controller" ? controller.start() : controller.startWatchingDirectly();
-  started.catch(e => log.error(describeError(e), `crossway ${role} failed to start`));
+  started.catch((e) => log.error(describeError(e), `crossway ${role} failed to start`));
 }

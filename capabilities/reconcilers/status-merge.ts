@@ -48,9 +48,9 @@ export function canonical(v: unknown): string {
   if (v && typeof v === "object") {
     const o = v as Record<string, unknown>;
     return `{${Object.keys(o)
-      .filter(k => o[k] !== undefined)
+      .filter((k) => o[k] !== undefined)
       .sort()
-      .map(k => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
       .join(",")}}`;
   }
   return JSON.stringify(v);
@@ -64,8 +64,8 @@ export function stampConditions(
   transitions: Transition[],
 ): Condition[] | undefined {
   if (!next) return next;
-  return next.map(c => {
-    const old = prev?.find(p => p.type === c.type);
+  return next.map((c) => {
+    const old = prev?.find((p) => p.type === c.type);
     const keep = old && old.status === c.status && old.lastTransitionTime;
     if (!old || old.status !== c.status || old.reason !== c.reason) {
       transitions.push({
@@ -102,8 +102,8 @@ export function stampObjectStatus(
   const out: Record<string, unknown> = { ...desired };
   if (d.conditions) out.conditions = stampConditions(d.conditions, c.conditions, now, undefined, transitions);
   if (Array.isArray(d.listeners)) {
-    out.listeners = d.listeners.map(l => {
-      const old = c.listeners?.find(o => o.name === l.name);
+    out.listeners = d.listeners.map((l) => {
+      const old = c.listeners?.find((o) => o.name === l.name);
       return {
         ...l,
         conditions: stampConditions(l.conditions, old?.conditions, now, `listener ${l.name}`, transitions),
@@ -144,11 +144,11 @@ export function mergeRouteParents(
   transitions: Transition[],
 ): ParentStatus[] {
   const existing = current ?? [];
-  const theirs = existing.filter(p => p.controllerName !== controllerName);
-  const previous = existing.filter(p => p.controllerName === controllerName);
-  const stamped = ours.map(p => {
+  const theirs = existing.filter((p) => p.controllerName !== controllerName);
+  const previous = existing.filter((p) => p.controllerName === controllerName);
+  const stamped = ours.map((p) => {
     const key = parentKey(p.parentRef, routeNamespace);
-    const old = previous.find(o => parentKey(o.parentRef, routeNamespace) === key);
+    const old = previous.find((o) => parentKey(o.parentRef, routeNamespace) === key);
     const where = describeParent(p.parentRef, routeNamespace);
     return {
       ...p,
@@ -156,7 +156,7 @@ export function mergeRouteParents(
       conditions: stampConditions(p.conditions, old?.conditions, now, where, transitions),
     };
   });
-  const kept = new Set(stamped.map(p => parentKey(p.parentRef, routeNamespace)));
+  const kept = new Set(stamped.map((p) => parentKey(p.parentRef, routeNamespace)));
   for (const old of previous) {
     if (!kept.has(parentKey(old.parentRef, routeNamespace))) {
       transitions.push({

@@ -80,14 +80,14 @@ export class StatusWriter {
 
   /** Routes in the index carrying an entry of ours although the engine no longer reports them. */
   #orphanedRouteEntries(desired: ObjectStatus[]): ObjectStatus[] {
-    const reported = new Set(desired.map(d => `${d.kind}/${d.namespace}/${d.name}`));
+    const reported = new Set(desired.map((d) => `${d.kind}/${d.namespace}/${d.name}`));
     const out: ObjectStatus[] = [];
     for (const kind of ["HTTPRoute", "GRPCRoute"] as const) {
       for (const route of this.#index.list(kind)) {
         const m = route.metadata!;
         if (reported.has(`${kind}/${m.namespace}/${m.name}`)) continue;
         const parents = (currentStatus(route)?.parents ?? []) as ParentStatus[];
-        if (!parents.some(p => p.controllerName === this.#controllerName)) continue;
+        if (!parents.some((p) => p.controllerName === this.#controllerName)) continue;
         out.push({
           kind,
           namespace: m.namespace,

@@ -36,14 +36,18 @@ export function corsLines(c: CorsIR): FilterLines {
   const bad = alts.find((a) => a.re === undefined);
   if (bad) return { lines: [], error: `CORS origin ${JSON.stringify(bad.o)} cannot be rendered` };
   const badHeader = [...c.allowHeaders, ...c.exposeHeaders].find((h) => h !== "*" && !isSafeHeaderName(h));
-  if (badHeader !== undefined) return { lines: [], error: `CORS header ${JSON.stringify(badHeader)} cannot be rendered` };
+  if (badHeader !== undefined)
+    return { lines: [], error: `CORS header ${JSON.stringify(badHeader)} cannot be rendered` };
   const badMethod = c.allowMethods.find((m) => m !== "*" && !/^[A-Z]+$/.test(m));
-  if (badMethod !== undefined) return { lines: [], error: `CORS method ${JSON.stringify(badMethod)} cannot be rendered` };
+  if (badMethod !== undefined)
+    return { lines: [], error: `CORS method ${JSON.stringify(badMethod)} cannot be rendered` };
 
   const lines: string[] = [];
   if (alts.length > 0) {
     const re = `^(?:${alts.map((a) => a.re).join("|")})$`;
-    lines.push(`http-request set-var(txn.cors_origin) req.hdr(origin) if { req.hdr(origin) -m reg -i -- ${quoteWord(re)} }`);
+    lines.push(
+      `http-request set-var(txn.cors_origin) req.hdr(origin) if { req.hdr(origin) -m reg -i -- ${quoteWord(re)} }`,
+    );
   }
   lines.push(
     `http-request set-var(txn.cors_method) req.hdr(access-control-request-method)`,
@@ -64,7 +68,13 @@ export function corsLines(c: CorsIR): FilterLines {
   else if (c.allowMethods.length)
     lines.push(after("access-control-allow-methods", quoteWord(c.allowMethods.join(", ")), ` ${PREFLIGHT}`));
   if (c.allowHeaders.length === 1 && c.allowHeaders[0] === "*")
-    lines.push(after("access-control-allow-headers", '"%[var(txn.cors_headers)]"', ` ${PREFLIGHT} { var(txn.cors_headers) -m found }`));
+    lines.push(
+      after(
+        "access-control-allow-headers",
+        '"%[var(txn.cors_headers)]"',
+        ` ${PREFLIGHT} { var(txn.cors_headers) -m found }`,
+      ),
+    );
   else if (c.allowHeaders.length)
     lines.push(after("access-control-allow-headers", quoteWord(c.allowHeaders.join(", ")), ` ${PREFLIGHT}`));
   lines.push(after("access-control-max-age", String(c.maxAgeSeconds), ` ${PREFLIGHT}`));

@@ -85,7 +85,8 @@ function redirectLines(port: PortIR, rule: RouteRuleIR, f: Redirect): FilterLine
 function rewriteLines(rule: RouteRuleIR, f: Rewrite): FilterLines {
   const lines: string[] = [];
   if (f.hostname !== undefined) {
-    if (!/^[A-Za-z0-9.-]+$/.test(f.hostname)) return { lines: [], error: `rewrite hostname ${JSON.stringify(f.hostname)} is not a hostname` };
+    if (!/^[A-Za-z0-9.-]+$/.test(f.hostname))
+      return { lines: [], error: `rewrite hostname ${JSON.stringify(f.hostname)} is not a hostname` };
     lines.push(`http-request set-header host ${quoteLiteralFormat(f.hostname)}`);
   }
   if (f.path) {

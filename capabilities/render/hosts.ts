@@ -56,7 +56,8 @@ export function hostDispatch(port: PortIR): HostDispatch {
   const vhosts: NumberedVhost[] = [];
   let id = 1;
   for (const listener of port.listeners) {
-    for (const vh of listener.virtualHosts) vhosts.push({ id: id++, listener, hostname: vh.hostname.toLowerCase(), vhost: vh });
+    for (const vh of listener.virtualHosts)
+      vhosts.push({ id: id++, listener, hostname: vh.hostname.toLowerCase(), vhost: vh });
   }
   const listenerByHost = new Map<string, ListenerIR>();
   for (const l of port.listeners) {
@@ -123,6 +124,7 @@ export function keyByHost<V>(d: HostDispatch, entries: [string, V][]): [string, 
     byVhost.get(vh)!.push([key.slice(i), value]);
   }
   const out: [string, V][] = [];
-  for (const [host, vh] of d.exact) for (const [rest, value] of byVhost.get(String(vh)) ?? []) out.push([`${host}${rest}`, value]);
+  for (const [host, vh] of d.exact)
+    for (const [rest, value] of byVhost.get(String(vh)) ?? []) out.push([`${host}${rest}`, value]);
   return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }

@@ -80,12 +80,14 @@ export function matchConditions(m: MatchIR): { conditions: string[] } | { error:
     out.push(`{ method ${m.method} }`);
   }
   for (const h of m.headers) {
-    if (!isSafeHeaderName(h.name) || !isPrintable(h.value)) return { error: `header match ${JSON.stringify(h.name)} cannot be rendered` };
+    if (!isSafeHeaderName(h.name) || !isPrintable(h.value))
+      return { error: `header match ${JSON.stringify(h.name)} cannot be rendered` };
     const value = h.type === "Exact" ? h.value : `^(?:${h.value})$`;
     out.push(`{ req.fhdr(${h.name}) -m ${h.type === "Exact" ? "str" : "reg"} -- ${quoteWord(value)} }`);
   }
   for (const q of m.queryParams) {
-    if (!isSafeParamName(q.name) || !isPrintable(q.value)) return { error: `query param match ${JSON.stringify(q.name)} cannot be rendered` };
+    if (!isSafeParamName(q.name) || !isPrintable(q.value))
+      return { error: `query param match ${JSON.stringify(q.name)} cannot be rendered` };
     const value = q.type === "Exact" ? q.value : `^(?:${q.value})$`;
     out.push(`{ urlp(${q.name}) -m ${q.type === "Exact" ? "str" : "reg"} -- ${quoteWord(value)} }`);
   }

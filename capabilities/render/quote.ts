@@ -10,7 +10,10 @@ export const isPrintable = (s: string): boolean => !/[\u0000-\u001f\u007f]/.test
 
 /** A double-quoted config word holding `s` literally. */
 export const quoteWord = (s: string): string =>
-  `"${s.replace(/[\\"$]/g, (c) => `\\${c}`).replace(/\n/g, "\\n").replace(/\t/g, "\\t")}"`;
+  `"${s
+    .replace(/[\\"$]/g, (c) => `\\${c}`)
+    .replace(/\n/g, "\\n")
+    .replace(/\t/g, "\\t")}"`;
 
 /** `s` as literal text inside a log-format string (before word quoting). */
 export const escapeLogFormat = (s: string): string => s.replace(/%/g, "%%");

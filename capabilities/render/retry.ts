@@ -16,6 +16,11 @@ export const DEFAULT_RETRY_ATTEMPTS = 2;
 export function retryLines(r: RetryIR, perAttemptTimeout: boolean): FilterLines {
   const bad = r.codes.find((c) => !RETRY_ON_CODES.includes(c));
   if (bad !== undefined) return { lines: [], error: `retry code ${bad} cannot be rendered` };
-  const on = [...r.codes.map(String), "conn-failure", "empty-response", ...(perAttemptTimeout ? ["response-timeout"] : [])];
+  const on = [
+    ...r.codes.map(String),
+    "conn-failure",
+    "empty-response",
+    ...(perAttemptTimeout ? ["response-timeout"] : []),
+  ];
   return { lines: [`retries ${r.attempts ?? DEFAULT_RETRY_ATTEMPTS}`, `retry-on ${on.join(" ")}`] };
 }

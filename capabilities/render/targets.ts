@@ -76,7 +76,8 @@ export function serviceBackends(ports: PortIR[]): ServiceBackend[] {
 
 const hasRedirect = (r: RouteRuleIR) => r.filters.some((f) => f.type === "RequestRedirect");
 /** Filters that change what the data plane does (a mirror to a backend that did not resolve does nothing). */
-const rendered = (fs: FilterIR[]) => fs.filter((f) => f.type !== "RequestMirror" || (f.backend.kind === "service" && f.percent > 0));
+const rendered = (fs: FilterIR[]) =>
+  fs.filter((f) => f.type !== "RequestMirror" || (f.backend.kind === "service" && f.percent > 0));
 
 function timeoutOf(r: RouteRuleIR): number | undefined {
   const t = [r.timeouts?.requestMs, r.timeouts?.backendRequestMs].filter((x): x is number => !!x && x > 0);

@@ -107,7 +107,9 @@ function certFiles(port: PortIR, warnings: string[]): CertFile[] {
         warnings.push(`listener ${l.id}: certificate ${c.ref.namespace}/${c.ref.name} ${problem}; not served`);
         return [];
       }
-      return [{ file: `cert-${port.port}-${i}-${j}.pem`, pem: `${c.certPem.trim()}\n${c.keyPem.trim()}\n`, sni: l.hostname }];
+      return [
+        { file: `cert-${port.port}-${i}-${j}.pem`, pem: `${c.certPem.trim()}\n${c.keyPem.trim()}\n`, sni: l.hostname },
+      ];
     }),
   );
 }
@@ -128,7 +130,9 @@ export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
     warnings.push(...matching.warnings);
     const targets = portTargets(port.port, matching.rules, byName);
     const direct = matching.complex.length === 0;
-    const target = new Map(targets.targets.map((t) => [t.no, t.choices.length === 1 ? t.choices[0].backend : weightedMarker(t.no)]));
+    const target = new Map(
+      targets.targets.map((t) => [t.no, t.choices.length === 1 ? t.choices[0].backend : weightedMarker(t.no)]),
+    );
     const hostKeyed = keyableByHost(hosts, direct);
     const values = (entries: [string, number][]): [string, string | number][] => {
       const valued: [string, string | number][] = direct ? entries.map(([k, no]) => [k, target.get(no)!]) : entries;
@@ -150,5 +154,13 @@ export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
     });
   }
   const hasMirror = ports.some((p) => p.ruleBackends.some((rb) => rb.filters.some((f) => f.type === "RequestMirror")));
-  return { runDir: opts.runDir, bindAddress: opts.bindAddress, hasTls: ports.some((p) => p.crtList), hasMirror, ports, services, warnings };
+  return {
+    runDir: opts.runDir,
+    bindAddress: opts.bindAddress,
+    hasTls: ports.some((p) => p.crtList),
+    hasMirror,
+    ports,
+    services,
+    warnings,
+  };
 }

@@ -13,7 +13,8 @@ const readVersions = (): Record<string, string> => {
   const file = join(REPO, "hack/build/versions.env");
   const out: Record<string, string> = {};
   for (const line of readFileSync(file, "utf8").split("\n")) {
-    const m = /^\s*([A-Z0-9_]+)="?\$\{[A-Z0-9_]+:-([^}]+)\}"?\s*$/.exec(line) ?? /^\s*([A-Z0-9_]+)="?([^"$]+)"?\s*$/.exec(line);
+    const m =
+      /^\s*([A-Z0-9_]+)="?\$\{[A-Z0-9_]+:-([^}]+)\}"?\s*$/.exec(line) ?? /^\s*([A-Z0-9_]+)="?([^"$]+)"?\s*$/.exec(line);
     if (m) out[m[1]] = process.env[m[1]] ?? m[2];
   }
   for (const k of ["K8S_VERSION", "ETCD_VERSION", "GATEWAY_API_VERSION"]) {

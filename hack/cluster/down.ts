@@ -21,10 +21,14 @@ const ORDER = ["node", "kube-controller-manager", "kube-apiserver", "etcd"];
 async function nodeCleanup(): Promise<string | undefined> {
   if (!existsSync(NODE_AGENT)) return undefined;
   try {
-    await run(process.execPath, ["--import", "tsx", NODE_AGENT, "--cleanup", "--kubeconfig", KUBECONFIG, "--state", DIRS.node], {
-      cwd: REPO,
-      timeout: 60_000,
-    });
+    await run(
+      process.execPath,
+      ["--import", "tsx", NODE_AGENT, "--cleanup", "--kubeconfig", KUBECONFIG, "--state", DIRS.node],
+      {
+        cwd: REPO,
+        timeout: 60_000,
+      },
+    );
     return undefined;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -67,7 +71,8 @@ export async function leftovers(): Promise<string[]> {
   }
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
     const mountPoint = line.split(" ")[4];
-    if (mountPoint?.startsWith(LOCAL) || mountPoint?.startsWith("/run/netns/crossway")) found.push(`mount ${mountPoint}`);
+    if (mountPoint?.startsWith(LOCAL) || mountPoint?.startsWith("/run/netns/crossway"))
+      found.push(`mount ${mountPoint}`);
   }
   return found;
 }
@@ -97,7 +102,9 @@ async function down(purge: boolean): Promise<DownResult> {
     if (err) problems.push(err);
   }
   if (await linkExists(BRIDGE)) {
-    await run("ip", ["link", "del", BRIDGE]).catch((err: Error) => problems.push(`ip link del ${BRIDGE}: ${err.message}`));
+    await run("ip", ["link", "del", BRIDGE]).catch((err: Error) =>
+      problems.push(`ip link del ${BRIDGE}: ${err.message}`),
+    );
     log.info({ link: BRIDGE }, "removed bridge");
   }
   problems.push(...(await leftovers()));

@@ -57,7 +57,8 @@ export async function acquireLock(name: string, o: LockOptions = {}): Promise<()
         rmSync(file, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(o.busy?.(file, owner) ?? `${file} is held by pid ${owner} for more than ${timeoutMs}ms`);
+      if (Date.now() > deadline)
+        throw new Error(o.busy?.(file, owner) ?? `${file} is held by pid ${owner} for more than ${timeoutMs}ms`);
       await sleep(pollMs);
     }
   }

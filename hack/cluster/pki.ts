@@ -51,7 +51,8 @@ export const APISERVER_SANS = [
 ];
 
 const DAYS = "3650";
-const ecKey = (out: string) => openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", out);
+const ecKey = (out: string) =>
+  openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", out);
 
 const makeCa = async (cert: string, key: string, cn: string) => {
   await ecKey(key);
@@ -103,7 +104,11 @@ const signLeaf = async (name: string, subject: string, ext: string[], ca = { cer
   );
 };
 
-const CLIENT_EXT = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth"];
+const CLIENT_EXT = [
+  "basicConstraints=critical,CA:FALSE",
+  "keyUsage=critical,digitalSignature",
+  "extendedKeyUsage=clientAuth",
+];
 
 /** Creates whatever part of the PKI is missing; existing files are kept (idempotent). */
 export async function ensurePki(): Promise<void> {

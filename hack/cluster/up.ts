@@ -74,7 +74,13 @@ const FOUND_RUNNING_GRACE_MS = 15_000;
  * is stopped and started once more; one started by this call that exits or stays unready fails
  * with a specific message (the log tail if it exited).
  */
-async function startAndWait(spec: ProcSpec, what: string, ready: () => Promise<unknown>, timeoutMs: number, port?: number) {
+async function startAndWait(
+  spec: ProcSpec,
+  what: string,
+  ready: () => Promise<unknown>,
+  timeoutMs: number,
+  port?: number,
+) {
   for (let attempt = 0; ; attempt++) {
     const r = await start(spec, port);
     const timeout = r.started ? timeoutMs : Math.min(timeoutMs, FOUND_RUNNING_GRACE_MS);
@@ -87,7 +93,10 @@ async function startAndWait(spec: ProcSpec, what: string, ready: () => Promise<u
       return r;
     } catch (err) {
       if (r.started || attempt > 0) throw err;
-      log.warn({ proc: spec.name, pid: r.pid, err: (err as Error).message }, "was running but not ready; restarting it");
+      log.warn(
+        { proc: spec.name, pid: r.pid, err: (err as Error).message },
+        "was running but not ready; restarting it",
+      );
       await stop(spec.name, r.pid, spec.marker, 5_000);
     }
   }
@@ -181,7 +190,10 @@ async function up(opts: UpOptions): Promise<ClusterInfo> {
     log.warn({ agent: NODE_AGENT }, "node agent not found: no Node is registered and pods will stay Pending");
   } else if (wantNode) {
     const n = nodeAgent();
-    track(n, await startAndWait(n, `Node ${NODE_NAME} to be Ready (node agent log: ${logFile(n.name)})`, nodeReady, 60_000));
+    track(
+      n,
+      await startAndWait(n, `Node ${NODE_NAME} to be Ready (node agent log: ${logFile(n.name)})`, nodeReady, 60_000),
+    );
     node = true;
   }
 
@@ -195,7 +207,14 @@ async function up(opts: UpOptions): Promise<ClusterInfo> {
     { timeoutMs: 60_000, intervalMs: 250, guard: () => assertRunning(c.name, c.marker) },
   );
 
-  return { kubeconfig: KUBECONFIG, kubectl: KUBECTL_WRAPPER, server: APISERVER_URL, processes, node, elapsedMs: Date.now() - t0 };
+  return {
+    kubeconfig: KUBECONFIG,
+    kubectl: KUBECTL_WRAPPER,
+    server: APISERVER_URL,
+    processes,
+    node,
+    elapsedMs: Date.now() - t0,
+  };
 }
 
 /** Starts whatever part of the local cluster is not running and returns when it is all ready. */

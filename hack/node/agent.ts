@@ -32,7 +32,12 @@ const USAGE = "usage: agent.ts --kubeconfig <path> --state <dir> | --state <dir>
 
 async function main() {
   const { values } = parseArgs({
-    options: { kubeconfig: { type: "string" }, state: { type: "string" }, cleanup: { type: "boolean" }, help: { type: "boolean" } },
+    options: {
+      kubeconfig: { type: "string" },
+      state: { type: "string" },
+      cleanup: { type: "boolean" },
+      help: { type: "boolean" },
+    },
   });
   if (values.help) {
     console.log(USAGE);
@@ -119,13 +124,17 @@ async function main() {
 
   // no scheduler: re-offer unbound pods whose binding failed
   const resync = setInterval(() => {
-    for (const p of podInformer.list()) if (!p.spec.nodeName && !p.metadata.deletionTimestamp) pods.onPod({ type: "upsert", obj: p });
+    for (const p of podInformer.list())
+      if (!p.spec.nodeName && !p.metadata.deletionTimestamp) pods.onPod({ type: "upsert", obj: p });
   }, 5000);
 
   log.info({ server: kube.server.href, state: stateDir, pods: pods.size }, "node agent running");
 
   const shutdown = (sig: string) => {
-    log.info({ signal: sig }, "node agent stopping; pods keep running for the next run to adopt (use --cleanup to remove them)");
+    log.info(
+      { signal: sig },
+      "node agent stopping; pods keep running for the next run to adopt (use --cleanup to remove them)",
+    );
     clearInterval(resync);
     clearInterval(sweep);
     node.stop();
@@ -164,8 +173,12 @@ async function sweepUnknownNetns(state: StateDir) {
   }
 }
 
-process.on("unhandledRejection", (err) => log.error({ err: errInfo(err) }, "unhandled rejection (agent keeps running)"));
-process.on("uncaughtException", (err) => log.error({ err: errInfo(err), stack: err.stack }, "uncaught exception (agent keeps running)"));
+process.on("unhandledRejection", (err) =>
+  log.error({ err: errInfo(err) }, "unhandled rejection (agent keeps running)"),
+);
+process.on("uncaughtException", (err) =>
+  log.error({ err: errInfo(err), stack: err.stack }, "uncaught exception (agent keeps running)"),
+);
 main().catch((err) => {
   log.fatal({ err: errInfo(err) }, "node agent failed");
   process.exit(1);

@@ -47,7 +47,8 @@ export function writeAtomic(dir: string, files: FileSet): boolean {
   } catch {
     oldTarget = undefined;
   }
-  if (oldTarget && fs.existsSync(path.join(dir, oldTarget)) && sameFiles(readTree(path.join(dir, oldTarget)), files)) return false;
+  if (oldTarget && fs.existsSync(path.join(dir, oldTarget)) && sameFiles(readTree(path.join(dir, oldTarget)), files))
+    return false;
 
   const stamp = `..${new Date().toISOString().replace(/[:.]/g, "_")}.${process.pid}.${seq++}`;
   const newDir = path.join(dir, stamp);

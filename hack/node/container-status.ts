@@ -41,7 +41,12 @@ export interface Ctr {
   probing: boolean;
 }
 
-export const newCtr = (spec: Container, init: boolean, mapping: ImageMapping | undefined, restartCount: number): Ctr => ({
+export const newCtr = (
+  spec: Container,
+  init: boolean,
+  mapping: ImageMapping | undefined,
+  restartCount: number,
+): Ctr => ({
   spec,
   init,
   mapping,

@@ -57,7 +57,10 @@ export function containerEnv(pod: Pod, c: Container, podIP: string, src: VolumeS
       const raw = (obj as { data?: Record<string, string> } | undefined)?.data?.[ref.key];
       if (raw === undefined) {
         if (ref.optional) continue;
-        return { ok: false, reason: `env ${e.name}: ${isCm ? "ConfigMap" : "Secret"} ${ns}/${ref.name} key "${ref.key}" not found` };
+        return {
+          ok: false,
+          reason: `env ${e.name}: ${isCm ? "ConfigMap" : "Secret"} ${ns}/${ref.name} key "${ref.key}" not found`,
+        };
       }
       env[e.name] = isCm ? raw : Buffer.from(raw, "base64").toString("utf8");
     } else if (vf.resourceFieldRef) {

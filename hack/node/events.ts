@@ -12,7 +12,13 @@ export interface EventTarget {
   metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string };
 }
 
-export type Recorder = (pod: EventTarget, type: "Normal" | "Warning", reason: string, message: string, fieldPath?: string) => void;
+export type Recorder = (
+  pod: EventTarget,
+  type: "Normal" | "Warning",
+  reason: string,
+  message: string,
+  fieldPath?: string,
+) => void;
 
 const REPEAT_MS = 60_000;
 

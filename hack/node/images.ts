@@ -20,7 +20,9 @@ export const parseImage = (image: string): ImageRef => {
   const noDigest = image.split("@")[0];
   const slash = noDigest.lastIndexOf("/");
   const colon = noDigest.lastIndexOf(":");
-  return colon > slash ? { repository: noDigest.slice(0, colon), tag: noDigest.slice(colon + 1) } : { repository: noDigest };
+  return colon > slash
+    ? { repository: noDigest.slice(0, colon), tag: noDigest.slice(colon + 1) }
+    : { repository: noDigest };
 };
 
 export interface ImageMapping {
@@ -36,11 +38,14 @@ export interface ImageMapping {
 }
 
 const cacheDir = () => process.env.CROSSWAY_CACHE ?? path.join(os.homedir(), ".cache", "crossway");
-export const echoBasicBinary = () => process.env.CROSSWAY_ECHO_BASIC ?? path.join(cacheDir(), "echo-basic-v1.6.1", "bin", "echo-basic");
+export const echoBasicBinary = () =>
+  process.env.CROSSWAY_ECHO_BASIC ?? path.join(cacheDir(), "echo-basic-v1.6.1", "bin", "echo-basic");
 export const HAPROXY_BINARY = "/usr/sbin/haproxy";
 
 const onHostPath = (cmd: string) =>
-  cmd.includes("/") ? fs.existsSync(cmd) : (process.env.PATH ?? "").split(":").some((d) => d && fs.existsSync(path.join(d, cmd)));
+  cmd.includes("/")
+    ? fs.existsSync(cmd)
+    : (process.env.PATH ?? "").split(":").some((d) => d && fs.existsSync(path.join(d, cmd)));
 
 const basename = (s: string) => s.slice(s.lastIndexOf("/") + 1);
 

@@ -66,14 +66,30 @@ export class Kube {
     return this.base;
   }
 
-  private start(method: string, path: string, contentType: ContentType, timeoutMs: number, payload?: string, fresh = false) {
+  private start(
+    method: string,
+    path: string,
+    contentType: ContentType,
+    timeoutMs: number,
+    payload?: string,
+    fresh = false,
+  ) {
     const url = new URL(path, this.base);
-    const headers: Record<string, string | number> = { ...(this.opts.headers as Record<string, string>), Accept: "application/json" };
+    const headers: Record<string, string | number> = {
+      ...(this.opts.headers as Record<string, string>),
+      Accept: "application/json",
+    };
     if (payload !== undefined) {
       headers["Content-Type"] = CONTENT_TYPES[contentType];
       headers["Content-Length"] = Buffer.byteLength(payload);
     }
-    return https.request(url, { ...this.opts, ...(fresh ? { agent: false } : {}), method, timeout: timeoutMs, headers });
+    return https.request(url, {
+      ...this.opts,
+      ...(fresh ? { agent: false } : {}),
+      method,
+      timeout: timeoutMs,
+      headers,
+    });
   }
 
   /**
@@ -81,7 +97,12 @@ export class Kube {
    * A request the server rejected before reading it (a reset or a transport-level 400 on a reused
    * keep-alive connection) is sent once more on a fresh connection.
    */
-  async request<T = unknown>(method: string, path: string, body?: unknown, contentType: ContentType = "json"): Promise<T> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType: ContentType = "json",
+  ): Promise<T> {
     const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     try {
       return await this.once<T>(method, path, payload, contentType);
@@ -94,17 +115,28 @@ export class Kube {
     }
   }
 
-  private once<T>(method: string, path: string, payload: string | undefined, contentType: ContentType, fresh = false): Promise<T> {
+  private once<T>(
+    method: string,
+    path: string,
+    payload: string | undefined,
+    contentType: ContentType,
+    fresh = false,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const req = this.start(method, path, contentType, 30_000, payload, fresh);
       req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out after 30s`)));
       // the socket timeout only runs once a socket is assigned and only while it is idle: this
       // bounds the whole request, including the wait for a free socket and a trickling answer
-      const deadline = setTimeout(() => req.destroy(new Error(`${method} ${path}: no complete answer within 30s`)), 30_000);
-      const settle = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => {
-        clearTimeout(deadline);
-        f(...a);
-      };
+      const deadline = setTimeout(
+        () => req.destroy(new Error(`${method} ${path}: no complete answer within 30s`)),
+        30_000,
+      );
+      const settle =
+        <A extends unknown[]>(f: (...a: A) => void) =>
+        (...a: A) => {
+          clearTimeout(deadline);
+          f(...a);
+        };
       resolve = settle(resolve);
       reject = settle(reject);
       req.on("error", reject);

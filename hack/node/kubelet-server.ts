@@ -62,12 +62,19 @@ export async function startKubeletServer(state: StateDir, log: Log): Promise<htt
     if (!HOST_PEERS.has(peer)) return reply(403, `forbidden: the node API only answers the host, not ${peer}`);
     if (url.pathname === "/healthz") return reply(200, "ok");
     const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
-    if (!m) return reply(501, `${url.pathname.split("/")[1] ?? ""} is not supported by the crossway node agent (only containerLogs)`);
+    if (!m)
+      return reply(
+        501,
+        `${url.pathname.split("/")[1] ?? ""} is not supported by the crossway node agent (only containerLogs)`,
+      );
     const [, ns, pod, container] = m.map(decodeURIComponent);
     const previous = url.searchParams.get("previous") === "true";
     const file = previous ? state.previousLogFile(ns, pod, container) : state.logFile(ns, pod, container);
     if (!fs.existsSync(file)) {
-      return reply(404, `no ${previous ? "previous " : ""}logs for container "${container}" of pod ${ns}/${pod} on this node`);
+      return reply(
+        404,
+        `no ${previous ? "previous " : ""}logs for container "${container}" of pod ${ns}/${pod} on this node`,
+      );
     }
     const tail = url.searchParams.has("tailLines") ? Number(url.searchParams.get("tailLines")) : -1;
     const limit = url.searchParams.has("limitBytes") ? Number(url.searchParams.get("limitBytes")) : Infinity;

@@ -34,7 +34,10 @@ const writeHosts = (ns: string, ip: string, hostname: string, aliases: HostAlias
   const dir = `/etc/netns/${ns}`;
   fs.mkdirSync(dir, { recursive: true });
   const extra = aliases.map((a) => `${a.ip}\t${(a.hostnames ?? []).join(" ")}\n`).join("");
-  fs.writeFileSync(`${dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ip}\t${hostname}\n${extra}`);
+  fs.writeFileSync(
+    `${dir}/hosts`,
+    `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ip}\t${hostname}\n${extra}`,
+  );
 };
 
 export interface HostAlias {
@@ -94,7 +97,8 @@ export async function netnsPids(ns: string): Promise<number[]> {
 export async function deleteLink(name: string): Promise<void> {
   if (!name) return;
   const r = await tryRun("ip", ["link", "del", name]);
-  if (r.code !== 0 && !/Cannot find device|does not exist/.test(r.stderr)) throw new Error(`ip link del ${name}: ${r.stderr.trim()}`);
+  if (r.code !== 0 && !/Cannot find device|does not exist/.test(r.stderr))
+    throw new Error(`ip link del ${name}: ${r.stderr.trim()}`);
 }
 
 /** Removes the pod's namespace (which takes eth0 and so its veth peer), its veth and /etc/netns dir. */

@@ -104,7 +104,9 @@ export class NodeRegistration {
             systemUUID: readOr("/sys/class/dmi/id/product_uuid", "unknown"),
             bootID: readOr("/proc/sys/kernel/random/boot_id", "unknown"),
             kernelVersion: os.release(),
-            osImage: readOr("/etc/debian_version", "") ? `Debian GNU/Linux ${readOr("/etc/debian_version", "")}` : os.type(),
+            osImage: readOr("/etc/debian_version", "")
+              ? `Debian GNU/Linux ${readOr("/etc/debian_version", "")}`
+              : os.type(),
             containerRuntimeVersion: "crossway-process://0.1.0",
             kubeletVersion: this.version,
             kubeProxyVersion: "",

@@ -78,10 +78,16 @@ export class PodManager {
     for (const rec of [...this.adoptable.values()]) {
       if (live.has(rec.uid)) continue;
       this.adoptable.delete(rec.uid);
-      this.log.info({ pod: `${rec.namespace}/${rec.name}`, uid: rec.uid }, "pod from a previous agent run is gone; cleaning up");
+      this.log.info(
+        { pod: `${rec.namespace}/${rec.name}`, uid: rec.uid },
+        "pod from a previous agent run is gone; cleaning up",
+      );
       // its containers as recorded, so their processes are stopped gracefully (SIGTERM first)
       const containers = Object.keys(rec.procs).map((name) => ({ name, image: "" }));
-      const stub = { metadata: { name: rec.name, namespace: rec.namespace, uid: rec.uid }, spec: { containers } } as Pod;
+      const stub = {
+        metadata: { name: rec.name, namespace: rec.namespace, uid: rec.uid },
+        spec: { containers },
+      } as Pod;
       const w = new PodWorker(stub, this.deps(), rec);
       this.workers.set(rec.uid, w);
       w.removed();
@@ -119,12 +125,18 @@ export class PodManager {
       if (overdueMs > OVERDUE_STOP_MS) w.stopNow(`deletion deadline passed ${Math.round(overdueMs / 1000)} s ago`);
       if (overdueMs > OVERDUE_ERROR_MS && !this.overdueLogged.has(uid)) {
         this.overdueLogged.add(uid);
-        this.log.error({ ...who, overdueMs, syncRunningMs: w.syncRunningMs(now) }, "pod still in the API long after its deletion deadline");
+        this.log.error(
+          { ...who, overdueMs, syncRunningMs: w.syncRunningMs(now) },
+          "pod still in the API long after its deletion deadline",
+        );
       }
     }
     for (const [uid, w] of this.workers) {
       if (present.has(uid) || w.deletionRequested) continue;
-      this.log.warn({ pod: `${w.pod.metadata.namespace}/${w.pod.metadata.name}`, uid }, "sweep: pod is no longer in the API; stopping it");
+      this.log.warn(
+        { pod: `${w.pod.metadata.namespace}/${w.pod.metadata.name}`, uid },
+        "sweep: pod is no longer in the API; stopping it",
+      );
       w.removed();
     }
     for (const [uid, t] of this.finished) if (t < now - FINISHED_MEMORY_MS) this.finished.delete(uid);

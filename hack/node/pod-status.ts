@@ -15,10 +15,12 @@ export interface PodView {
 
 export function podPhase(v: PodView): "Pending" | "Running" | "Succeeded" | "Failed" {
   const policy = v.pod.spec.restartPolicy ?? "Always";
-  if (v.init.some((c) => !c.done && c.terminated && c.terminated.exitCode !== 0 && policy === "Never" && !isRunning(c))) return "Failed";
+  if (v.init.some((c) => !c.done && c.terminated && c.terminated.exitCode !== 0 && policy === "Never" && !isRunning(c)))
+    return "Failed";
   const initDone = v.init.every((c) => c.done);
   if (!initDone || !v.sandboxReady) return "Pending";
-  if (v.main.every((c) => c.done)) return v.main.some((c) => (c.terminated?.exitCode ?? 0) !== 0) ? "Failed" : "Succeeded";
+  if (v.main.every((c) => c.done))
+    return v.main.some((c) => (c.terminated?.exitCode ?? 0) !== 0) ? "Failed" : "Succeeded";
   if (v.main.every((c) => c.everStarted)) return "Running";
   return "Pending";
 }
@@ -48,8 +50,18 @@ export function buildStatus(v: PodView, now: string): PodStatus {
       initDone ? undefined : "ContainersNotInitialized",
       initDone ? undefined : `containers with incomplete status: [${uninit.join(" ")}]`,
     ),
-    cond("Ready", containersReady, containersReady ? undefined : notReadyReason, containersReady ? undefined : notReadyMsg),
-    cond("ContainersReady", containersReady, containersReady ? undefined : notReadyReason, containersReady ? undefined : notReadyMsg),
+    cond(
+      "Ready",
+      containersReady,
+      containersReady ? undefined : notReadyReason,
+      containersReady ? undefined : notReadyMsg,
+    ),
+    cond(
+      "ContainersReady",
+      containersReady,
+      containersReady ? undefined : notReadyReason,
+      containersReady ? undefined : notReadyMsg,
+    ),
     cond("PodScheduled", true),
   ];
   // keep lastTransitionTime while a condition's status is unchanged

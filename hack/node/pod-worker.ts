@@ -124,7 +124,10 @@ export class PodWorker {
   private takePod(pod: Pod, from: string) {
     this.noteDeletion(pod);
     if (olderVersion(pod, this.pod)) {
-      this.log.debug({ from, got: pod.metadata.resourceVersion, have: this.pod.metadata.resourceVersion }, "ignored an older version of the pod");
+      this.log.debug(
+        { from, got: pod.metadata.resourceVersion, have: this.pod.metadata.resourceVersion },
+        "ignored an older version of the pod",
+      );
       return;
     }
     this.pod = pod;
@@ -159,13 +162,21 @@ export class PodWorker {
   /** Starts stopping the pod now, alongside a sync that may be stuck (the sweep and the watchdog use this). */
   stopNow(why: string) {
     if (this.finished || this.terminating) return;
-    this.log.warn({ why, step: this.step, syncRunningMs: this.syncRunningMs() }, "stopping pod without waiting for its sync");
-    void this.terminate().catch((err) => this.log.error({ err: errInfo(err) }, "stopping pod failed; retrying on next tick"));
+    this.log.warn(
+      { why, step: this.step, syncRunningMs: this.syncRunningMs() },
+      "stopping pod without waiting for its sync",
+    );
+    void this.terminate().catch((err) =>
+      this.log.error({ err: errInfo(err) }, "stopping pod failed; retrying on next tick"),
+    );
   }
 
   private buildContainers() {
     const prev = new Map<string, ContainerStatus>(
-      [...(this.pod.status?.containerStatuses ?? []), ...(this.pod.status?.initContainerStatuses ?? [])].map((s) => [s.name, s]),
+      [...(this.pod.status?.containerStatuses ?? []), ...(this.pod.status?.initContainerStatuses ?? [])].map((s) => [
+        s.name,
+        s,
+      ]),
     );
     const mk = (spec: Pod["spec"]["containers"][number], init: boolean) => {
       const count = this.rec?.restartCounts[spec.name] ?? prev.get(spec.name)?.restartCount ?? 0;
@@ -332,7 +343,11 @@ export class PodWorker {
       const msg = `pod sandbox: ${(err as Error).message ?? err}`;
       if (msg !== this.sandboxMessage) {
         this.log.error({ err: errInfo(err) }, "pod sandbox setup failed");
-        this.event("Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${(err as Error).message ?? err}`);
+        this.event(
+          "Warning",
+          "FailedCreatePodSandBox",
+          `Failed to create pod sandbox: ${(err as Error).message ?? err}`,
+        );
       }
       this.sandboxMessage = msg;
       this.sandboxRetryAt = Date.now() + this.sandboxRetryMs;
@@ -410,7 +425,11 @@ export class PodWorker {
         const why = this.volumeErrors.get(vm.name) ?? `volume "${vm.name}" is not defined in the pod`;
         return setWaiting("ContainerCreating", why);
       }
-      mounts.push({ hostPath: vm.subPath ? path.join(hostPath, vm.subPath) : hostPath, mountPath: vm.mountPath, readOnly: !!vm.readOnly });
+      mounts.push({
+        hostPath: vm.subPath ? path.join(hostPath, vm.subPath) : hostPath,
+        mountPath: vm.mountPath,
+        readOnly: !!vm.readOnly,
+      });
     }
     const envR = containerEnv(this.pod, c.spec, this.rec!.ip, this.d.sources);
     if (!envR.ok) return setWaiting("CreateContainerConfigError", envR.reason);
@@ -506,7 +525,10 @@ export class PodWorker {
   private onExit(c: Ctr, code: number | null, signal: NodeJS.Signals | null, message?: string, reason?: string) {
     const exitCode =
       code ??
-      128 + (signal ? (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 } as Record<string, number>)[signal] ?? 0) : 0);
+      128 +
+        (signal
+          ? (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 } as Record<string, number>)[signal] ?? 0)
+          : 0);
     const ranMs = c.startedAt ? Date.now() - Date.parse(c.startedAt) : 0;
     c.terminated = {
       exitCode,
@@ -536,8 +558,16 @@ export class PodWorker {
         message: `back-off ${Math.round(c.backoffMs / 1000)}s restarting failed container=${c.spec.name} pod=${this.pod.metadata.name}`,
       };
       c.lastState = { terminated: c.terminated };
-      this.log.warn({ container: c.spec.name, exitCode, signal, backoffMs: c.backoffMs }, "container exited; restarting after back-off");
-      this.event("Warning", "BackOff", `Back-off restarting failed container ${c.spec.name} in pod ${this.pod.metadata.name}`, c);
+      this.log.warn(
+        { container: c.spec.name, exitCode, signal, backoffMs: c.backoffMs },
+        "container exited; restarting after back-off",
+      );
+      this.event(
+        "Warning",
+        "BackOff",
+        `Back-off restarting failed container ${c.spec.name} in pod ${this.pod.metadata.name}`,
+        c,
+      );
       c.backoffMs = Math.min(c.backoffMs * 2, BACKOFF_MAX_MS);
     } else {
       c.done = !c.init;
@@ -549,7 +579,10 @@ export class PodWorker {
   private async publish() {
     const now = new Date().toISOString();
     const status = buildStatus(this.view(), now);
-    const key = statusKey({ ...status, conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: undefined })) });
+    const key = statusKey({
+      ...status,
+      conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: undefined })),
+    });
     if (key === this.lastPublished) return;
     const prevPhase = this.pod.status?.phase;
     const prevReady = this.pod.status?.conditions?.find((c) => c.type === "Ready")?.status;
@@ -590,7 +623,10 @@ export class PodWorker {
     if (!this.deleting) this.log.info({ gone: this.gone, deletionTimestamp: this.deletion?.timestamp }, "stopping pod");
     this.deleting = true;
     const graceS =
-      this.pod.metadata.deletionGracePeriodSeconds ?? this.deletion?.graceS ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
+      this.pod.metadata.deletionGracePeriodSeconds ??
+      this.deletion?.graceS ??
+      this.pod.spec.terminationGracePeriodSeconds ??
+      30;
     this.graceMs = Math.max(graceS, 0) * 1000;
     this.step = "stopping containers";
     await Promise.all(

@@ -16,13 +16,27 @@ export const resolvePort = (c: Container, port: number | string): number | undef
   return c.ports?.find((p) => p.name === port)?.containerPort;
 };
 
-const httpProbe = (p: NonNullable<Probe["httpGet"]>, ip: string, port: number, timeoutMs: number): Promise<ProbeResult> =>
+const httpProbe = (
+  p: NonNullable<Probe["httpGet"]>,
+  ip: string,
+  port: number,
+  timeoutMs: number,
+): Promise<ProbeResult> =>
   new Promise((resolve) => {
     const secure = (p.scheme ?? "HTTP").toUpperCase() === "HTTPS";
     const headers: Record<string, string> = { "User-Agent": "kube-probe/crossway" };
     for (const h of p.httpHeaders ?? []) headers[h.name] = h.value;
     const req = (secure ? https : http).request(
-      { host: ip, port, path: p.path ?? "/", method: "GET", headers, timeout: timeoutMs, rejectUnauthorized: false, agent: false },
+      {
+        host: ip,
+        port,
+        path: p.path ?? "/",
+        method: "GET",
+        headers,
+        timeout: timeoutMs,
+        rejectUnauthorized: false,
+        agent: false,
+      },
       (res) => {
         res.resume();
         const code = res.statusCode ?? 0;
@@ -54,9 +68,14 @@ const tcpProbe = (ip: string, port: number, timeoutMs: number): Promise<ProbeRes
 
 const execProbe = (command: string[], pid: number, timeoutMs: number): Promise<ProbeResult> =>
   new Promise((resolve) => {
-    const child = spawn("nsenter", ["-t", String(pid), "-n", "-m", "-u", "--", ...command], { stdio: "ignore", timeout: timeoutMs });
+    const child = spawn("nsenter", ["-t", String(pid), "-n", "-m", "-u", "--", ...command], {
+      stdio: "ignore",
+      timeout: timeoutMs,
+    });
     child.on("error", (e) => resolve({ ok: false, detail: `exec probe: ${e.message}` }));
-    child.on("exit", (code, sig) => resolve({ ok: code === 0, detail: `exec probe ${command.join(" ")}: ${sig ?? `exit ${code}`}` }));
+    child.on("exit", (code, sig) =>
+      resolve({ ok: code === 0, detail: `exec probe ${command.join(" ")}: ${sig ?? `exit ${code}`}` }),
+    );
   });
 
 /** Runs one probe attempt against a container whose pod has `ip` and whose main process is `pid`. */
@@ -65,7 +84,10 @@ export async function runProbe(probe: Probe, c: Container, ip: string, pid: numb
   if (probe.httpGet || probe.tcpSocket) {
     const port = resolvePort(c, (probe.httpGet ?? probe.tcpSocket)!.port);
     if (port === undefined)
-      return { ok: false, detail: `probe port ${(probe.httpGet ?? probe.tcpSocket)!.port} is not a port of container ${c.name}` };
+      return {
+        ok: false,
+        detail: `probe port ${(probe.httpGet ?? probe.tcpSocket)!.port} is not a port of container ${c.name}`,
+      };
     return probe.httpGet ? httpProbe(probe.httpGet, ip, port, timeoutMs) : tcpProbe(ip, port, timeoutMs);
   }
   if (probe.exec) {

@@ -41,7 +41,9 @@ export const mountScript = (spec: LaunchSpec): string => {
   for (const m of mounts) {
     const isFile = fs.existsSync(m.hostPath) && !fs.statSync(m.hostPath).isDirectory();
     const dst = shq(m.mountPath);
-    lines.push(isFile ? `[ -e ${dst} ] || { mkdir -p ${shq(path.dirname(m.mountPath))}; : > ${dst}; }` : `mkdir -p ${dst}`);
+    lines.push(
+      isFile ? `[ -e ${dst} ] || { mkdir -p ${shq(path.dirname(m.mountPath))}; : > ${dst}; }` : `mkdir -p ${dst}`,
+    );
     lines.push(`mount --bind ${shq(m.hostPath)} ${dst}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro ${dst}`);
   }
@@ -73,7 +75,12 @@ const isExecutable = (p: string) => {
  * undefined when argv[0] names an executable the container can run (looking through its mounts and
  * PATH); otherwise the runtime's StartError message, as runc reports it.
  */
-export const startError = (argv: string[], env: Record<string, string>, mounts: Mount[], workingDir = "/"): string | undefined => {
+export const startError = (
+  argv: string[],
+  env: Record<string, string>,
+  mounts: Mount[],
+  workingDir = "/",
+): string | undefined => {
   const cmd = argv[0];
   if (!cmd) return "no command specified";
   if (cmd.includes("/")) {
@@ -125,7 +132,8 @@ export function launch(spec: LaunchSpec): Launched {
     const spawnError: { err?: Error } = {};
     child.on("error", (err) => (spawnError.err = err)); // reported through the pid check below or the exit event
     child.unref();
-    if (child.pid === undefined) throw new Error(`could not start ${cmd}${spawnError.err ? `: ${spawnError.err.message}` : ""}`);
+    if (child.pid === undefined)
+      throw new Error(`could not start ${cmd}${spawnError.err ? `: ${spawnError.err.message}` : ""}`);
     return { child, pid: child.pid, startTicks: procStartTicks(child.pid) ?? -1 };
   } finally {
     fs.closeSync(fd);

@@ -10,7 +10,11 @@ import { Kube, KubeObject, isStatus } from "./kube.js";
 import { Log, errInfo } from "./log.js";
 
 export interface Service extends KubeObject {
-  spec: { type?: string; loadBalancerClass?: string; ports?: { port: number; targetPort?: number | string; protocol?: string }[] };
+  spec: {
+    type?: string;
+    loadBalancerClass?: string;
+    ports?: { port: number; targetPort?: number | string; protocol?: string }[];
+  };
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
 export interface EndpointSlice extends KubeObject {
@@ -96,7 +100,13 @@ export class ServiceLB {
     const have = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
     if (want ? have.length === 1 && have[0] === want : have.length === 0) return;
     const ingress = want
-      ? [{ ip: want, ipMode: "VIP", ports: (svc.spec.ports ?? []).map((p) => ({ port: p.port, protocol: p.protocol ?? "TCP" })) }]
+      ? [
+          {
+            ip: want,
+            ipMode: "VIP",
+            ports: (svc.spec.ports ?? []).map((p) => ({ port: p.port, protocol: p.protocol ?? "TCP" })),
+          },
+        ]
       : null;
     try {
       await this.kube.request(

@@ -116,7 +116,14 @@ async function fileSetFor(pod: Pod, vol: Volume, podIP: string, src: VolumeSourc
     for (const p of vol.projected.sources ?? []) {
       if (p.configMap) {
         const cm = src.configMap(ns, p.configMap.name);
-        addKeys(files, `ConfigMap ${ns}/${p.configMap.name}`, cm && configMapEntries(cm), p.configMap.items, p.configMap.optional, mode);
+        addKeys(
+          files,
+          `ConfigMap ${ns}/${p.configMap.name}`,
+          cm && configMapEntries(cm),
+          p.configMap.items,
+          p.configMap.optional,
+          mode,
+        );
       } else if (p.secret) {
         const s = src.secret(ns, p.secret.name);
         addKeys(files, `Secret ${ns}/${p.secret.name}`, s && secretEntries(s), p.secret.items, p.secret.optional, mode);
@@ -163,7 +170,10 @@ export async function materialiseVolume(
       return { ok: true, hostPath: dir, changed };
     }
     const kind = Object.keys(vol).filter((k) => k !== "name");
-    return { ok: false, reason: `volume "${vol.name}": type ${kind.join(",") || "(none)"} is not supported by the local node` };
+    return {
+      ok: false,
+      reason: `volume "${vol.name}": type ${kind.join(",") || "(none)"} is not supported by the local node`,
+    };
   } catch (err) {
     const msg = err instanceof NotReady ? err.message : `${(err as Error).message ?? err}`;
     return { ok: false, reason: `volume "${vol.name}": ${msg}` };
@@ -174,5 +184,7 @@ export async function materialiseVolume(
 export const volumeUses = (vol: Volume, kind: "ConfigMap" | "Secret", name: string): boolean => {
   if (kind === "ConfigMap" && vol.configMap?.name === name) return true;
   if (kind === "Secret" && vol.secret?.secretName === name) return true;
-  return (vol.projected?.sources ?? []).some((p) => (kind === "ConfigMap" ? p.configMap?.name === name : p.secret?.name === name));
+  return (vol.projected?.sources ?? []).some((p) =>
+    kind === "ConfigMap" ? p.configMap?.name === name : p.secret?.name === name,
+  );
 };

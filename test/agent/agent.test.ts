@@ -35,7 +35,14 @@ beforeAll(async () => {
   echoes = [await startEcho("e1"), await startEcho("e2"), await startEcho("e3")];
   P = await freePort();
   dir = tempDir("crossway-agent-");
-  opts = { runDir: dir, masterSocket: join(dir, "master.sock"), haproxyBin: "haproxy", startTimeoutMs: 10_000, reloadTimeoutMs: 10_000, log: quiet };
+  opts = {
+    runDir: dir,
+    masterSocket: join(dir, "master.sock"),
+    haproxyBin: "haproxy",
+    startTimeoutMs: 10_000,
+    reloadTimeoutMs: 10_000,
+    log: quiet,
+  };
   // Like the pod: the agent writes the first config, the haproxy container waits for it.
   const first = applyConfig(render(echoes[0]), "1", opts);
   for (let i = 0; i < 50 && !existsSync(join(dir, "haproxy.cfg")); i++) await sleep(100);
@@ -53,7 +60,9 @@ const workerPid = async () => (await applyConfig(JSON.parse(JSON.stringify(curre
 const currentFiles = () => ({ "haproxy.cfg": readFileSync(join(dir, "haproxy.cfg"), "utf8"), ...mapFiles() });
 function mapFiles() {
   const names = JSON.parse(readFileSync(join(dir, ".crossway-files.json"), "utf8")) as string[];
-  return Object.fromEntries(names.filter((n) => n !== "haproxy.cfg").map((n) => [n, readFileSync(join(dir, n), "utf8")]));
+  return Object.fromEntries(
+    names.filter((n) => n !== "haproxy.cfg").map((n) => [n, readFileSync(join(dir, n), "utf8")]),
+  );
 }
 
 describe("agent core", () => {
@@ -74,7 +83,8 @@ describe("agent core", () => {
 
   it("adds and removes endpoints through the runtime API", async () => {
     const pid = await workerPid();
-    const backends = async () => new Set(await Promise.all(Array.from({ length: 8 }, async () => (await request(P, "/x")).echo?.backend)));
+    const backends = async () =>
+      new Set(await Promise.all(Array.from({ length: 8 }, async () => (await request(P, "/x")).echo?.backend)));
     expect((await applyConfig(render([echoes[0], echoes[1]]), "3", opts)).outcome).toBe("runtime");
     expect(await backends()).toEqual(new Set(["e1", "e2"]));
     expect((await applyConfig(render([echoes[1]]), "4", opts)).outcome).toBe("runtime");
@@ -131,7 +141,10 @@ describe("agent core", () => {
   it("detects a reload haproxy refuses, restores the files and keeps the old worker", async () => {
     const pid = await workerPid();
     const before = currentFiles();
-    const broken = { ...render(echoes[0]), "haproxy.cfg": `${before["haproxy.cfg"]}\nbackend broken\n  server x nowhere.invalid.:80\n` };
+    const broken = {
+      ...render(echoes[0]),
+      "haproxy.cfg": `${before["haproxy.cfg"]}\nbackend broken\n  server x nowhere.invalid.:80\n`,
+    };
     const r = await applyConfig(broken, "41", { ...opts, haproxyBin: undefined });
     expect(r.outcome).toBe("rejected");
     expect(r.reason).toMatch(/rejected/);

@@ -33,12 +33,26 @@ const one = (kind: string) => {
 
 describe("data-plane manifests", () => {
   it("makes one of each object, in the Gateway's namespace, owned by the Gateway and labelled", () => {
-    expect(objs.map((o) => o.kind)).toEqual(["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment", "Service"]);
+    expect(objs.map((o) => o.kind)).toEqual([
+      "ServiceAccount",
+      "Role",
+      "RoleBinding",
+      "ConfigMap",
+      "Deployment",
+      "Service",
+    ]);
     for (const o of objs) {
       expect(o.metadata.namespace).toBe("infra-ns");
       expect(o.metadata.labels[LABEL_GATEWAY]).toBe("shared");
       expect(o.metadata.ownerReferences).toEqual([
-        { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", name: "shared", uid: "1234-abcd", controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: "gateway.networking.k8s.io/v1",
+          kind: "Gateway",
+          name: "shared",
+          uid: "1234-abcd",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ]);
     }
     expect(new Set(objs.map((o) => `${o.kind}/${o.metadata.name}`)).size).toBe(objs.length);
@@ -47,7 +61,12 @@ describe("data-plane manifests", () => {
   it("lets the agent read only its config Secret and patch pods", () => {
     const role = one("Role");
     expect(role.rules).toEqual([
-      { apiGroups: [""], resources: ["secrets"], resourceNames: [configSecretName("shared")], verbs: ["get", "list", "watch"] },
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: [configSecretName("shared")],
+        verbs: ["get", "list", "watch"],
+      },
       { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
     ]);
     const rb = one("RoleBinding");
@@ -64,7 +83,9 @@ describe("data-plane manifests", () => {
     const [haproxy, agent] = pod.containers;
     expect(haproxy.image).toBe(HAPROXY_IMAGE);
     expect(haproxy.command).toEqual(HAPROXY_COMMAND);
-    expect(haproxy.command[2]).toMatch(/until \[ -s \/run\/crossway\/haproxy.cfg \].*exec haproxy -W -db -S \/run\/crossway\/master.sock,level,admin/);
+    expect(haproxy.command[2]).toMatch(
+      /until \[ -s \/run\/crossway\/haproxy.cfg \].*exec haproxy -W -db -S \/run\/crossway\/master.sock,level,admin/,
+    );
     // HAProxy's own health frontend, not a listener port (an HTTPS listener may have no usable certificate).
     expect(haproxy.readinessProbe.httpGet).toEqual({ path: HEALTH_PATH, port: HEALTH_PORT });
     expect(agent.image).toBe(AGENT_IMAGE);
@@ -96,7 +117,12 @@ describe("data-plane manifests", () => {
 
   it("propagates the Gateway's infrastructure labels/annotations to every object and the pods, keeping its own labels", () => {
     const infra = {
-      labels: { team: "payments", [LABEL_GATEWAY]: "hijack", [LABEL_COMPONENT]: "hijack", [LABEL_GATEWAY_NAME]: "hijack" },
+      labels: {
+        team: "payments",
+        [LABEL_GATEWAY]: "hijack",
+        [LABEL_COMPONENT]: "hijack",
+        [LABEL_GATEWAY_NAME]: "hijack",
+      },
       annotations: { "example.com/owner": "alice" },
     };
     const withInfra = dataPlaneObjects({ ...gw, infrastructure: infra }, [80], "// agent");
@@ -148,12 +174,17 @@ describe("the readiness probe's target", () => {
   async function serve(ir: Parameters<typeof renderGateway>[0]): Promise<ChildProcess> {
     const dir = tempDir("crossway-health-");
     writeFiles(dir, renderGateway(ir, { runDir: dir, bindAddress: addr }).files);
-    const p = spawn("haproxy", ["-W", "-db", "-S", `${dir}/master.sock,level,admin`, "-C", dir, "-f", join(dir, "haproxy.cfg")], { stdio: "ignore" });
+    const p = spawn(
+      "haproxy",
+      ["-W", "-db", "-S", `${dir}/master.sock,level,admin`, "-C", dir, "-f", join(dir, "haproxy.cfg")],
+      { stdio: "ignore" },
+    );
     running.push(p);
     for (let i = 0; i < 50 && (await get(HEALTH_PATH)) !== 200; i++) await sleep(100);
     return p;
   }
-  const stop = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null ? r() : (p.once("exit", () => r()), p.kill("SIGTERM"))));
+  const stop = (p: ChildProcess) =>
+    new Promise<void>((r) => (p.exitCode !== null ? r() : (p.once("exit", () => r()), p.kill("SIGTERM"))));
 
   it("is answered by HAProxy itself for a Gateway whose only listener is HTTPS, and for one with no listener", async () => {
     jest.setTimeout(30_000);
@@ -161,11 +192,20 @@ describe("the readiness probe's target", () => {
     const { certPem, keyPem } = makeCert(tempDir("crossway-health-cert-"), ["secure.test"]);
     let p = await serve(
       gateway([
-        port(40443, [
-          listener("secure", "secure.test", [vhost("secure.test", [rule(match(), [svc("a", [{ ip: "127.0.0.1", port: 1 }])])])], {
-            certificates: [{ ref: { namespace: "default", name: "secure" }, certPem, keyPem }],
-          }),
-        ], "HTTPS"),
+        port(
+          40443,
+          [
+            listener(
+              "secure",
+              "secure.test",
+              [vhost("secure.test", [rule(match(), [svc("a", [{ ip: "127.0.0.1", port: 1 }])])])],
+              {
+                certificates: [{ ref: { namespace: "default", name: "secure" }, certPem, keyPem }],
+              },
+            ),
+          ],
+          "HTTPS",
+        ),
       ]),
     );
     expect(await get(HEALTH_PATH)).toBe(200);
@@ -179,17 +219,47 @@ describe("the readiness probe's target", () => {
 
   it("is a port no listener can take", () => {
     const snapshot = {
-      gatewayClasses: [{ apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: "c", generation: 1 }, spec: { controllerName: "crossway.test/health" } }],
-      gateways: [{
-        apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "g", namespace: "n", generation: 1 },
-        spec: { gatewayClassName: "c", listeners: [{ name: "health", port: HEALTH_PORT, protocol: "HTTP" }, { name: "ok", port: 8080, protocol: "HTTP" }] },
-      }],
-      listenerSets: [], httpRoutes: [], grpcRoutes: [], referenceGrants: [], namespaces: [], services: [], endpointSlices: [], secrets: [],
+      gatewayClasses: [
+        {
+          apiVersion: "gateway.networking.k8s.io/v1",
+          kind: "GatewayClass",
+          metadata: { name: "c", generation: 1 },
+          spec: { controllerName: "crossway.test/health" },
+        },
+      ],
+      gateways: [
+        {
+          apiVersion: "gateway.networking.k8s.io/v1",
+          kind: "Gateway",
+          metadata: { name: "g", namespace: "n", generation: 1 },
+          spec: {
+            gatewayClassName: "c",
+            listeners: [
+              { name: "health", port: HEALTH_PORT, protocol: "HTTP" },
+              { name: "ok", port: 8080, protocol: "HTTP" },
+            ],
+          },
+        },
+      ],
+      listenerSets: [],
+      httpRoutes: [],
+      grpcRoutes: [],
+      referenceGrants: [],
+      namespaces: [],
+      services: [],
+      endpointSlices: [],
+      secrets: [],
     } as unknown as ClusterSnapshot;
     const r = translate(snapshot, { controllerName: "crossway.test/health" });
-    const status = r.statuses.find((s) => s.kind === "Gateway")!.status as { listeners: { name: string; conditions: { type: string; status: string; message: string }[] }[] };
-    const accepted = (name: string) => status.listeners.find((l) => l.name === name)!.conditions.find((c) => c.type === "Accepted")!;
-    expect(accepted("health")).toMatchObject({ status: "False", message: expect.stringContaining(`port ${HEALTH_PORT} is reserved`) });
+    const status = r.statuses.find((s) => s.kind === "Gateway")!.status as {
+      listeners: { name: string; conditions: { type: string; status: string; message: string }[] }[];
+    };
+    const accepted = (name: string) =>
+      status.listeners.find((l) => l.name === name)!.conditions.find((c) => c.type === "Accepted")!;
+    expect(accepted("health")).toMatchObject({
+      status: "False",
+      message: expect.stringContaining(`port ${HEALTH_PORT} is reserved`),
+    });
     expect(accepted("ok").status).toBe("True");
     expect(r.ir[0].ports.map((p) => p.port)).toEqual([8080]);
   });

@@ -14,7 +14,9 @@ const secret = (data: Record<string, string>, generation = "7") => ({
 
 describe("config secret data", () => {
   it("round-trips small and large configs; 10,000 routes fit a Secret", () => {
-    const vhosts = Array.from({ length: 10_000 }, (_, i) => vhost(`h${i}.example.com`, [rule(prefix(`/p${i}`), [svc(`s${i}`, [{ ip: "127.0.0.1", port: 80 }])])]));
+    const vhosts = Array.from({ length: 10_000 }, (_, i) =>
+      vhost(`h${i}.example.com`, [rule(prefix(`/p${i}`), [svc(`s${i}`, [{ ip: "127.0.0.1", port: 80 }])])]),
+    );
     const files = renderGateway(gateway([port(80, [listener("http", undefined, vhosts)])])).files;
     expect(files["haproxy.cfg"].length).toBeGreaterThan(GZIP_THRESHOLD);
     const data = encodeConfigFiles(files);
@@ -29,7 +31,9 @@ describe("config secret data", () => {
     expect(secretFiles(secret({ "haproxy.cfg.gz": Buffer.from("not gzip").toString("base64") }))).toEqual({
       error: expect.stringMatching(/data\["haproxy.cfg.gz"\] is not gzip/),
     });
-    expect(secretFiles(secret({}, "x"))).toEqual({ error: expect.stringMatching(/config-generation is missing or not a number/) });
+    expect(secretFiles(secret({}, "x"))).toEqual({
+      error: expect.stringMatching(/config-generation is missing or not a number/),
+    });
     const ok = secretFiles(secret({ "haproxy.cfg.gz": gzipSync("global\n").toString("base64") }));
     expect(ok).toEqual({ files: { "haproxy.cfg": "global\n" }, generation: "7" });
   });

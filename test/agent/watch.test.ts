@@ -14,7 +14,13 @@ import { kubectl } from "../cluster/kube.js";
 import { AGENT_JS } from "../../capabilities/dataplane/agent-bundle";
 import { dataPlaneObjects } from "../../capabilities/dataplane/manifests";
 import { encodeConfigFiles } from "../../capabilities/dataplane/secret-data";
-import { ANN_CONFIG_GENERATION, ANN_REJECTED, ANN_SERVED_GENERATION, configSecretName, dataPlaneName } from "../../capabilities/dataplane/conventions";
+import {
+  ANN_CONFIG_GENERATION,
+  ANN_REJECTED,
+  ANN_SERVED_GENERATION,
+  configSecretName,
+  dataPlaneName,
+} from "../../capabilities/dataplane/conventions";
 import { renderGateway } from "../../capabilities/render/index";
 import { gateway, listener, port, prefix, rule, svc, vhost } from "../render/ir-builders";
 import { freePort, request, sleep, startEcho, startHaproxy, tempDir, type Echo, type Haproxy } from "../render/harness";
@@ -36,7 +42,12 @@ const render = (e: Echo, extra = 0) =>
     gateway([
       port(P, [
         listener("http", undefined, [
-          vhost("*", [...Array.from({ length: extra }, (_, i) => rule(prefix(`/x${i}`), [svc(`x${i}`, [{ ip: "127.0.0.1", port: e.port }])])), rule(prefix("/"), [svc("main", [{ ip: "127.0.0.1", port: e.port }])])]),
+          vhost("*", [
+            ...Array.from({ length: extra }, (_, i) =>
+              rule(prefix(`/x${i}`), [svc(`x${i}`, [{ ip: "127.0.0.1", port: e.port }])]),
+            ),
+            rule(prefix("/"), [svc("main", [{ ip: "127.0.0.1", port: e.port }])]),
+          ]),
         ]),
       ]),
     ]),
@@ -48,18 +59,28 @@ async function publish(generation: number, files: Record<string, string>) {
     apiVersion: "v1",
     kind: "Secret",
     type: "Opaque",
-    metadata: { name: configSecretName(GW), namespace: NS, annotations: { [ANN_CONFIG_GENERATION]: String(generation) } },
+    metadata: {
+      name: configSecretName(GW),
+      namespace: NS,
+      annotations: { [ANN_CONFIG_GENERATION]: String(generation) },
+    },
     data: encodeConfigFiles(files),
   };
   await kubectl(["apply", "-f", "-"], JSON.stringify(secret));
 }
 
 async function podAnnotations(): Promise<Record<string, string>> {
-  const pod = JSON.parse(await kubectl(["get", "pod", "-n", NS, POD, "-o", "json"])) as { metadata: { annotations?: Record<string, string> } };
+  const pod = JSON.parse(await kubectl(["get", "pod", "-n", NS, POD, "-o", "json"])) as {
+    metadata: { annotations?: Record<string, string> };
+  };
   return pod.metadata.annotations ?? {};
 }
 
-async function waitAnnotation(key: string, want: (v: string | undefined) => boolean, timeoutMs = 20_000): Promise<Record<string, string>> {
+async function waitAnnotation(
+  key: string,
+  want: (v: string | undefined) => boolean,
+  timeoutMs = 20_000,
+): Promise<Record<string, string>> {
   const deadline = Date.now() + timeoutMs;
   let last: Record<string, string> = {};
   while (Date.now() < deadline) {
@@ -67,7 +88,9 @@ async function waitAnnotation(key: string, want: (v: string | undefined) => bool
     if (want(last[key])) return last;
     await sleep(200);
   }
-  throw new Error(`annotation ${key} not as expected after ${timeoutMs}ms: ${JSON.stringify(last)}\nagent log:\n${agentLog}`);
+  throw new Error(
+    `annotation ${key} not as expected after ${timeoutMs}ms: ${JSON.stringify(last)}\nagent log:\n${agentLog}`,
+  );
 }
 
 beforeAll(async () => {
@@ -77,15 +100,27 @@ beforeAll(async () => {
   runDir = tempDir("crossway-watch-run-");
   await kubectl(["create", "namespace", NS]);
   // The agent's RBAC exactly as the data plane gets it (without the Gateway owner: none exists here).
-  const rbac = dataPlaneObjects({ name: GW, namespace: NS, uid: "00000000-0000-0000-0000-000000000000" }, [P], "// agent")
+  const rbac = dataPlaneObjects(
+    { name: GW, namespace: NS, uid: "00000000-0000-0000-0000-000000000000" },
+    [P],
+    "// agent",
+  )
     .filter((o) => ["ServiceAccount", "Role", "RoleBinding"].includes(o.kind))
     .map((o) => ({ ...o, metadata: { ...o.metadata, ownerReferences: undefined } }));
   await kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: rbac }));
   // A Pod object for the agent to annotate, bound to no real node so nothing runs it.
-  const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: POD, namespace: NS }, spec: { nodeName: "no-such-node", containers: [{ name: "c", image: "crossway.test/none:0" }] } };
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: POD, namespace: NS },
+    spec: { nodeName: "no-such-node", containers: [{ name: "c", image: "crossway.test/none:0" }] },
+  };
   await kubectl(["apply", "-f", "-"], JSON.stringify(pod));
   const saDir = tempDir("crossway-watch-sa-");
-  writeFileSync(join(saDir, "token"), (await kubectl(["create", "token", "-n", NS, dataPlaneName(GW), "--duration", "1h"])).trim());
+  writeFileSync(
+    join(saDir, "token"),
+    (await kubectl(["create", "token", "-n", NS, dataPlaneName(GW), "--duration", "1h"])).trim(),
+  );
   copyFileSync(join(DIRS.pki, "ca.crt"), join(saDir, "ca.crt"));
   const script = join(tempDir("crossway-watch-agent-"), "agent.js");
   writeFileSync(script, AGENT_JS);
@@ -129,7 +164,10 @@ describe("agent against the API server", () => {
     await publish(3, render(echoes[1], 3));
     await waitAnnotation(ANN_SERVED_GENERATION, (v) => v === "3");
     expect((await request(P, "/x2/y")).echo?.backend).toBe("e2");
-    const transitions = agentLog.split("\n").filter((l) => l.includes('"msg":"config ')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const transitions = agentLog
+      .split("\n")
+      .filter((l) => l.includes('"msg":"config '))
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(transitions).toEqual(["config initial", "config runtime", "config reloaded"]);
   });
 
@@ -146,7 +184,15 @@ describe("agent against the API server", () => {
   });
 
   test("a Secret it cannot read is reported, not fatal", async () => {
-    await kubectl(["annotate", "secret", "-n", NS, configSecretName(GW), `${ANN_CONFIG_GENERATION}=oops`, "--overwrite"]);
+    await kubectl([
+      "annotate",
+      "secret",
+      "-n",
+      NS,
+      configSecretName(GW),
+      `${ANN_CONFIG_GENERATION}=oops`,
+      "--overwrite",
+    ]);
     await waitAnnotation(ANN_REJECTED, (v) => v?.includes("not a number") ?? false);
     expect(agent?.exitCode).toBeNull();
     expect((await request(P, "/")).echo?.backend).toBe("e1");

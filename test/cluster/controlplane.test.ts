@@ -12,7 +12,13 @@ import { join } from "node:path";
 import https from "node:https";
 import { X509Certificate } from "node:crypto";
 import { parseAllDocuments } from "yaml";
-import { APISERVER_PORT, BRIDGE_IP, GATEWAY_API_CRDS, GATEWAY_API_VERSION, K8S_VERSION } from "../../hack/cluster/config.js";
+import {
+  APISERVER_PORT,
+  BRIDGE_IP,
+  GATEWAY_API_CRDS,
+  GATEWAY_API_VERSION,
+  K8S_VERSION,
+} from "../../hack/cluster/config.js";
 import { PKI } from "../../hack/cluster/pki.js";
 import { ensureCluster, type ClusterInfo } from "../../hack/cluster/up.js";
 import { kubectl, kubectlError, kubectlJson } from "./kube.js";
@@ -23,7 +29,6 @@ import { eventually as poll } from "../eventually.js";
 const NS = `cp-test-${process.pid}`;
 const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000) =>
   poll(what, probe, timeoutMs, 250);
-
 
 const gateway = (name: string, listeners: object[]) =>
   JSON.stringify({
@@ -89,15 +94,22 @@ test("every Gateway API CRD of the vendored standard install is Established at t
     .filter((d) => d?.kind === "CustomResourceDefinition")
     .map((d) => d.metadata!.name)
     .sort();
-  expect(wanted).toEqual(expect.arrayContaining(["gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io"]));
+  expect(wanted).toEqual(
+    expect.arrayContaining(["gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io"]),
+  );
   type Crd = {
     metadata: { name: string; annotations?: Record<string, string> };
     status?: { conditions?: { type: string; status: string }[] };
   };
-  const crds = (await kubectlJson<{ items: Crd[] }>(["get", "crd"])).items.filter((c) => wanted.includes(c.metadata.name));
+  const crds = (await kubectlJson<{ items: Crd[] }>(["get", "crd"])).items.filter((c) =>
+    wanted.includes(c.metadata.name),
+  );
   expect(crds.map((c) => c.metadata.name).sort()).toEqual(wanted);
   for (const c of crds) {
-    expect({ name: c.metadata.name, established: c.status?.conditions?.find((x) => x.type === "Established")?.status }).toEqual({
+    expect({
+      name: c.metadata.name,
+      established: c.status?.conditions?.find((x) => x.type === "Established")?.status,
+    }).toEqual({
       name: c.metadata.name,
       established: "True",
     });
@@ -127,7 +139,10 @@ test("CEL rules reject two listeners with the same port, protocol and hostname",
 test("server-side apply with dry-run validates and defaults without persisting", async () => {
   const ok = gateway("dry", [{ name: "web", port: 80, protocol: "HTTP" }]);
   const out = JSON.parse(
-    await kubectl(["apply", "--server-side", "--dry-run=server", "--field-manager=crossway-test", "-o", "json", "-f", "-"], ok),
+    await kubectl(
+      ["apply", "--server-side", "--dry-run=server", "--field-manager=crossway-test", "-o", "json", "-f", "-"],
+      ok,
+    ),
   ) as { spec: { listeners: { allowedRoutes?: { namespaces?: { from?: string } } }[] } };
   // CRD schema defaulting ran on the server: allowedRoutes.namespaces.from defaults to Same.
   expect(out.spec.listeners[0].allowedRoutes?.namespaces?.from).toBe("Same");

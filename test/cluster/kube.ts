@@ -30,7 +30,8 @@ export function kubectl(args: string[], stdin?: string, timeoutMs = 60_000): Pro
       const stdout = Buffer.concat(out).toString("utf8");
       const stderr = Buffer.concat(err).toString("utf8");
       if (code === 0) resolve(stdout);
-      else reject(new KubectlError(args, code, code === null ? `killed after ${timeoutMs}ms; ${stderr}` : stderr, stdout));
+      else
+        reject(new KubectlError(args, code, code === null ? `killed after ${timeoutMs}ms; ${stderr}` : stderr, stdout));
     });
     // kubectl may exit without reading stdin (EPIPE): its exit code and stderr tell the story.
     child.stdin.on("error", () => undefined);

@@ -47,10 +47,19 @@ const dataPlaneLikeSpec = () => ({
     {
       name: "haproxy",
       image: "haproxy:3.2",
-      command: ["/bin/sh", "-c", "until [ -f /run/crossway/haproxy.cfg ]; do sleep 0.2; done; exec haproxy -W -db -f /run/crossway/haproxy.cfg"],
+      command: [
+        "/bin/sh",
+        "-c",
+        "until [ -f /run/crossway/haproxy.cfg ]; do sleep 0.2; done; exec haproxy -W -db -f /run/crossway/haproxy.cfg",
+      ],
       volumeMounts: [{ name: "run", mountPath: "/run/crossway" }],
     },
-    { name: "agent", image: NODE_IMAGE, args: ["-e", "setInterval(() => {}, 1000)"], volumeMounts: [{ name: "run", mountPath: "/run/crossway" }] },
+    {
+      name: "agent",
+      image: NODE_IMAGE,
+      args: ["-e", "setInterval(() => {}, 1000)"],
+      volumeMounts: [{ name: "run", mountPath: "/run/crossway" }],
+    },
   ],
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,7 +84,6 @@ interface PodJson {
   };
 }
 
-
 /** The built kubectl against the local cluster; rejects with kubectl's stderr. Polled a lot, so stdin is only opened for input. */
 function kubectl(args: string[], stdin?: string, timeoutMs = 60_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -84,7 +92,9 @@ function kubectl(args: string[], stdin?: string, timeoutMs = 60_000): Promise<st
       ["--kubeconfig", KUBECONFIG, ...args],
       { timeout: timeoutMs, maxBuffer: 64 << 20 },
       (err, stdout, stderr) =>
-        err ? reject(new Error(`kubectl ${args.join(" ")}: ${String(stderr).trim() || err.message}`)) : resolve(String(stdout)),
+        err
+          ? reject(new Error(`kubectl ${args.join(" ")}: ${String(stderr).trim() || err.message}`))
+          : resolve(String(stdout)),
     );
     child.stdin?.on("error", () => undefined); // kubectl may exit before reading what it does not need
     child.stdin?.end(stdin);
@@ -107,7 +117,8 @@ function get(url: string, timeoutMs = 3000): Promise<{ status: number; body: str
 }
 
 const apply = (obj: object) => kubectl(["apply", "-f", "-"], JSON.stringify(obj));
-const pods = async (selector: string) => (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-n", NS, "-l", selector])).items;
+const pods = async (selector: string) =>
+  (await kubectlJson<{ items: PodJson[] }>(["get", "pods", "-n", NS, "-l", selector])).items;
 const pod = (name: string) => kubectlJson<PodJson>(["get", "pod", name, "-n", NS]);
 const isReady = (p: PodJson) => p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 const netnsOf = (uid: string) => `crossway-${uid.replace(/-/g, "").slice(0, 12)}`;
@@ -138,8 +149,15 @@ const getFromNetns = (ns: string, url: string): string =>
 const netnsList = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
 
 const lbIngress = async (service: string) =>
-  (await kubectlJson<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>(["get", "service", service, "-n", NS])).status
-    .loadBalancer?.ingress?.[0]?.ip;
+  (
+    await kubectlJson<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>([
+      "get",
+      "service",
+      service,
+      "-n",
+      NS,
+    ])
+  ).status.loadBalancer?.ingress?.[0]?.ip;
 
 const readyPods = (selector: string, n: number) =>
   eventually(`${n} Ready pods ${selector}`, async () => {
@@ -216,7 +234,12 @@ describe("host mapping of pods (no cluster)", () => {
       "-f",
       "/run/crossway/haproxy.cfg",
     ]);
-    expect(containerArgv(haproxy, ["haproxy", "-c", "-f", "/x.cfg"], undefined)).toEqual(["/usr/sbin/haproxy", "-c", "-f", "/x.cfg"]);
+    expect(containerArgv(haproxy, ["haproxy", "-c", "-f", "/x.cfg"], undefined)).toEqual([
+      "/usr/sbin/haproxy",
+      "-c",
+      "-f",
+      "/x.cfg",
+    ]);
     expect(containerArgv(haproxy, ["sh", "-c", "echo hi"], undefined)).toEqual(["sh", "-c", "echo hi"]);
     expect(mapImage("docker.io/library/haproxy:3.0")?.kind).toBe("haproxy");
     const node = mapImage("node:20.19.5-bookworm-slim")!;
@@ -356,14 +379,9 @@ describe("pods on the local cluster's node", () => {
     expect(JSON.parse(viaBridge)).toMatchObject({ pod: b.metadata.name, path: "/from-a" });
     // the endpointslice controller sees the pods as ready endpoints of the Service
     const slices = await eventually("EndpointSlice with both pod IPs ready", async () => {
-      const list = await kubectlJson<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>([
-        "get",
-        "endpointslices",
-        "-n",
-        NS,
-        "-l",
-        "kubernetes.io/service-name=echo",
-      ]);
+      const list = await kubectlJson<{
+        items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[];
+      }>(["get", "endpointslices", "-n", NS, "-l", "kubernetes.io/service-name=echo"]);
       const ready = list.items
         .flatMap((s) => s.endpoints ?? [])
         .filter((e) => e.conditions?.ready)
@@ -374,7 +392,12 @@ describe("pods on the local cluster's node", () => {
   });
 
   test("a ConfigMap edit reaches the running pod's mounted file within 2 s; the service-account token works from inside the pod", async () => {
-    await apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: NS }, data: { msg: "first" } });
+    await apply({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "web", namespace: NS },
+      data: { msg: "first" },
+    });
     await apply({
       apiVersion: "v1",
       kind: "Pod",
@@ -400,7 +423,16 @@ describe("pods on the local cluster's node", () => {
     expect(fs.existsSync("/etc/web/msg")).toBe(false);
 
     const t0 = Date.now();
-    await kubectl(["patch", "configmap", "web", "-n", NS, "--type=merge", "-p", JSON.stringify({ data: { msg: "second" } })]);
+    await kubectl([
+      "patch",
+      "configmap",
+      "web",
+      "-n",
+      NS,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ data: { msg: "second" } }),
+    ]);
     await eventually(
       "the pod to serve the edited ConfigMap",
       async () => ((await get(`${base}/msg`)).body === "second" ? true : undefined),
@@ -411,7 +443,9 @@ describe("pods on the local cluster's node", () => {
 
     // projected service-account volume: namespace file, and a token + ca.crt the API server accepts at 10.244.0.1
     expect((await get(`${base}/ns`)).body).toBe(NS);
-    const who = JSON.parse((await get(`${base}/whoami`, 10_000)).body) as { status?: { userInfo?: { username?: string } } };
+    const who = JSON.parse((await get(`${base}/whoami`, 10_000)).body) as {
+      status?: { userInfo?: { username?: string } };
+    };
     expect(who.status?.userInfo?.username).toBe(`system:serviceaccount:${NS}:default`);
   });
 
@@ -432,7 +466,12 @@ describe("pods on the local cluster's node", () => {
       "  server web 127.0.0.1:9090",
       "",
     ].join("\n");
-    await apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "haproxy-cfg", namespace: NS }, stringData: { "haproxy.cfg": cfg } });
+    await apply({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "haproxy-cfg", namespace: NS },
+      stringData: { "haproxy.cfg": cfg },
+    });
     await apply({
       apiVersion: "v1",
       kind: "Pod",
@@ -630,14 +669,21 @@ describe("pods on the local cluster's node", () => {
       },
     });
     const refused = await eventually("ipc-sysctl to report its sandbox failure", async () => {
-      const p = await kubectlJson<{ status: { phase: string; message?: string } }>(["get", "pod", "ipc-sysctl", "-n", NS]);
+      const p = await kubectlJson<{ status: { phase: string; message?: string } }>([
+        "get",
+        "pod",
+        "ipc-sysctl",
+        "-n",
+        NS,
+      ]);
       return p.status.message ? p : undefined;
     });
     expect(refused.status).toMatchObject({
       phase: "Pending",
       message: "pod sandbox: sysctl kernel.shm_rmid_forced is not namespaced by the local node (only net.*)",
     });
-    for (const p of await readyPods("app=echo", 2)) expect((await get(`http://${p.status.podIP}:3000/`)).status).toBe(200);
+    for (const p of await readyPods("app=echo", 2))
+      expect((await get(`http://${p.status.podIP}:3000/`)).status).toBe(200);
     await kubectl(["delete", "pod", "no-binary", "pvc", "ipc-sysctl", "-n", NS, "--wait=true", "--timeout=60s"]);
   });
 
@@ -732,7 +778,9 @@ describe("pods on the local cluster's node", () => {
       expect(await leftovers()).toEqual([]);
       expect(podPids.filter(alive)).toEqual([]);
       expect(netnsList()).not.toMatch(/crossway-/);
-      expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toMatch(/crossway0|: cw[0-9a-f]{12}/);
+      expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toMatch(
+        /crossway0|: cw[0-9a-f]{12}/,
+      );
       expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toMatch(/\/run\/netns\/crossway-/);
       // leave the shared cluster as we found it, for the suites after this one
       await ensureCluster();
@@ -799,7 +847,12 @@ describe("pod deletion is always acted upon (in-process node, real API server)",
   };
 
   const cachedDeleted = (name: string) =>
-    eventually(`the deletion of ${name} in the informer`, async () => (informer?.get(RNS, name)?.metadata.deletionTimestamp ? true : undefined), 10_000, 20);
+    eventually(
+      `the deletion of ${name} in the informer`,
+      async () => (informer?.get(RNS, name)?.metadata.deletionTimestamp ? true : undefined),
+      10_000,
+      20,
+    );
 
   const startedPod = async (name: string) => {
     let statusPatched!: () => void;
@@ -815,7 +868,12 @@ describe("pod deletion is always acted upon (in-process node, real API server)",
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "crossway-race-"));
     const real = await Kube.fromFile(KUBECONFIG);
     kube = Object.create(real) as Kube;
-    (kube as { request: Kube["request"] }).request = async <T,>(method: string, p: string, body?: unknown, ct?: ContentType) => {
+    (kube as { request: Kube["request"] }).request = async <T>(
+      method: string,
+      p: string,
+      body?: unknown,
+      ct?: ContentType,
+    ) => {
       const res = await real.request<T>(method, p, body, ct);
       const m = method === "PATCH" && /\/pods\/([^/]+)\/status$/.exec(p);
       if (m) {
@@ -853,14 +911,18 @@ describe("pod deletion is always acted upon (in-process node, real API server)",
   afterAll(async () => {
     holds.clear();
     // a pod the node under test failed to finalise would hold the namespace: its node is this process
-    await kubectl(["delete", "pods", "--all", "-n", RNS, "--force", "--grace-period=0", "--wait=false"]).catch(() => undefined);
+    await kubectl(["delete", "pods", "--all", "-n", RNS, "--force", "--grace-period=0", "--wait=false"]).catch(
+      () => undefined,
+    );
     await kubectl(["delete", "namespace", RNS, "--wait=false", "--ignore-not-found"]).catch(() => undefined);
     informer?.stop();
     clearInterval(sweeper);
     manager?.detachAll();
     // nothing of ours may outlive the suite, whatever the node under test did
     for (const d of fs.existsSync(path.join(stateDir, "pods")) ? fs.readdirSync(path.join(stateDir, "pods")) : []) {
-      const rec = JSON.parse(fs.readFileSync(path.join(stateDir, "pods", d, "pod.json"), "utf8")) as { procs: Record<string, { pid: number }> };
+      const rec = JSON.parse(fs.readFileSync(path.join(stateDir, "pods", d, "pod.json"), "utf8")) as {
+        procs: Record<string, { pid: number }>;
+      };
       for (const p of Object.values(rec.procs)) signalGroup(p.pid, "SIGKILL");
     }
   }, 60_000);
@@ -895,7 +957,9 @@ describe("pod deletion is always acted upon (in-process node, real API server)",
         return isReady(p) && p.status.phase === "Running" ? p : undefined;
       });
       const rec = () =>
-        JSON.parse(fs.readFileSync(path.join(stateDir, "pods", ready.metadata.uid, "pod.json"), "utf8")) as { procs: Record<string, { pid: number }> };
+        JSON.parse(fs.readFileSync(path.join(stateDir, "pods", ready.metadata.uid, "pod.json"), "utf8")) as {
+          procs: Record<string, { pid: number }>;
+        };
       const pids = Object.values(rec().procs).map((p) => p.pid);
       expect(pids).toHaveLength(2);
       await sleep(6000); // three sweeps
@@ -969,7 +1033,8 @@ describe("pods deleted while starting on the shared node are gone within grace +
       await kubectl(["delete", "pod", name, "-n", DNS, "--wait=false"]);
       await eventually(
         `pod ${name} to be gone`,
-        async () => ((await kubectl(["get", "pods", "-n", DNS, "-o", "name"])).includes(`pod/${name}\n`) ? undefined : true),
+        async () =>
+          (await kubectl(["get", "pods", "-n", DNS, "-o", "name"])).includes(`pod/${name}\n`) ? undefined : true,
         (GRACE_S + 5) * 1000,
         200,
       ).catch(() => undefined);

@@ -13,10 +13,9 @@ export { eventually };
 
 export const OURS = "crossway.dev/gateway-controller";
 export const example = (file: string) => join(REPO, "examples", file);
-export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const applyFile = (file: string) => kubectl(["apply", "-f", example(file)]);
-
 
 interface Condition {
   type: string;
@@ -30,9 +29,13 @@ export async function gatewayAddress(ns: string, name: string, timeoutMs = 90_00
     `Gateway ${ns}/${name} Programmed with an address`,
     async () => {
       const gw = await kubectlJson<{ status?: { addresses?: { value: string }[]; conditions?: Condition[] } }>([
-        "get", "gateway", "-n", ns, name,
+        "get",
+        "gateway",
+        "-n",
+        ns,
+        name,
       ]);
-      const programmed = gw.status?.conditions?.find(c => c.type === "Programmed")?.status === "True";
+      const programmed = gw.status?.conditions?.find((c) => c.type === "Programmed")?.status === "True";
       return programmed ? gw.status?.addresses?.[0]?.value : undefined;
     },
     timeoutMs,
@@ -42,9 +45,13 @@ export async function gatewayAddress(ns: string, name: string, timeoutMs = 90_00
 /** Our parent entry's condition `type` on an HTTPRoute, once present. */
 export async function routeCondition(ns: string, name: string, type: string): Promise<Condition | undefined> {
   const route = await kubectlJson<{ status?: { parents?: { controllerName: string; conditions: Condition[] }[] } }>([
-    "get", "httproute", "-n", ns, name,
+    "get",
+    "httproute",
+    "-n",
+    ns,
+    name,
   ]);
-  return route.status?.parents?.find(p => p.controllerName === OURS)?.conditions.find(c => c.type === type);
+  return route.status?.parents?.find((p) => p.controllerName === OURS)?.conditions.find((c) => c.type === type);
 }
 
 export const waitRouteCondition = (ns: string, name: string, type: string, status: string, reason: string) =>
@@ -63,8 +70,15 @@ export interface Reply {
 export function get(address: string, path: string, opts: { host?: string; agent?: http.Agent } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.get(
-      { host: address, port: 80, path, headers: opts.host ? { host: opts.host } : {}, agent: opts.agent ?? false, timeout: 5_000 },
-      res => {
+      {
+        host: address,
+        port: 80,
+        path,
+        headers: opts.host ? { host: opts.host } : {},
+        agent: opts.agent ?? false,
+        timeout: 5_000,
+      },
+      (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {

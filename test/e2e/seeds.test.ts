@@ -7,11 +7,30 @@ import { ensureCluster } from "../../hack/cluster/up.js";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule } from "../../hack/dev-module.js";
 import { kubectl } from "../cluster/kube.js";
-import { applyFile, deleteNamespaces, eventually, freshNamespaces, gatewayAddress, get, waitRouteCondition, waitStatus } from "./harness.js";
+import {
+  applyFile,
+  deleteNamespaces,
+  eventually,
+  freshNamespaces,
+  gatewayAddress,
+  get,
+  waitRouteCondition,
+  waitStatus,
+} from "./harness.js";
 
 jest.setTimeout(240_000);
 
-const SEED_NAMESPACES = ["infra-ns", "careers", "product", "hr", "infra", "apples", "bananas", "test-source", "test-destination"];
+const SEED_NAMESPACES = [
+  "infra-ns",
+  "careers",
+  "product",
+  "hr",
+  "infra",
+  "apples",
+  "bananas",
+  "test-source",
+  "test-destination",
+];
 
 beforeAll(async () => {
   await ensureCluster();
@@ -81,15 +100,19 @@ describe("seed 001: /fruits split 70/30 across namespaces, ReferenceGrants requi
     // rightly answers 503 for the share of a Service without ready endpoints.
     await kubectl(["wait", "--for=condition=Available", "--timeout=120s", "-n", "apples", "deployment/apple-echo"]);
     await kubectl(["wait", "--for=condition=Available", "--timeout=120s", "-n", "bananas", "deployment/banana-echo"]);
-    await eventually("both fruit backends answering /fruits", async () => {
-      const seen = new Set<string>();
-      for (let i = 0; i < 40; i++) {
-        const r = await get(address, "/fruits");
-        if (r.status !== 200) return undefined;
-        seen.add(r.echo?.namespace ?? "none");
-      }
-      return seen.has("apples") && seen.has("bananas") ? true : undefined;
-    }, 60_000);
+    await eventually(
+      "both fruit backends answering /fruits",
+      async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 40; i++) {
+          const r = await get(address, "/fruits");
+          if (r.status !== 200) return undefined;
+          seen.add(r.echo?.namespace ?? "none");
+        }
+        return seen.has("apples") && seen.has("bananas") ? true : undefined;
+      },
+      60_000,
+    );
     const counts: Record<string, number> = {};
     const pods: Record<string, number> = {};
     // The issue asks for ±5% over 500 requests, which a fair 70/30 split still misses 1.5% of the
@@ -102,7 +125,9 @@ describe("seed 001: /fruits split 70/30 across namespaces, ReferenceGrants requi
       counts[ns] = (counts[ns] ?? 0) + 1;
       pods[r.echo?.pod ?? "none"] = (pods[r.echo?.pod ?? "none"] ?? 0) + 1;
     }
-    process.stderr.write(`seed-001: /fruits split over ${N} requests: ${JSON.stringify(counts)} (by pod: ${JSON.stringify(pods)})\n`);
+    process.stderr.write(
+      `seed-001: /fruits split over ${N} requests: ${JSON.stringify(counts)} (by pod: ${JSON.stringify(pods)})\n`,
+    );
     expect(Object.keys(counts).sort()).toEqual(["apples", "bananas"]);
     expect(Math.abs(counts.bananas! / N - 0.7)).toBeLessThanOrEqual(0.05);
   });
@@ -127,7 +152,12 @@ describe("seed 002: route in test-source → Service in test-destination via Gat
     await waitRouteCondition("test-source", "echo", "Accepted", "False", "NotAllowedByListeners");
     expect((await get(address, "/echo")).status).toBe(404);
     await kubectl([
-      "patch", "--type=json", "gateways.gateway.networking.k8s.io", "kong", "-n", "default",
+      "patch",
+      "--type=json",
+      "gateways.gateway.networking.k8s.io",
+      "kong",
+      "-n",
+      "default",
       '-p=[{"op":"replace","path":"/spec/listeners/0/allowedRoutes/namespaces/from","value":"All"}]',
     ]);
     await waitRouteCondition("test-source", "echo", "Accepted", "True", "Accepted");

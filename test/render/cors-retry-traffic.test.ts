@@ -60,7 +60,15 @@ let P = 0;
 
 const cors = (c: Partial<CorsIR>): FilterIR => ({
   type: "CORS",
-  cors: { allowOrigins: [], allowMethods: [], allowHeaders: [], exposeHeaders: [], allowCredentials: false, maxAgeSeconds: 5, ...c },
+  cors: {
+    allowOrigins: [],
+    allowMethods: [],
+    allowHeaders: [],
+    exposeHeaders: [],
+    allowCredentials: false,
+    maxAgeSeconds: 5,
+    ...c,
+  },
 });
 
 beforeAll(async () => {
@@ -74,22 +82,33 @@ beforeAll(async () => {
     port(P, [
       listener("any", undefined, [
         vhost("*", [
-          rule(prefix("/cors-1"), [a], [
-            cors({
-              allowOrigins: ["https://www.foo.com", "https://*.bar.com", "http://local.test:8080"],
-              allowMethods: ["GET", "OPTIONS"],
-              allowHeaders: ["x-header-1", "x-header-2"],
-              exposeHeaders: ["x-header-3", "x-header-4"],
-              allowCredentials: true,
-              maxAgeSeconds: 3600,
-            }),
-          ]),
-          rule(prefix("/cors-any"), [a], [cors({ allowOrigins: ["*"], allowMethods: ["*"], allowHeaders: ["*"], allowCredentials: true })]),
+          rule(
+            prefix("/cors-1"),
+            [a],
+            [
+              cors({
+                allowOrigins: ["https://www.foo.com", "https://*.bar.com", "http://local.test:8080"],
+                allowMethods: ["GET", "OPTIONS"],
+                allowHeaders: ["x-header-1", "x-header-2"],
+                exposeHeaders: ["x-header-3", "x-header-4"],
+                allowCredentials: true,
+                maxAgeSeconds: 3600,
+              }),
+            ],
+          ),
+          rule(
+            prefix("/cors-any"),
+            [a],
+            [cors({ allowOrigins: ["*"], allowMethods: ["*"], allowHeaders: ["*"], allowCredentials: true })],
+          ),
           rule(prefix("/cors-anon"), [a], [cors({ allowOrigins: ["*"], allowMethods: ["PUT"], exposeHeaders: ["*"] })]),
           rule(prefix("/retry/500x3"), [f], [], { retry: { codes: [500], attempts: 3 } }),
           rule(prefix("/retry/all"), [f], [], { retry: { codes: [500, 502, 503, 504], attempts: 2 } }),
           rule(prefix("/retry/conn"), [f], [], { retry: { codes: [], attempts: 2 } }),
-          rule(prefix("/retry/timeout"), [f], [], { retry: { codes: [], attempts: 1 }, timeouts: { backendRequestMs: 300 } }),
+          rule(prefix("/retry/timeout"), [f], [], {
+            retry: { codes: [], attempts: 1 },
+            timeouts: { backendRequestMs: 300 },
+          }),
           rule(prefix("/no-retry"), [f]),
         ]),
       ]),
@@ -131,15 +150,33 @@ describe("CORS preflight answered by the gateway", () => {
     expect(echo.seen.length).toBe(before);
   });
   it("wildcard origins match any number of labels, default ports, case-insensitively", async () => {
-    for (const o of ["https://www.bar.com", "https://xpto.www.bar.com", "HTTPS://WWW.BAR.COM", "https://www.foo.com:443", "http://local.test:8080"]) {
+    for (const o of [
+      "https://www.bar.com",
+      "https://xpto.www.bar.com",
+      "HTTPS://WWW.BAR.COM",
+      "https://www.foo.com:443",
+      "http://local.test:8080",
+    ]) {
       const r = await preflight("/cors-1", o, "GET");
       expect([o, r.headers["access-control-allow-origin"]]).toEqual([o, o]);
     }
   });
   it("non-matching origins get 204 without CORS headers", async () => {
-    for (const o of ["https://foobar.com", "https://bar.com", "http://www.foo.com", "https://www.foo.com:8443", "https://www.foo.com.evil.test", "http://local.test"]) {
+    for (const o of [
+      "https://foobar.com",
+      "https://bar.com",
+      "http://www.foo.com",
+      "https://www.foo.com:8443",
+      "https://www.foo.com.evil.test",
+      "http://local.test",
+    ]) {
       const r = await preflight("/cors-1", o, "GET");
-      expect([o, r.status, r.headers["access-control-allow-origin"], r.headers["access-control-allow-methods"]]).toEqual([o, 204, undefined, undefined]);
+      expect([
+        o,
+        r.status,
+        r.headers["access-control-allow-origin"],
+        r.headers["access-control-allow-methods"],
+      ]).toEqual([o, 204, undefined, undefined]);
     }
   });
   it("wildcards with credentials echo the requested method and headers, never *", async () => {

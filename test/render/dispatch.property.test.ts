@@ -14,13 +14,21 @@ import { exact, listener, prefix, rule, svc, vhost } from "./ir-builders";
 
 const label = fc.constantFrom("a", "b", "c");
 const name = fc.array(label, { minLength: 1, maxLength: 3 }).map((ls) => ls.join("."));
-const pattern = fc.oneof(name, name.map((n) => `*.${n}`));
+const pattern = fc.oneof(
+  name,
+  name.map((n) => `*.${n}`),
+);
 const path = fc.array(fc.constantFrom("x", "y", "xy"), { maxLength: 3 }).map((s) => `/${s.join("/")}`);
 
 // --- the spec, read directly ---
 const matches = (p: string | undefined, host: string) =>
-  p === undefined || p === "*" ? true : p.startsWith("*.") ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : p === host;
-const rank = (p: string | undefined) => (p === undefined || p === "*" ? [2, 0] : p.startsWith("*.") ? [1, -p.split(".").length] : [0, 0]);
+  p === undefined || p === "*"
+    ? true
+    : p.startsWith("*.")
+      ? host.endsWith(p.slice(1)) && host.length > p.length - 1
+      : p === host;
+const rank = (p: string | undefined) =>
+  p === undefined || p === "*" ? [2, 0] : p.startsWith("*.") ? [1, -p.split(".").length] : [0, 0];
 const cmp = (a: string | undefined, b: string | undefined) => rank(a)[0] - rank(b)[0] || rank(a)[1] - rank(b)[1];
 const pathMatches = (r: RouteRuleIR, p: string) => {
   const m = r.match.path!;
@@ -78,34 +86,51 @@ function haproxyRule(port: PortIR, host: string, p: string): string | undefined 
 }
 
 /** Listeners and vhosts with hostnames from `hostnames` (plus "*" and no hostname). */
-const arbPortOf = (hostnames: fc.Arbitrary<string>) => fc
-  .array(
-    fc.record({
-      hostname: fc.option(hostnames, { nil: undefined }),
-      vhosts: fc.array(fc.record({ hostname: fc.oneof(hostnames, fc.constant("*")), rules: fc.array(fc.record({ exact: fc.boolean(), path }), { minLength: 1, maxLength: 3 }) }), { maxLength: 3 }),
-    }),
-    { minLength: 1, maxLength: 3 },
-  )
-  .map((ls): PortIR => {
-    const seen = new Set<string>();
-    const listeners: ListenerIR[] = [];
-    ls.forEach((l, i) => {
-      const key = l.hostname ?? "*";
-      if (seen.has(key)) return; // conflicted listeners never reach the IR
-      seen.add(key);
-      const vhs = new Map<string, RouteRuleIR[]>();
-      for (const v of l.vhosts) {
-        // effective hostnames lie within the listener's; "*" only on a hostname-less listener
-        const h = v.hostname === "*" ? (l.hostname ?? "*") : v.hostname;
-        if (l.hostname !== undefined && !(h === l.hostname || (l.hostname.startsWith("*.") && h.endsWith(l.hostname.slice(1))))) continue;
-        const rules = v.rules.map((r) => rule(r.exact ? exact(r.path) : prefix(r.path), [svc("s", [])]));
-        vhs.set(h, [...(vhs.get(h) ?? []), ...rules]);
-      }
-      const sorted = [...vhs.entries()].sort((a, b) => cmp(a[0], b[0]) || (a[0] < b[0] ? -1 : 1));
-      listeners.push(listener(`l${i}`, l.hostname, sorted.map(([h, rules]) => vhost(h, sortRules(rules)))));
+const arbPortOf = (hostnames: fc.Arbitrary<string>) =>
+  fc
+    .array(
+      fc.record({
+        hostname: fc.option(hostnames, { nil: undefined }),
+        vhosts: fc.array(
+          fc.record({
+            hostname: fc.oneof(hostnames, fc.constant("*")),
+            rules: fc.array(fc.record({ exact: fc.boolean(), path }), { minLength: 1, maxLength: 3 }),
+          }),
+          { maxLength: 3 },
+        ),
+      }),
+      { minLength: 1, maxLength: 3 },
+    )
+    .map((ls): PortIR => {
+      const seen = new Set<string>();
+      const listeners: ListenerIR[] = [];
+      ls.forEach((l, i) => {
+        const key = l.hostname ?? "*";
+        if (seen.has(key)) return; // conflicted listeners never reach the IR
+        seen.add(key);
+        const vhs = new Map<string, RouteRuleIR[]>();
+        for (const v of l.vhosts) {
+          // effective hostnames lie within the listener's; "*" only on a hostname-less listener
+          const h = v.hostname === "*" ? (l.hostname ?? "*") : v.hostname;
+          if (
+            l.hostname !== undefined &&
+            !(h === l.hostname || (l.hostname.startsWith("*.") && h.endsWith(l.hostname.slice(1))))
+          )
+            continue;
+          const rules = v.rules.map((r) => rule(r.exact ? exact(r.path) : prefix(r.path), [svc("s", [])]));
+          vhs.set(h, [...(vhs.get(h) ?? []), ...rules]);
+        }
+        const sorted = [...vhs.entries()].sort((a, b) => cmp(a[0], b[0]) || (a[0] < b[0] ? -1 : 1));
+        listeners.push(
+          listener(
+            `l${i}`,
+            l.hostname,
+            sorted.map(([h, rules]) => vhost(h, sortRules(rules))),
+          ),
+        );
+      });
+      return { port: 80, protocol: "HTTP", listeners: listeners.sort((a, b) => cmp(a.hostname, b.hostname)) };
     });
-    return { port: 80, protocol: "HTTP", listeners: listeners.sort((a, b) => cmp(a.hostname, b.hostname)) };
-  });
 
 /** Any patterns, and exact names only (which often get host-keyed maps). */
 const arbPort = fc.oneof(arbPortOf(pattern), arbPortOf(name));
@@ -113,7 +138,10 @@ const arbPort = fc.oneof(arbPortOf(pattern), arbPortOf(name));
 /** The engine's precedence for path-only rules: Exact first, then longer prefixes. */
 function sortRules(rules: RouteRuleIR[]): RouteRuleIR[] {
   const key = (r: RouteRuleIR) => (r.match.path!.type === "Exact" ? 0 : 1) * 1e6 - r.match.path!.value.length;
-  return rules.map((r, i) => ({ r, i })).sort((a, b) => key(a.r) - key(b.r) || a.i - b.i).map((x) => x.r);
+  return rules
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => key(a.r) - key(b.r) || a.i - b.i)
+    .map((x) => x.r);
 }
 
 describe("host and path dispatch", () => {

@@ -10,7 +10,10 @@ const ep = [{ ip: "127.0.0.1", port: 9 }];
 const check = (files: Record<string, string>) => {
   const dir = tempDir("crossway-failclosed-");
   writeFiles(dir, files);
-  return execFileSync("haproxy", ["-c", "-C", dir, "-f", join(dir, "haproxy.cfg")], { encoding: "utf8", stdio: "pipe" });
+  return execFileSync("haproxy", ["-c", "-C", dir, "-f", join(dir, "haproxy.cfg")], {
+    encoding: "utf8",
+    stdio: "pipe",
+  });
 };
 
 describe("fail closed", () => {
@@ -21,7 +24,16 @@ describe("fail closed", () => {
           listener("http", undefined, [
             vhost("*", [
               rule(prefix("/m", { headers: [{ type: "Exact", name: "x#y", value: "1" }] }), [svc("a", ep)]),
-              rule(prefix("/f"), [svc("a", ep)], [{ type: "RequestHeaderModifier", modifier: { set: [{ name: "x", value: "a\nb" }], add: [], remove: [] } }]),
+              rule(
+                prefix("/f"),
+                [svc("a", ep)],
+                [
+                  {
+                    type: "RequestHeaderModifier",
+                    modifier: { set: [{ name: "x", value: "a\nb" }], add: [], remove: [] },
+                  },
+                ],
+              ),
             ]),
           ]),
         ]),
@@ -40,7 +52,9 @@ describe("fail closed", () => {
     const dir = tempDir("crossway-certs-");
     const a = makeCert(dir, ["a.test"]);
     const b = makeCert(dir, ["b.test"]);
-    const tls = { certificates: [{ ref: { namespace: "default", name: "bad" }, certPem: a.certPem, keyPem: b.keyPem }] };
+    const tls = {
+      certificates: [{ ref: { namespace: "default", name: "bad" }, certPem: a.certPem, keyPem: b.keyPem }],
+    };
     const out = renderGateway(
       gateway([
         port(80, [listener("http", undefined, [vhost("*", [rule(prefix("/"), [svc("a", ep)])])])]),

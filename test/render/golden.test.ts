@@ -29,7 +29,10 @@ const otherFiles = (files: Record<string, string>) =>
 function check(files: Record<string, string>): string {
   const tmp = tempDir("crossway-golden-");
   writeFiles(tmp, files);
-  return execFileSync("haproxy", ["-c", "-C", tmp, "-f", join(tmp, "haproxy.cfg")], { encoding: "utf8", stdio: "pipe" });
+  return execFileSync("haproxy", ["-c", "-C", tmp, "-f", join(tmp, "haproxy.cfg")], {
+    encoding: "utf8",
+    stdio: "pipe",
+  });
 }
 
 describe("render goldens", () => {

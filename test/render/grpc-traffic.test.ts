@@ -18,7 +18,17 @@ import { renderGateway } from "../../capabilities/render/index";
 import { CONTROLLER_NAME } from "../../capabilities/dataplane/conventions";
 import type { ClusterSnapshot } from "../../capabilities/engine/index";
 import type { TLSMode } from "../../capabilities/crd/generated/gateway-v1";
-import { freePort, makeCert, request, startEcho, startHaproxy, tempDir, writeFiles, type Echo, type Haproxy } from "./harness";
+import {
+  freePort,
+  makeCert,
+  request,
+  startEcho,
+  startHaproxy,
+  tempDir,
+  writeFiles,
+  type Echo,
+  type Haproxy,
+} from "./harness";
 
 const NS = "apps";
 const SERVICE = "gateway_api_conformance.echo_basic.grpcecho.GrpcEcho";
@@ -56,7 +66,10 @@ const PREFACE = "PRI * HTTP/2.0";
 async function startGrpcBackend(name: string, opts: { http1?: boolean } = {}): Promise<GrpcBackend> {
   const seen: GrpcSeen[] = [];
   const sockets = new Set<net.Socket>();
-  const onRequest = (req: http2.Http2ServerRequest | http.IncomingMessage, res: http2.Http2ServerResponse | http.ServerResponse) => {
+  const onRequest = (
+    req: http2.Http2ServerRequest | http.IncomingMessage,
+    res: http2.Http2ServerResponse | http.ServerResponse,
+  ) => {
     const body: GrpcSeen = {
       backend: name,
       httpVersion: req.httpVersion,
@@ -103,7 +116,8 @@ async function startGrpcBackend(name: string, opts: { http1?: boolean } = {}): P
     });
   });
   const port = opts.http1 ? await listen(front) : h2port;
-  const closeServer = (srv: net.Server) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve()));
+  const closeServer = (srv: net.Server) =>
+    new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve()));
   return {
     name,
     port,
@@ -190,7 +204,11 @@ const service = (name: string, appProtocol?: string): V1Service => ({
   apiVersion: "v1",
   kind: "Service",
   metadata: { name, namespace: NS },
-  spec: { ports: [{ name: "grpc", port: 8080, targetPort: 3000 as never, protocol: "TCP", ...(appProtocol ? { appProtocol } : {}) }] },
+  spec: {
+    ports: [
+      { name: "grpc", port: 8080, targetPort: 3000 as never, protocol: "TCP", ...(appProtocol ? { appProtocol } : {}) },
+    ],
+  },
 });
 
 const slice = (svc: string, port: number): V1EndpointSlice => ({
@@ -202,11 +220,26 @@ const slice = (svc: string, port: number): V1EndpointSlice => ({
   endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }],
 });
 
-function snapshot(P: number, Q: number, ports: Record<string, number>, cert: { certPem: string; keyPem: string }): ClusterSnapshot {
-  const meta = (name: string) => ({ name, namespace: NS, generation: 1, creationTimestamp: "2026-01-01T00:00:00Z" as never });
+function snapshot(
+  P: number,
+  Q: number,
+  ports: Record<string, number>,
+  cert: { certPem: string; keyPem: string },
+): ClusterSnapshot {
+  const meta = (name: string) => ({
+    name,
+    namespace: NS,
+    generation: 1,
+    creationTimestamp: "2026-01-01T00:00:00Z" as never,
+  });
   return {
     gatewayClasses: [
-      { apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: "crossway", generation: 1 }, spec: { controllerName: CONTROLLER_NAME } },
+      {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "GatewayClass",
+        metadata: { name: "crossway", generation: 1 },
+        spec: { controllerName: CONTROLLER_NAME },
+      },
     ],
     gateways: [
       {
@@ -217,7 +250,13 @@ function snapshot(P: number, Q: number, ports: Record<string, number>, cert: { c
           gatewayClassName: "crossway",
           listeners: [
             { name: "http", port: P, protocol: "HTTP" },
-            { name: "https", port: Q, protocol: "HTTPS", hostname: "grpc.test", tls: { mode: "Terminate" as TLSMode, certificateRefs: [{ name: "grpc-cert" }] } },
+            {
+              name: "https",
+              port: Q,
+              protocol: "HTTPS",
+              hostname: "grpc.test",
+              tls: { mode: "Terminate" as TLSMode, certificateRefs: [{ name: "grpc-cert" }] },
+            },
           ],
         },
       },
@@ -228,13 +267,21 @@ function snapshot(P: number, Q: number, ports: Record<string, number>, cert: { c
         apiVersion: "gateway.networking.k8s.io/v1",
         kind: "HTTPRoute",
         metadata: meta("web"),
-        spec: { parentRefs: [{ name: "gw" }], hostnames: ["web.test"], rules: [{ backendRefs: [{ name: "web", port: 8080 }] }] },
+        spec: {
+          parentRefs: [{ name: "gw" }],
+          hostnames: ["web.test"],
+          rules: [{ backendRefs: [{ name: "web", port: 8080 }] }],
+        },
       },
       {
         apiVersion: "gateway.networking.k8s.io/v1",
         kind: "HTTPRoute",
         metadata: meta("both-http"),
-        spec: { parentRefs: [{ name: "gw" }], hostnames: ["both.test"], rules: [{ backendRefs: [{ name: "both", port: 8080 }] }] },
+        spec: {
+          parentRefs: [{ name: "gw" }],
+          hostnames: ["both.test"],
+          rules: [{ backendRefs: [{ name: "both", port: 8080 }] }],
+        },
       },
     ],
     grpcRoutes: [
@@ -246,12 +293,24 @@ function snapshot(P: number, Q: number, ports: Record<string, number>, cert: { c
           parentRefs: [{ name: "gw" }],
           hostnames: ["grpc.test"],
           rules: [
-            { matches: [{ method: { service: SERVICE, method: "Echo" } }], backendRefs: [{ name: "grpc-v1", port: 8080 }] },
-            { matches: [{ method: { service: SERVICE, method: "EchoTwo" } }], backendRefs: [{ name: "grpc-v2", port: 8080 }] },
+            {
+              matches: [{ method: { service: SERVICE, method: "Echo" } }],
+              backendRefs: [{ name: "grpc-v1", port: 8080 }],
+            },
+            {
+              matches: [{ method: { service: SERVICE, method: "EchoTwo" } }],
+              backendRefs: [{ name: "grpc-v2", port: 8080 }],
+            },
             // a whole service, only with a header
-            { matches: [{ method: { service: "other.Service" }, headers: [{ name: "version", value: "two" }] }], backendRefs: [{ name: "grpc-v2", port: 8080 }] },
+            {
+              matches: [{ method: { service: "other.Service" }, headers: [{ name: "version", value: "two" }] }],
+              backendRefs: [{ name: "grpc-v2", port: 8080 }],
+            },
             // a Service port without appProtocol, also used by an HTTPRoute
-            { matches: [{ method: { service: SERVICE, method: "EchoBoth" } }], backendRefs: [{ name: "both", port: 8080 }] },
+            {
+              matches: [{ method: { service: SERVICE, method: "EchoBoth" } }],
+              backendRefs: [{ name: "both", port: 8080 }],
+            },
           ],
         },
       },
@@ -260,14 +319,22 @@ function snapshot(P: number, Q: number, ports: Record<string, number>, cert: { c
     namespaces: [{ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } }],
     // grpc-v1 says nothing about its protocol (a GRPCRoute backend defaults to h2c); grpc-v2 says h2c.
     services: [service("grpc-v1"), service("grpc-v2", "kubernetes.io/h2c"), service("web"), service("both")],
-    endpointSlices: [slice("grpc-v1", ports["grpc-v1"]), slice("grpc-v2", ports["grpc-v2"]), slice("web", ports.web), slice("both", ports.both)],
+    endpointSlices: [
+      slice("grpc-v1", ports["grpc-v1"]),
+      slice("grpc-v2", ports["grpc-v2"]),
+      slice("web", ports.web),
+      slice("both", ports.both),
+    ],
     secrets: [
       {
         apiVersion: "v1",
         kind: "Secret",
         type: "kubernetes.io/tls",
         metadata: { name: "grpc-cert", namespace: NS },
-        data: { "tls.crt": Buffer.from(cert.certPem).toString("base64"), "tls.key": Buffer.from(cert.keyPem).toString("base64") },
+        data: {
+          "tls.crt": Buffer.from(cert.certPem).toString("base64"),
+          "tls.key": Buffer.from(cert.keyPem).toString("base64"),
+        },
       },
     ],
   };
@@ -294,7 +361,12 @@ beforeAll(async () => {
   const dir = tempDir("crossway-grpc-");
   const cert = makeCert(dir, ["grpc.test"]);
   ca = cert.certPem;
-  const snap = snapshot(P, Q, { "grpc-v1": grpc["grpc-v1"].port, "grpc-v2": grpc["grpc-v2"].port, web: web.port, both: grpc.both.port }, cert);
+  const snap = snapshot(
+    P,
+    Q,
+    { "grpc-v1": grpc["grpc-v1"].port, "grpc-v2": grpc["grpc-v2"].port, web: web.port, both: grpc.both.port },
+    cert,
+  );
   const result = translate(snap, { controllerName: CONTROLLER_NAME });
   expect(result.ir).toHaveLength(1);
   const rendered = renderGateway(result.ir[0], { runDir: dir, bindAddress: "127.0.0.1" });
@@ -312,14 +384,22 @@ afterAll(async () => {
 });
 
 const call = (method: string, o: { authority?: string; headers?: Record<string, string>; service?: string } = {}) =>
-  h2Request(session!, `/${o.service ?? SERVICE}/${method}`, { authority: o.authority ?? "grpc.test", headers: o.headers });
+  h2Request(session!, `/${o.service ?? SERVICE}/${method}`, {
+    authority: o.authority ?? "grpc.test",
+    headers: o.headers,
+  });
 
 describe("HTTP/2 prior knowledge (h2c) on the clear-text port", () => {
   it("routes gRPC methods to their backends over HTTP/2 and passes the grpc-status trailers back", async () => {
     const one = await call("Echo");
     expect(one.status).toBe(200);
     expect(one.headers["content-type"]).toBe("application/grpc");
-    expect(one.seen).toMatchObject({ backend: "grpc-v1", httpVersion: "2.0", path: `/${SERVICE}/Echo`, authority: "grpc.test" });
+    expect(one.seen).toMatchObject({
+      backend: "grpc-v1",
+      httpVersion: "2.0",
+      path: `/${SERVICE}/Echo`,
+      authority: "grpc.test",
+    });
     expect(one.trailers["grpc-status"]).toBe("0");
     expect(one.trailers["grpc-message"]).toBe("OK");
 
@@ -343,7 +423,9 @@ describe("HTTP/2 prior knowledge (h2c) on the clear-text port", () => {
   });
 
   it("a service-wide match with a header needs the header", async () => {
-    expect((await call("Anything", { service: "other.Service", headers: { version: "two" } })).seen?.backend).toBe("grpc-v2");
+    expect((await call("Anything", { service: "other.Service", headers: { version: "two" } })).seen?.backend).toBe(
+      "grpc-v2",
+    );
     expect((await call("Anything", { service: "other.Service", headers: { version: "one" } })).status).toBe(404);
     expect((await call("Anything", { service: "other.Service" })).status).toBe(404);
   });
@@ -405,7 +487,11 @@ describe("HTTP/2 over TLS (ALPN) on the HTTPS port", () => {
     }
   });
   it("HTTP/1.1 clients still get HTTP/1.1 there", async () => {
-    const r = await request(Q, `/${SERVICE}/Echo`, { host: "grpc.test", method: "POST", tls: { servername: "grpc.test", ca } });
+    const r = await request(Q, `/${SERVICE}/Echo`, {
+      host: "grpc.test",
+      method: "POST",
+      tls: { servername: "grpc.test", ca },
+    });
     // an HTTP/1.1 request reaches the gRPC backend over HTTP/2 (HAProxy converts)
     expect(r.status).toBe(200);
     expect(r.headers["x-backend"]).toBe("grpc-v1");

@@ -101,9 +101,13 @@ export interface Haproxy {
 /** `haproxy -W -db -S <dir>/master.sock -C <dir> -f <dir>/haproxy.cfg`, running once `port` accepts. */
 export async function startHaproxy(dir: string, port: number): Promise<Haproxy> {
   let out = "";
-  const proc = spawn("haproxy", ["-W", "-db", "-S", `${dir}/master.sock,level,admin`, "-C", dir, "-f", `${dir}/haproxy.cfg`], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const proc = spawn(
+    "haproxy",
+    ["-W", "-db", "-S", `${dir}/master.sock,level,admin`, "-C", dir, "-f", `${dir}/haproxy.cfg`],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
@@ -176,8 +180,23 @@ export function makeCert(dir: string, names: string[]): { certPem: string; keyPe
   const crt = join(dir, `${names[0].replace(/\*/g, "wild")}.crt`);
   execFileSync(
     "openssl",
-    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt, "-days", "2", "-subj", `/CN=${names[0]}`,
-      "-addext", `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`],
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      crt,
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${names[0]}`,
+      "-addext",
+      `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
+    ],
     { stdio: "ignore" },
   );
   return { certPem: readFileSync(crt, "utf8"), keyPem: readFileSync(key, "utf8") };

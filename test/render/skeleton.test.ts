@@ -4,12 +4,17 @@ import { configSkeleton, renderGateway, serverStates } from "../../capabilities/
 import { gateway, listener, port, prefix, rule, svc, vhost } from "./ir-builders";
 
 const cfg = (endpoints: { ip: string; port: number }[], path = "/") =>
-  renderGateway(gateway([port(80, [listener("http", undefined, [vhost("*", [rule(prefix(path), [svc("a", endpoints)])])])])])).files["haproxy.cfg"];
+  renderGateway(
+    gateway([port(80, [listener("http", undefined, [vhost("*", [rule(prefix(path), [svc("a", endpoints)])])])])]),
+  ).files["haproxy.cfg"];
 
 describe("config skeleton", () => {
   it("is the same when only endpoint addresses or readiness change", () => {
     const a = cfg([{ ip: "127.0.0.1", port: 8080 }]);
-    const b = cfg([{ ip: "127.0.0.2", port: 9090 }, { ip: "::1", port: 80 }]);
+    const b = cfg([
+      { ip: "127.0.0.2", port: 9090 },
+      { ip: "::1", port: 80 },
+    ]);
     const none = cfg([]);
     expect(a).not.toBe(b);
     expect(configSkeleton(a)).toBe(configSkeleton(b));
@@ -24,7 +29,12 @@ describe("config skeleton", () => {
   });
 
   it("lists every server with its address and state", () => {
-    const states = serverStates(cfg([{ ip: "127.0.0.2", port: 9090 }, { ip: "::1", port: 80 }]));
+    const states = serverStates(
+      cfg([
+        { ip: "127.0.0.2", port: 9090 },
+        { ip: "::1", port: 80 },
+      ]),
+    );
     expect(states).toEqual([
       { key: "svc_default_a_80/s1", host: "127.0.0.2", port: 9090, enabled: true },
       { key: "svc_default_a_80/s2", host: "::1", port: 80, enabled: true },

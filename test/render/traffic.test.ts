@@ -5,7 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { renderGateway } from "../../capabilities/render/index";
 import { exact, gateway, invalid, listener, match, port, prefix, regex, rule, svc, vhost } from "./ir-builders";
-import { freePort, makeCert, request, startEcho, startHaproxy, tempDir, writeFiles, type Echo, type Haproxy } from "./harness";
+import {
+  freePort,
+  makeCert,
+  request,
+  startEcho,
+  startHaproxy,
+  tempDir,
+  writeFiles,
+  type Echo,
+  type Haproxy,
+} from "./harness";
 
 let echoes: Record<string, Echo> = {};
 let haproxy: Haproxy;
@@ -22,7 +32,11 @@ beforeAll(async () => {
   [P, Q, R] = [await freePort(), await freePort(), await freePort()];
   const dir = tempDir("crossway-traffic-");
   certs = { secure: makeCert(dir, ["secure.test"]), wild: makeCert(dir, ["*.wild.test"]) };
-  const hdr = { set: [{ name: "X-Set", value: "v1 100%" }], add: [{ name: "X-Add", value: "a2" }], remove: ["X-Remove"] };
+  const hdr = {
+    set: [{ name: "X-Set", value: "v1 100%" }],
+    add: [{ name: "X-Add", value: "a2" }],
+    remove: ["X-Remove"],
+  };
   const ir = gateway([
     port(P, [
       listener("exact", "exact.example.com", [vhost("exact.example.com", [rule(prefix("/"), [s("c")])])]),
@@ -32,30 +46,80 @@ beforeAll(async () => {
       ]),
       listener("any", undefined, [
         vhost("filters.test", [
-          rule(prefix("/hdr"), [s("a")], [
-            { type: "RequestHeaderModifier", modifier: hdr },
-            { type: "ResponseHeaderModifier", modifier: { set: [{ name: "X-Resp", value: "r1" }], add: [], remove: ["X-Echo-Drop"] } },
-          ]),
-          rule(prefix("/redirect"), [], [{ type: "RequestRedirect", scheme: "https", hostname: "other.test", statusCode: 301 }]),
-          rule(prefix("/redir-prefix"), [], [{ type: "RequestRedirect", path: { type: "ReplacePrefixMatch", value: "/new" }, statusCode: 302 }]),
-          rule(prefix("/redir-port"), [], [{ type: "RequestRedirect", port: 8443, path: { type: "ReplaceFullPath", value: "/full" }, statusCode: 307 }]),
-          rule(prefix("/rewrite"), [s("a")], [{ type: "URLRewrite", hostname: "rewritten.test", path: { type: "ReplacePrefixMatch", value: "/v2" } }]),
+          rule(
+            prefix("/hdr"),
+            [s("a")],
+            [
+              { type: "RequestHeaderModifier", modifier: hdr },
+              {
+                type: "ResponseHeaderModifier",
+                modifier: { set: [{ name: "X-Resp", value: "r1" }], add: [], remove: ["X-Echo-Drop"] },
+              },
+            ],
+          ),
+          rule(
+            prefix("/redirect"),
+            [],
+            [{ type: "RequestRedirect", scheme: "https", hostname: "other.test", statusCode: 301 }],
+          ),
+          rule(
+            prefix("/redir-prefix"),
+            [],
+            [{ type: "RequestRedirect", path: { type: "ReplacePrefixMatch", value: "/new" }, statusCode: 302 }],
+          ),
+          rule(
+            prefix("/redir-port"),
+            [],
+            [
+              {
+                type: "RequestRedirect",
+                port: 8443,
+                path: { type: "ReplaceFullPath", value: "/full" },
+                statusCode: 307,
+              },
+            ],
+          ),
+          rule(
+            prefix("/rewrite"),
+            [s("a")],
+            [{ type: "URLRewrite", hostname: "rewritten.test", path: { type: "ReplacePrefixMatch", value: "/v2" } }],
+          ),
           rule(prefix("/strip"), [s("a")], [{ type: "URLRewrite", path: { type: "ReplacePrefixMatch", value: "/" } }]),
-          rule(exact("/full"), [s("a")], [{ type: "URLRewrite", path: { type: "ReplaceFullPath", value: "/replaced" } }]),
+          rule(
+            exact("/full"),
+            [s("a")],
+            [{ type: "URLRewrite", path: { type: "ReplaceFullPath", value: "/replaced" } }],
+          ),
           rule(prefix("/slow"), [svc("slow", ep("slow"))], [], { timeouts: { requestMs: 300 } }),
-          rule(prefix("/mirrored"), [s("a")], [
-            { type: "RequestHeaderModifier", modifier: { set: [{ name: "X-Before-Mirror", value: "yes" }], add: [], remove: [] } },
-            { type: "RequestMirror", backend: s("mirror"), percent: 100 },
-            { type: "RequestMirror", backend: s("d"), percent: 100 },
+          rule(
+            prefix("/mirrored"),
+            [s("a")],
+            [
+              {
+                type: "RequestHeaderModifier",
+                modifier: { set: [{ name: "X-Before-Mirror", value: "yes" }], add: [], remove: [] },
+              },
+              { type: "RequestMirror", backend: s("mirror"), percent: 100 },
+              { type: "RequestMirror", backend: s("d"), percent: 100 },
+            ],
+          ),
+          rule(prefix("/ref-filter"), [
+            svc("b", ep("b"), 1, [
+              {
+                type: "RequestHeaderModifier",
+                modifier: { set: [{ name: "X-Ref", value: "yes" }], add: [], remove: [] },
+              },
+            ]),
           ]),
-          rule(prefix("/ref-filter"), [svc("b", ep("b"), 1, [{ type: "RequestHeaderModifier", modifier: { set: [{ name: "X-Ref", value: "yes" }], add: [], remove: [] } }])]),
         ]),
         vhost("*", [
           rule(exact("/exact"), [s("a")]),
           rule(regex("/regex/[0-9]+"), [s("b")]),
           rule(prefix("/match", { method: "POST" }), [s("c")]),
           rule(prefix("/match", { headers: [{ type: "Exact", name: "x-env", value: "canary" }] }), [s("d")]),
-          rule(prefix("/match", { queryParams: [{ type: "RegularExpression", name: "version", value: "v[0-9]" }] }), [s("b")]),
+          rule(prefix("/match", { queryParams: [{ type: "RegularExpression", name: "version", value: "v[0-9]" }] }), [
+            s("b"),
+          ]),
           rule(prefix("/match"), [s("a")]),
           rule(prefix("/foo/"), [s("b")]),
           rule(prefix("/split"), [s("apples", 70), s("bananas", 30)]),
@@ -79,8 +143,13 @@ beforeAll(async () => {
       "HTTPS",
     ),
     port(R, [
-      listener("shop", "shop.test", [vhost("shop.test", [rule(exact("/cart"), [s("a")]), rule(prefix("/"), [s("b")])])]),
-      listener("apps", undefined, [vhost("c.test", [rule(prefix("/api"), [s("c")])]), vhost("d.test", [rule(prefix("/api"), [s("d")])])]),
+      listener("shop", "shop.test", [
+        vhost("shop.test", [rule(exact("/cart"), [s("a")]), rule(prefix("/"), [s("b")])]),
+      ]),
+      listener("apps", undefined, [
+        vhost("c.test", [rule(prefix("/api"), [s("c")])]),
+        vhost("d.test", [rule(prefix("/api"), [s("d")])]),
+      ]),
     ]),
   ]);
   const rendered = renderGateway(ir, { runDir: dir, bindAddress: "127.0.0.1" });
@@ -94,7 +163,8 @@ afterAll(async () => {
   for (const e of Object.values(echoes)) await e.close();
 });
 
-const get = (path: string, host = "any.test", o: Parameters<typeof request>[2] = {}) => request(P, path, { host, ...o });
+const get = (path: string, host = "any.test", o: Parameters<typeof request>[2] = {}) =>
+  request(P, path, { host, ...o });
 const backendOf = async (path: string, host?: string, o?: Parameters<typeof request>[2]) => {
   const r = await get(path, host, o);
   return r.echo?.backend ?? r.status;
@@ -213,8 +283,13 @@ describe("filters", () => {
     while (Date.now() < deadline && echoes.mirror.seen.length === 0) await new Promise((res) => setTimeout(res, 20));
     expect(echoes.mirror.seen).toHaveLength(1);
     expect(echoes.mirror.seen[0]).toMatchObject({ method: "POST", path: "/mirrored/x?q=1" });
-    expect(echoes.mirror.seen[0].headers).toMatchObject({ host: "filters.test", "x-client": "c1", "x-before-mirror": "yes" });
-    while (Date.now() < deadline && !echoes.d.seen.some((e) => e.path === "/mirrored/x?q=1")) await new Promise((res) => setTimeout(res, 20));
+    expect(echoes.mirror.seen[0].headers).toMatchObject({
+      host: "filters.test",
+      "x-client": "c1",
+      "x-before-mirror": "yes",
+    });
+    while (Date.now() < deadline && !echoes.d.seen.some((e) => e.path === "/mirrored/x?q=1"))
+      await new Promise((res) => setTimeout(res, 20));
     expect(echoes.d.seen.filter((e) => e.path === "/mirrored/x?q=1")).toHaveLength(1);
   });
   it("a request timeout answers 504", async () => {
@@ -257,9 +332,15 @@ describe("backends", () => {
 
 describe("HTTPS", () => {
   it("terminates TLS with the listener's certificate chosen by SNI", async () => {
-    const r1 = await request(Q, "/x", { host: "secure.test", tls: { servername: "secure.test", ca: certs.secure.certPem } });
+    const r1 = await request(Q, "/x", {
+      host: "secure.test",
+      tls: { servername: "secure.test", ca: certs.secure.certPem },
+    });
     expect(r1.echo?.backend).toBe("a");
-    const r2 = await request(Q, "/y", { host: "x.wild.test", tls: { servername: "x.wild.test", ca: certs.wild.certPem } });
+    const r2 = await request(Q, "/y", {
+      host: "x.wild.test",
+      tls: { servername: "x.wild.test", ca: certs.wild.certPem },
+    });
     expect(r2.echo?.backend).toBe("b");
   });
 });

@@ -21,7 +21,14 @@ function seeded(kube: FakeKube) {
 }
 
 function controller(kube: FakeKube, count?: { n: number }, overrides: Partial<ModuleSettings> = {}) {
-  const settings = { ...readSettings({}), debounceMs: 20, maxWaitMs: 200, resyncSeconds: 0, catchUpResyncSeconds: 0, ...overrides };
+  const settings = {
+    ...readSettings({}),
+    debounceMs: 20,
+    maxWaitMs: 200,
+    resyncSeconds: 0,
+    catchUpResyncSeconds: 0,
+    ...overrides,
+  };
   return new Controller({
     settings,
     kube,
@@ -40,7 +47,7 @@ describe("Controller", () => {
     const c = controller(kube);
     await c.start();
     await c.loop.idle();
-    const written = kube.patches.map(p => `${p.kind} ${p.ref.namespace ?? ""}/${p.ref.name}`).sort();
+    const written = kube.patches.map((p) => `${p.kind} ${p.ref.namespace ?? ""}/${p.ref.name}`).sort();
     expect(written).toEqual([
       "Gateway infra-ns/shared-gateway",
       "GatewayClass /crossway",
@@ -48,8 +55,10 @@ describe("Controller", () => {
       "HTTPRoute hr/hr",
       "HTTPRoute product/product",
     ]);
-    const hr = kube.patches.find(p => p.ref.name === "hr")!.status.parents as { conditions: { type: string; reason: string }[] }[];
-    expect(hr[0].conditions.find(x => x.type === "Accepted")!.reason).toBe("NotAllowedByListeners");
+    const hr = kube.patches.find((p) => p.ref.name === "hr")!.status.parents as {
+      conditions: { type: string; reason: string }[];
+    }[];
+    expect(hr[0].conditions.find((x) => x.type === "Accepted")!.reason).toBe("NotAllowedByListeners");
     // our own status writes come back as watch events: they must not cause more patches
     for (const p of kube.patches) {
       c.upserted(p.kind as IndexKind)(kube.objects.get(kube.key(p.kind, p.ref.namespace, p.ref.name))!);
@@ -66,11 +75,14 @@ describe("Controller", () => {
     await c.start();
     await c.loop.idle();
     const attached = () =>
-      (kube.objects.get(kube.key("Gateway", "infra-ns", "shared-gateway")) as unknown as { status: { listeners: { attachedRoutes: number }[] } })
-        .status.listeners[0].attachedRoutes;
+      (
+        kube.objects.get(kube.key("Gateway", "infra-ns", "shared-gateway")) as unknown as {
+          status: { listeners: { attachedRoutes: number }[] };
+        }
+      ).status.listeners[0].attachedRoutes;
     expect(attached()).toBe(2); // careers and product
     kube.objects.delete(kube.key("HTTPRoute", "careers", "careers")); // gone, and no DELETED event
-    for (let i = 0; i < 50 && attached() !== 1; i++) await new Promise(r => setTimeout(r, 20));
+    for (let i = 0; i < 50 && attached() !== 1; i++) await new Promise((r) => setTimeout(r, 20));
     expect(attached()).toBe(1);
     await c.stop();
   });
@@ -85,7 +97,8 @@ describe("Controller", () => {
     count.n = 0;
     for (let i = 0; i < 1000; i++) {
       c.upserted("Namespace")({
-        apiVersion: "v1", kind: "Namespace",
+        apiVersion: "v1",
+        kind: "Namespace",
         metadata: { name: `burst-${i}`, uid: `burst-${i}`, resourceVersion: String(100 + i) },
       });
     }
@@ -101,26 +114,33 @@ describe("Controller", () => {
     await c.start();
     await c.loop.idle();
     const hr = kube.objects.get("Namespace//hr")!;
-    c.upserted("Namespace")({ ...hr, metadata: { ...hr.metadata, resourceVersion: "2", labels: { "shared-gateway-access": "true" } } });
+    c.upserted("Namespace")({
+      ...hr,
+      metadata: { ...hr.metadata, resourceVersion: "2", labels: { "shared-gateway-access": "true" } },
+    });
     await c.loop.idle();
-    const last = kube.patches.filter(p => p.ref.name === "hr").at(-1)!;
+    const last = kube.patches.filter((p) => p.ref.name === "hr").at(-1)!;
     const parents = last.status.parents as { conditions: { type: string; status: string }[] }[];
-    expect(parents[0].conditions.find(x => x.type === "Accepted")!.status).toBe("True");
+    expect(parents[0].conditions.find((x) => x.type === "Accepted")!.status).toBe("True");
     await c.stop();
   });
 
   it("a failing status write is retried by the loop and the others are written meanwhile", async () => {
     const kube = new FakeKube();
     seeded(kube);
-    kube.failPatch.set("hr/hr", { status: 503, statusText: "Service Unavailable", data: { message: "etcd leader changed" } });
+    kube.failPatch.set("hr/hr", {
+      status: 503,
+      statusText: "Service Unavailable",
+      data: { message: "etcd leader changed" },
+    });
     const c = controller(kube);
     await c.start();
-    await new Promise(r => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 150));
     expect(c.loop.stats.failures).toBeGreaterThanOrEqual(1);
-    expect(kube.patches.some(p => p.ref.name === "careers")).toBe(true);
+    expect(kube.patches.some((p) => p.ref.name === "careers")).toBe(true);
     kube.failPatch.clear();
     await c.loop.idle();
-    expect(kube.patches.some(p => p.ref.name === "hr")).toBe(true);
+    expect(kube.patches.some((p) => p.ref.name === "hr")).toBe(true);
     expect(c.loop.stats.consecutiveFailures).toBe(0);
     await c.stop();
   });

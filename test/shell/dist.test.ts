@@ -27,12 +27,18 @@ beforeAll(async () => {
 test("the module YAML passes a server-side dry-run apply", async () => {
   // A dev module (hack/dev-module.ts) may hold a webhook of the same name with a url client
   // config: dry-run ours under another name so the two are not merged.
-  const docs = parseAllDocuments(readFileSync(join(DIST, "pepr-module-crossway.yaml"), "utf8")).map(d => d.toJS());
-  for (const d of docs) if (d?.kind === "ValidatingWebhookConfiguration") d.metadata.name = `pepr-crossway-dryrun-${process.pid}`;
+  const docs = parseAllDocuments(readFileSync(join(DIST, "pepr-module-crossway.yaml"), "utf8")).map((d) => d.toJS());
+  for (const d of docs)
+    if (d?.kind === "ValidatingWebhookConfiguration") d.metadata.name = `pepr-crossway-dryrun-${process.pid}`;
   const p = run(BIN.kubectl, ["--kubeconfig", KUBECONFIG, "apply", "--dry-run=server", "-f", "-"], { timeout: 60_000 });
-  p.child.stdin!.end(docs.map(d => stringify(d)).join("---\n"));
+  p.child.stdin!.end(docs.map((d) => stringify(d)).join("---\n"));
   const { stdout } = await p;
-  for (const what of ["clusterrole.rbac.authorization.k8s.io/pepr-crossway", "deployment.apps/pepr-crossway-watcher", "deployment.apps/pepr-crossway ", "validatingwebhookconfiguration.admissionregistration.k8s.io/pepr-crossway-dryrun"]) {
+  for (const what of [
+    "clusterrole.rbac.authorization.k8s.io/pepr-crossway",
+    "deployment.apps/pepr-crossway-watcher",
+    "deployment.apps/pepr-crossway ",
+    "validatingwebhookconfiguration.admissionregistration.k8s.io/pepr-crossway-dryrun",
+  ]) {
     expect(stdout).toContain(what);
   }
 });
@@ -42,7 +48,21 @@ async function boot(role: "watcher" | "admission", until: string): Promise<Recor
   const dir = mkdtempSync(join(tmpdir(), "crossway-dist-test-"));
   const cert = join(dir, "tls.crt");
   const key = join(dir, "tls.key");
-  await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"]);
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=localhost",
+  ]);
   const child = spawn(process.execPath, [join(DIST, "pepr-crossway.js")], {
     cwd: REPO,
     env: {
@@ -78,27 +98,26 @@ async function boot(role: "watcher" | "admission", until: string): Promise<Recor
   child.stdout!.on("data", take);
   child.stderr!.on("data", take);
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && !lines.some(l => l.msg === until) && child.exitCode === null) {
-    await new Promise(r => setTimeout(r, 200));
+  while (Date.now() < deadline && !lines.some((l) => l.msg === until) && child.exitCode === null) {
+    await new Promise((r) => setTimeout(r, 200));
   }
   child.kill("SIGTERM");
-  await new Promise(r => (child.exitCode !== null ? r(null) : child.once("exit", r)));
+  await new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
   rmSync(dir, { recursive: true, force: true });
   return lines;
 }
 
 test("the bundle boots as the watcher: primes the index and reconciles", async () => {
   const lines = await boot("watcher", "reconciled");
-  expect(lines.find(l => l.msg === "crossway starting")).toMatchObject({ role: "controller" });
-  expect(lines.some(l => l.msg === "controller started")).toBe(true);
-  expect(lines.some(l => l.msg === "reconciled")).toBe(true);
-  expect(lines.filter(l => l.level === 50)).toEqual([]);
+  expect(lines.find((l) => l.msg === "crossway starting")).toMatchObject({ role: "controller" });
+  expect(lines.some((l) => l.msg === "controller started")).toBe(true);
+  expect(lines.some((l) => l.msg === "reconciled")).toBe(true);
+  expect(lines.filter((l) => l.level === 50)).toEqual([]);
 });
 
 test("the bundle boots as the admission controller with its own watches", async () => {
   const lines = await boot("admission", "admission index watching");
-  expect(lines.find(l => l.msg === "crossway starting")).toMatchObject({ role: "admission" });
-  expect(lines.some(l => l.msg === "admission index watching")).toBe(true);
-  expect(lines.filter(l => l.level === 50)).toEqual([]);
+  expect(lines.find((l) => l.msg === "crossway starting")).toMatchObject({ role: "admission" });
+  expect(lines.some((l) => l.msg === "admission index watching")).toBe(true);
+  expect(lines.filter((l) => l.level === 50)).toEqual([]);
 });
-

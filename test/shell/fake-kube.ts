@@ -47,13 +47,25 @@ export class FakeKube implements KubeClient {
   }
 
   /** Routes: like the API server, refuse when the resourceVersion moved on. */
-  async replaceRouteStatus(kind: "HTTPRoute" | "GRPCRoute", ref: ObjectName & { resourceVersion: string }, status: Record<string, unknown>) {
+  async replaceRouteStatus(
+    kind: "HTTPRoute" | "GRPCRoute",
+    ref: ObjectName & { resourceVersion: string },
+    status: Record<string, unknown>,
+  ) {
     const held = this.objects.get(this.key(kind, ref.namespace, ref.name));
     if (held && held.metadata?.resourceVersion !== ref.resourceVersion) {
-      throw { ok: false, status: 422, statusText: "Unprocessable Entity", data: { message: "the server rejected our request due to an error in our request: testing value /metadata/resourceVersion failed" } };
+      throw {
+        ok: false,
+        status: 422,
+        statusText: "Unprocessable Entity",
+        data: {
+          message:
+            "the server rejected our request due to an error in our request: testing value /metadata/resourceVersion failed",
+        },
+      };
     }
     this.routeReplaces++;
-    const keys = Object.keys(((held as { status?: object })?.status) ?? {});
+    const keys = Object.keys((held as { status?: object })?.status ?? {});
     const body: Record<string, unknown> = { ...status };
     for (const k of keys) if (!(k in body)) body[k] = null;
     return this.patchStatus(kind, ref, body);
@@ -82,7 +94,7 @@ export class FakeKube implements KubeClient {
 
   async list(kind: IndexKind) {
     return {
-      items: [...this.objects.values()].filter(o => o.kind === kind),
+      items: [...this.objects.values()].filter((o) => o.kind === kind),
       resourceVersion: String(this.#rv),
     };
   }

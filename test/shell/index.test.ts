@@ -48,7 +48,11 @@ describe("ObjectIndex", () => {
     };
     idx.upsert("Gateway", gw);
     const v = idx.version;
-    const r = idx.upsert("Gateway", { ...gw, metadata: { ...gw.metadata, resourceVersion: "2" }, status: { x: 1 } } as never);
+    const r = idx.upsert("Gateway", {
+      ...gw,
+      metadata: { ...gw.metadata, resourceVersion: "2" },
+      status: { x: 1 },
+    } as never);
     expect(r).toEqual({ stored: true, inputChanged: false });
     expect(idx.version).toBe(v);
     const spec = idx.upsert("Gateway", { ...gw, metadata: { ...gw.metadata, resourceVersion: "3", generation: 2 } });
@@ -58,23 +62,26 @@ describe("ObjectIndex", () => {
   it("keeps only TLS Secrets and our config Secrets; only TLS ones reach the snapshot", () => {
     const idx = new ObjectIndex();
     const secret = (name: string, type: string, labels: Record<string, string> = {}) => ({
-      apiVersion: "v1", kind: "Secret", type, metadata: { name, namespace: "a", uid: name, resourceVersion: "1", labels },
+      apiVersion: "v1",
+      kind: "Secret",
+      type,
+      metadata: { name, namespace: "a", uid: name, resourceVersion: "1", labels },
     });
     idx.upsert("Secret", secret("cert", "kubernetes.io/tls"));
     idx.upsert("Secret", secret("token", "Opaque"));
     idx.upsert("Secret", secret("crossway-g-config", "Opaque", { "crossway.dev/gateway": "g" }));
     expect(idx.size("Secret")).toBe(2);
-    expect(idx.snapshot().secrets.map(s => s.metadata?.name)).toEqual(["cert"]);
+    expect(idx.snapshot().secrets.map((s) => s.metadata?.name)).toEqual(["cert"]);
   });
 
   it("snapshot is sorted by namespace/name whatever the event order", () => {
     const a = new ObjectIndex();
     const b = new ObjectIndex();
     const objs = ["c", "a", "b"].map((n, i) => ns(n, String(i + 1)));
-    objs.forEach(o => a.upsert("Namespace", o));
-    [...objs].reverse().forEach(o => b.upsert("Namespace", o));
+    objs.forEach((o) => a.upsert("Namespace", o));
+    [...objs].reverse().forEach((o) => b.upsert("Namespace", o));
     expect(JSON.stringify(a.snapshot())).toBe(JSON.stringify(b.snapshot()));
-    expect(a.snapshot().namespaces.map(n => n.metadata?.name)).toEqual(["a", "b", "c"]);
+    expect(a.snapshot().namespaces.map((n) => n.metadata?.name)).toEqual(["a", "b", "c"]);
   });
 
   it("replaceAll drops objects missing from a newer list but keeps newer-than-list ones", () => {
@@ -83,7 +90,7 @@ describe("ObjectIndex", () => {
     idx.upsert("Namespace", ns("fresh", "50"));
     idx.upsert("Namespace", ns("kept", "6"));
     expect(idx.replaceAll("Namespace", [ns("kept", "6")], "20")).toBe(true);
-    expect(idx.list("Namespace").map(n => n.metadata?.name)).toEqual(["fresh", "kept"]);
+    expect(idx.list("Namespace").map((n) => n.metadata?.name)).toEqual(["fresh", "kept"]);
     // and the dropped one cannot come back from a stale watch event
     expect(idx.upsert("Namespace", ns("gone", "5")).stored).toBe(false);
   });

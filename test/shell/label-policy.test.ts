@@ -5,7 +5,10 @@ const s = readSettings({});
 const policy = { protectedLabels: s.protectedLabels, admins: ["alice"], adminGroups: s.labelAdminGroups };
 const ns = (labels: Record<string, string> = {}) => ({ metadata: { name: "hr", labels } });
 const req = (operation: string, user: string, groups: string[], before?: object, after?: object) => ({
-  operation, userInfo: { username: user, groups }, oldObject: before, object: after,
+  operation,
+  userInfo: { username: user, groups },
+  oldObject: before,
+  object: after,
 });
 
 describe("namespace label policy", () => {
@@ -17,7 +20,12 @@ describe("namespace label policy", () => {
 
   it.each([
     ["add", ns(), ns({ "shared-gateway-access": "true" }), 'may not add shared-gateway-access=true on namespace "hr"'],
-    ["change", ns({ "shared-gateway-access": "false" }), ns({ "shared-gateway-access": "true" }), "may not change shared-gateway-access from false to true"],
+    [
+      "change",
+      ns({ "shared-gateway-access": "false" }),
+      ns({ "shared-gateway-access": "true" }),
+      "may not change shared-gateway-access from false to true",
+    ],
     ["remove", ns({ "shared-gateway-access": "true" }), ns(), "may not remove shared-gateway-access (was true)"],
   ])("denies a non-admin who tries to %s the label, naming the policy", (_what, before, after, text) => {
     const d = checkNamespaceLabels(policy, req("UPDATE", "bob", ["system:authenticated"], before, after));
@@ -31,7 +39,10 @@ describe("namespace label policy", () => {
   });
 
   it("denies creating a namespace that already carries the label", () => {
-    expect(checkNamespaceLabels(policy, req("CREATE", "bob", [], undefined, ns({ "shared-gateway-access": "true" }))).allowed).toBe(false);
+    expect(
+      checkNamespaceLabels(policy, req("CREATE", "bob", [], undefined, ns({ "shared-gateway-access": "true" })))
+        .allowed,
+    ).toBe(false);
   });
 
   it("allows configured users and groups", () => {
@@ -48,7 +59,9 @@ describe("namespace label policy", () => {
 
   it("is off when no label is protected", () => {
     const off = { ...policy, protectedLabels: readSettings({ CROSSWAY_PROTECTED_LABELS: "" }).protectedLabels };
-    expect(checkNamespaceLabels(off, req("UPDATE", "bob", [], ns(), ns({ "shared-gateway-access": "true" }))).allowed).toBe(true);
+    expect(
+      checkNamespaceLabels(off, req("UPDATE", "bob", [], ns(), ns({ "shared-gateway-access": "true" }))).allowed,
+    ).toBe(true);
   });
 
   it("reports malformed numeric settings clearly and falls back to the default", () => {

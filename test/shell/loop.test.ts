@@ -2,13 +2,17 @@ import { ReconcileLoop } from "../../capabilities/reconcilers/loop";
 import { pino } from "pino";
 
 const quiet = pino({ level: "silent" });
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("ReconcileLoop", () => {
   it("coalesces a burst of 1,000 events into one recompute", async () => {
     let runs = 0;
     const loop = new ReconcileLoop(async () => void runs++, {
-      debounceMs: 50, maxWaitMs: 500, backoffBaseMs: 10, backoffMaxMs: 100, log: quiet,
+      debounceMs: 50,
+      maxWaitMs: 500,
+      backoffBaseMs: 10,
+      backoffMaxMs: 100,
+      log: quiet,
     });
     loop.start();
     for (let i = 0; i < 1000; i++) loop.markDirty();
@@ -46,7 +50,11 @@ describe("ReconcileLoop", () => {
   it("a steady stream of events cannot starve it past maxWait", async () => {
     let runs = 0;
     const loop = new ReconcileLoop(async () => void runs++, {
-      debounceMs: 50, maxWaitMs: 120, backoffBaseMs: 10, backoffMaxMs: 100, log: quiet,
+      debounceMs: 50,
+      maxWaitMs: 120,
+      backoffBaseMs: 10,
+      backoffMaxMs: 100,
+      log: quiet,
     });
     loop.start();
     const until = Date.now() + 400;
@@ -83,7 +91,11 @@ describe("ReconcileLoop", () => {
   it("does nothing before start and serves earlier marks on start", async () => {
     let runs = 0;
     const loop = new ReconcileLoop(async () => void runs++, {
-      debounceMs: 5, maxWaitMs: 50, backoffBaseMs: 10, backoffMaxMs: 100, log: quiet,
+      debounceMs: 5,
+      maxWaitMs: 50,
+      backoffBaseMs: 10,
+      backoffMaxMs: 100,
+      log: quiet,
     });
     loop.markDirty();
     await sleep(30);

@@ -17,7 +17,11 @@ const route = (status?: object) => ({
 });
 
 const cond = (type: string, status: "True" | "False", reason: string, ltt?: string) => ({
-  type, status, reason, message: `${type} ${reason}`, observedGeneration: 1,
+  type,
+  status,
+  reason,
+  message: `${type} ${reason}`,
+  observedGeneration: 1,
   ...(ltt ? { lastTransitionTime: ltt } : {}),
 });
 
@@ -34,7 +38,10 @@ function setup(obj: object) {
 }
 
 const desiredRoute = (conditions: object[], parentRef = gwRef): ObjectStatus => ({
-  kind: "HTTPRoute", namespace: "app", name: "r", generation: 1,
+  kind: "HTTPRoute",
+  namespace: "app",
+  name: "r",
+  generation: 1,
   status: { parents: [{ parentRef, controllerName: OURS, conditions }] },
 });
 
@@ -51,27 +58,45 @@ describe("StatusWriter", () => {
 
   it("keeps lastTransitionTime unless the condition's status flips", async () => {
     const { kube, writer, setClock } = setup(route());
-    await writer.write([desiredRoute([cond("Accepted", "True", "Accepted"), cond("ResolvedRefs", "True", "ResolvedRefs")])]);
+    await writer.write([
+      desiredRoute([cond("Accepted", "True", "Accepted"), cond("ResolvedRefs", "True", "ResolvedRefs")]),
+    ]);
     setClock("2026-01-02T00:00:00Z");
-    await writer.write([desiredRoute([cond("Accepted", "True", "Accepted"), cond("ResolvedRefs", "False", "BackendNotFound")])]);
-    const last = kube.patches.at(-1)!.status.parents as { conditions: { type: string; lastTransitionTime: string }[] }[];
-    const byType = Object.fromEntries(last[0].conditions.map(c => [c.type, c.lastTransitionTime]));
+    await writer.write([
+      desiredRoute([cond("Accepted", "True", "Accepted"), cond("ResolvedRefs", "False", "BackendNotFound")]),
+    ]);
+    const last = kube.patches.at(-1)!.status.parents as {
+      conditions: { type: string; lastTransitionTime: string }[];
+    }[];
+    const byType = Object.fromEntries(last[0].conditions.map((c) => [c.type, c.lastTransitionTime]));
     expect(byType).toEqual({ Accepted: "2026-01-01T00:00:00Z", ResolvedRefs: "2026-01-02T00:00:00Z" });
   });
 
   it("never touches other controllers' parents and drops our stale entries", async () => {
-    const theirs = { parentRef: { name: "their-gw", namespace: "x" }, controllerName: THEIRS, conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")] };
-    const staleOurs = { parentRef: { name: "old-gw", namespace: "infra" }, controllerName: OURS, conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")] };
+    const theirs = {
+      parentRef: { name: "their-gw", namespace: "x" },
+      controllerName: THEIRS,
+      conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")],
+    };
+    const staleOurs = {
+      parentRef: { name: "old-gw", namespace: "infra" },
+      controllerName: OURS,
+      conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")],
+    };
     const { kube, writer } = setup(route({ parents: [theirs, staleOurs] }));
     await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])]);
     const parents = kube.patches[0].status.parents as { controllerName: string; parentRef: { name: string } }[];
-    expect(parents.map(p => `${p.controllerName}:${p.parentRef.name}`)).toEqual([`${THEIRS}:their-gw`, `${OURS}:gw`]);
+    expect(parents.map((p) => `${p.controllerName}:${p.parentRef.name}`)).toEqual([`${THEIRS}:their-gw`, `${OURS}:gw`]);
     expect(parents[0]).toEqual(theirs);
   });
 
   it("removes our entries from routes the engine no longer reports (parent not ours any more)", async () => {
     const theirs = { parentRef: { name: "their-gw" }, controllerName: THEIRS, conditions: [] };
-    const ours = { parentRef: gwRef, controllerName: OURS, conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")] };
+    const ours = {
+      parentRef: gwRef,
+      controllerName: OURS,
+      conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")],
+    };
     const { kube, writer } = setup(route({ parents: [theirs, ours] }));
     await writer.write([]);
     expect(kube.patches).toHaveLength(1);
@@ -86,18 +111,22 @@ describe("StatusWriter", () => {
     const theirs = { parentRef: { name: "their-gw" }, controllerName: THEIRS, conditions: [] };
     await kube.patchStatus("HTTPRoute", { namespace: "app", name: "r" }, { parents: [theirs] });
     kube.patches = [];
-    const err = await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])]).catch(e => e);
+    const err = await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])]).catch((e) => e);
     expect(err).toBeInstanceOf(StatusWriteError);
     expect(kube.patches).toHaveLength(0);
     // the watch delivers the newer version; the retry merges with it
     index.upsert("HTTPRoute", kube.objects.get("HTTPRoute/app/r")!);
     await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])]);
     const parents = kube.patches[0].status.parents as { controllerName: string }[];
-    expect(parents.map(p => p.controllerName)).toEqual([THEIRS, OURS]);
+    expect(parents.map((p) => p.controllerName)).toEqual([THEIRS, OURS]);
   });
 
   it("matches our previous entry by parentRef with the spec's defaults applied", async () => {
-    const prev = { parentRef: { name: "gw", namespace: "infra" }, controllerName: OURS, conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")] };
+    const prev = {
+      parentRef: { name: "gw", namespace: "infra" },
+      controllerName: OURS,
+      conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")],
+    };
     const { kube, writer } = setup(route({ parents: [prev] }));
     await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")], gwRef)]);
     const parents = kube.patches[0].status.parents as { conditions: { lastTransitionTime: string }[] }[];
@@ -106,23 +135,41 @@ describe("StatusWriter", () => {
 
   it("Gateway: stamps listener conditions and nulls fields it no longer sets", async () => {
     const gw = {
-      apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway",
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
       metadata: { name: "gw", namespace: "infra", uid: "g", resourceVersion: "1", generation: 2 },
       status: {
         addresses: [{ type: "IPAddress", value: "10.244.0.10" }],
         conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")],
-        listeners: [{ name: "http", attachedRoutes: 1, supportedKinds: [], conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")] }],
+        listeners: [
+          {
+            name: "http",
+            attachedRoutes: 1,
+            supportedKinds: [],
+            conditions: [cond("Accepted", "True", "Accepted", "2020-01-01T00:00:00Z")],
+          },
+        ],
       },
     };
     const { kube, writer } = setup(gw);
-    await writer.write([{
-      kind: "Gateway", namespace: "infra", name: "gw", generation: 2,
-      status: {
-        conditions: [cond("Accepted", "True", "Accepted")],
-        listeners: [{ name: "http", attachedRoutes: 2, supportedKinds: [], conditions: [cond("Accepted", "True", "Accepted")] }],
+    await writer.write([
+      {
+        kind: "Gateway",
+        namespace: "infra",
+        name: "gw",
+        generation: 2,
+        status: {
+          conditions: [cond("Accepted", "True", "Accepted")],
+          listeners: [
+            { name: "http", attachedRoutes: 2, supportedKinds: [], conditions: [cond("Accepted", "True", "Accepted")] },
+          ],
+        },
       },
-    }]);
-    const s = kube.patches[0].status as { addresses: unknown; listeners: { conditions: { lastTransitionTime: string }[] }[] };
+    ]);
+    const s = kube.patches[0].status as {
+      addresses: unknown;
+      listeners: { conditions: { lastTransitionTime: string }[] }[];
+    };
     expect(s.addresses).toBeNull();
     expect(s.listeners[0].conditions[0].lastTransitionTime).toBe("2020-01-01T00:00:00Z");
   });
@@ -132,14 +179,20 @@ describe("StatusWriter", () => {
     const other = { ...route(), metadata: { ...route().metadata, name: "ok", uid: "ok" } };
     kube.put(other as never);
     index.upsert("HTTPRoute", other as never);
-    kube.failPatch.set("app/r", { status: 422, statusText: "Unprocessable Entity", data: { message: "status.parents: Too many" } });
-    const err = await writer.write([
-      desiredRoute([cond("Accepted", "True", "Accepted")]),
-      { ...desiredRoute([cond("Accepted", "True", "Accepted")]), name: "ok" },
-    ]).catch(e => e);
+    kube.failPatch.set("app/r", {
+      status: 422,
+      statusText: "Unprocessable Entity",
+      data: { message: "status.parents: Too many" },
+    });
+    const err = await writer
+      .write([
+        desiredRoute([cond("Accepted", "True", "Accepted")]),
+        { ...desiredRoute([cond("Accepted", "True", "Accepted")]), name: "ok" },
+      ])
+      .catch((e) => e);
     expect(err).toBeInstanceOf(StatusWriteError);
     expect(err.summary).toEqual({ patched: 1, unchanged: 0, failed: 1 });
-    expect(kube.patches.map(p => p.ref.name)).toEqual(["ok"]);
+    expect(kube.patches.map((p) => p.ref.name)).toEqual(["ok"]);
   });
 
   it("logs one line per transition with the object and reason, and errors with HTTP status and body", async () => {
@@ -152,12 +205,23 @@ describe("StatusWriter", () => {
     index.upsert("HTTPRoute", r as never);
     const writer = new StatusWriter(kube, index, OURS, { log: sink });
     await writer.write([desiredRoute([cond("Accepted", "False", "NotAllowedByListeners")])]);
-    const t = lines.filter(l => l.msg === "status transition");
+    const t = lines.filter((l) => l.msg === "status transition");
     expect(t).toHaveLength(1);
-    expect(t[0]).toMatchObject({ kind: "HTTPRoute", namespace: "app", name: "r", condition: "Accepted", status: "False", reason: "NotAllowedByListeners" });
-    kube.failPatch.set("app/r", { status: 500, statusText: "Internal Server Error", data: { message: "etcd timeout" } });
+    expect(t[0]).toMatchObject({
+      kind: "HTTPRoute",
+      namespace: "app",
+      name: "r",
+      condition: "Accepted",
+      status: "False",
+      reason: "NotAllowedByListeners",
+    });
+    kube.failPatch.set("app/r", {
+      status: 500,
+      statusText: "Internal Server Error",
+      data: { message: "etcd timeout" },
+    });
     await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])]).catch(() => undefined);
-    const err = lines.find(l => l.msg === "status patch failed")!;
+    const err = lines.find((l) => l.msg === "status patch failed")!;
     expect(err).toMatchObject({ status: 500, name: "r" });
     expect(String(err.error)).toContain("etcd timeout");
     expect(JSON.stringify(lines)).not.toContain("[object Object]");

@@ -7,5 +7,9 @@ test("esm deps load under jest", async () => {
   expect(typeof pepr.Capability).toBe("function");
   expect(typeof kind.Namespace).toBe("function");
   expect(new Gateway()).toBeDefined();
-  expect(match(1).with(1, () => "one").otherwise(() => "x")).toBe("one");
+  expect(
+    match(1)
+      .with(1, () => "one")
+      .otherwise(() => "x"),
+  ).toBe("one");
 });

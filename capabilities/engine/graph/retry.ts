@@ -15,7 +15,12 @@ export interface RetrySpec {
   backoff?: string;
 }
 
-export function convertRetry(spec: RetrySpec | undefined, where: string, lookup: Lookup, found: Findings): RetryIR | undefined {
+export function convertRetry(
+  spec: RetrySpec | undefined,
+  where: string,
+  lookup: Lookup,
+  found: Findings,
+): RetryIR | undefined {
   if (spec === undefined || spec === null || typeof spec !== "object") return undefined;
   const codes = new Set<number>();
   for (const raw of asArray(spec.codes)) {

@@ -54,7 +54,11 @@ function ruleBackend(view: RenderView, port: PortIR, rb: RuleBackend): string[] 
     ...(rb.filters.some((f) => f.type === "RequestMirror") ? ["  option http-buffer-request"] : []),
     ...lines,
     // A redirect answers by itself; a rule backend with neither servers nor redirect fails closed.
-    ...(rb.service ? serverLines(rb.service) : rb.filters.some((f) => f.type === "RequestRedirect") ? [] : ["  http-request return status 500"]),
+    ...(rb.service
+      ? serverLines(rb.service)
+      : rb.filters.some((f) => f.type === "RequestRedirect")
+        ? []
+        : ["  http-request return status 500"]),
     "",
   ];
 }

@@ -84,18 +84,21 @@ function ruleLines(p: PortView, vh: string): RuleLines {
   const lookups: { before: string[]; key: string; lookup: string }[] = [];
   const levels = p.exactMap.length || p.prefixMap.length ? p.hosts.maxChain : 0;
   for (let level = 1; level <= levels; level++) {
-    let before = level > 1 ? [`  http-request set-var(txn.vh) var(txn.vh),map_str_int(${p.files.next},0) if ${none}`] : [];
+    let before =
+      level > 1 ? [`  http-request set-var(txn.vh) var(txn.vh),map_str_int(${p.files.next},0) if ${none}`] : [];
     if (p.exactMap.length) {
       lookups.push({ before, key: `${vh}:%[path]`, lookup: `var(txn.k),${exactConv}(${p.files.exact})` });
       before = [];
     }
-    if (p.prefixMap.length) lookups.push({ before, key: `${vh}:%[path]/`, lookup: `var(txn.k),${prefixConv}(${p.files.prefix})` });
+    if (p.prefixMap.length)
+      lookups.push({ before, key: `${vh}:%[path]/`, lookup: `var(txn.k),${prefixConv}(${p.files.prefix})` });
   }
   const finalLookup = lookupInUseBackend(p) ? lookups.at(-1)?.lookup : undefined;
   lookups.forEach((l, i) => {
     const guard = i === 0 ? "" : ` if ${none}`;
     out.push(...l.before, `  http-request set-var-fmt(txn.k) "${l.key}"${guard}`);
-    if (i < lookups.length - 1 || finalLookup === undefined) out.push(`  http-request set-var(${result}) ${l.lookup}${guard}`);
+    if (i < lookups.length - 1 || finalLookup === undefined)
+      out.push(`  http-request set-var(${result}) ${l.lookup}${guard}`);
   });
   if (!p.direct) {
     out.push(
@@ -135,7 +138,9 @@ function weightedLines(p: PortView): string[] {
     let from = 0;
     for (const c of t.choices) {
       // once txn.be is set the marker no longer matches: ranges are disjoint anyway
-      out.push(`  http-request set-var(txn.be) str(${c.backend}) if ${selected} { var(txn.rnd) -m int ${from}:${from + c.weight - 1} }`);
+      out.push(
+        `  http-request set-var(txn.be) str(${c.backend}) if ${selected} { var(txn.rnd) -m int ${from}:${from + c.weight - 1} }`,
+      );
       from += c.weight;
     }
   }
