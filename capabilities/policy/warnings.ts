@@ -1,8 +1,10 @@
 /**
  * Apply-time feedback: kubectl warnings (never denials) that say why a route will not attach or a
  * reference will not resolve. The verdicts come from the engine itself — the object under
- * admission is put into a snapshot of the cluster and translated — so a warning says exactly
- * what status the controller is about to write. Messages name the listener, selector and rule.
+ * admission is put into the FULL snapshot of the cluster (the controller's own input) and
+ * translated — so a warning says exactly what status the controller is about to write, on the
+ * object itself and on every other object the change affects. Messages name the listener,
+ * selector and rule.
  */
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import type { ClusterSnapshot, TranslateOptions } from "../engine/snapshot";
@@ -46,10 +48,68 @@ const findStatus = (r: TranslateResult, kind: StatusKind, obj: KubernetesObject)
     (s) => s.kind === kind && s.name === obj.metadata?.name && (s.namespace ?? "") === (obj.metadata?.namespace ?? ""),
   );
 
-const describeRef = (ref: { kind?: string; namespace?: string; name?: string; sectionName?: string }, ns: string) =>
+const MAX_NAMED = 5;
+
+type ParentRef = { kind?: string; namespace?: string; name?: string; sectionName?: string };
+
+const describeRef = (ref: ParentRef, ns: string) =>
   `parent ${ref.kind ?? "Gateway"} ${ref.namespace ?? ns}/${ref.name ?? ""}${ref.sectionName ? ` (listener ${ref.sectionName})` : ""}`;
 
-/** HTTPRoute / GRPCRoute: every bad condition of every parent of ours. */
+/** Bad conditions in one object's status: its own, its listeners', and (routes) its parents'. */
+function statusLines(status: ObjectStatus | undefined): string[] {
+  if (!status) return [];
+  const s = status.status as {
+    conditions?: Cond[];
+    listeners?: { name: string; conditions?: Cond[] }[];
+    parents?: { parentRef: ParentRef; conditions?: Cond[] }[];
+  };
+  const ns = status.namespace ?? "";
+  return uniq([
+    ...(s.conditions ?? []).filter(isBad).map((c) => line(c)),
+    ...(s.listeners ?? []).flatMap((l) => (l.conditions ?? []).filter(isBad).map((c) => line(c, `listener ${l.name}`))),
+    ...(s.parents ?? []).flatMap((p) =>
+      (p.conditions ?? []).filter(isBad).map((c) => line(c, describeRef(p.parentRef, ns))),
+    ),
+  ]);
+}
+
+const statusKey = (s: ObjectStatus) => `${s.kind} ${s.namespace ?? ""}/${s.name}`;
+
+/**
+ * What a change does to OTHER objects: every bad condition the controller would write on another
+ * object after the change that it would not write before (a route that loses a hostname to the
+ * incoming one, a grant edit that strands a backendRef …), worded exactly as that status will be.
+ */
+export function affectedWarnings(before: TranslateResult, after: TranslateResult, self: string): string[] {
+  const was = new Map(before.statuses.map((s) => [statusKey(s), new Set(statusLines(s))]));
+  const hit: { key: string; lines: string[] }[] = [];
+  for (const s of after.statuses) {
+    const key = statusKey(s);
+    if (key === self) continue;
+    const old = was.get(key) ?? new Set<string>();
+    const lines = statusLines(s).filter((l) => !old.has(l));
+    if (lines.length > 0) hit.push({ key, lines });
+  }
+  const out = hit
+    .slice(0, MAX_NAMED)
+    .flatMap(({ key, lines }) =>
+      lines.map((l) => `crossway: this change affects ${key}: ${l.replace(/^crossway: /, "")}`),
+    );
+  if (hit.length > MAX_NAMED) {
+    const rest = hit.slice(MAX_NAMED).map((h) => h.key);
+    const named = rest.slice(0, MAX_NAMED).join(", ");
+    const more = rest.length > MAX_NAMED ? ` and ${rest.length - MAX_NAMED} more` : "";
+    out.push(`crossway: this change also affects ${rest.length} more object(s): ${named}${more}`);
+  }
+  return out;
+}
+
+/**
+ * HTTPRoute / GRPCRoute: every bad condition of every parent of ours, and what the route does to
+ * other routes. The route is translated in the FULL snapshot (the controller's own input), so
+ * conflicts with other routes — an HTTPRoute and a GRPCRoute on one hostname of one listener —
+ * are reported at apply time exactly as the status will say them.
+ */
 export function routeWarnings(
   kind: "HTTPRoute" | "GRPCRoute",
   route: KubernetesObject,
@@ -57,30 +117,10 @@ export function routeWarnings(
   translate: Translate,
   opts: TranslateOptions,
 ): string[] {
-  // Whether a route attaches or resolves does not depend on other routes: translate it alone.
-  const alone: ClusterSnapshot = {
-    ...snapshot,
-    httpRoutes: kind === "HTTPRoute" ? [route as never] : [],
-    grpcRoutes: kind === "GRPCRoute" ? [route as never] : [],
-  };
-  const status = findStatus(translate(alone, opts), kind, route);
-  const parents = (status?.status.parents ?? []) as { parentRef: object; conditions?: Cond[] }[];
-  const ns = route.metadata?.namespace ?? "";
-  return uniq(
-    parents.flatMap((p) => (p.conditions ?? []).filter(isBad).map((c) => line(c, describeRef(p.parentRef, ns)))),
-  );
+  const after = translate(withObject(snapshot, kind === "HTTPRoute" ? "httpRoutes" : "grpcRoutes", route), opts);
+  const own = statusLines(findStatus(after, kind, route));
+  return uniq([...own, ...affectedWarnings(translate(snapshot, opts), after, `${kind} ${nsName(route)}`)]);
 }
-
-function objectConditionWarnings(status: ObjectStatus | undefined): string[] {
-  if (!status) return [];
-  const s = status.status as { conditions?: Cond[]; listeners?: { name: string; conditions?: Cond[] }[] };
-  return [
-    ...(s.conditions ?? []).filter(isBad).map((c) => line(c)),
-    ...(s.listeners ?? []).flatMap((l) => (l.conditions ?? []).filter(isBad).map((c) => line(c, `listener ${l.name}`))),
-  ];
-}
-
-const MAX_NAMED = 5;
 
 /** Routes (kind ns/name) accepted by `parent` in `r`. */
 function acceptedRoutes(r: TranslateResult, parentKind: string, parent: KubernetesObject): Set<string> {
@@ -113,12 +153,13 @@ export function listenerOwnerWarnings(
 ): string[] {
   const field = kind === "Gateway" ? "gateways" : "listenerSets";
   const after = translate(withObject(snapshot, field, obj), opts);
-  const warnings = objectConditionWarnings(findStatus(after, kind, obj));
+  const before = translate(snapshot, opts);
+  const warnings = statusLines(findStatus(after, kind, obj));
   const existed = (snapshot[field] as KubernetesObject[]).some((o) => nsName(o) === nsName(obj));
   if (existed) {
-    const before = acceptedRoutes(translate(snapshot, opts), kind, obj);
+    const was = acceptedRoutes(before, kind, obj);
     const now = acceptedRoutes(after, kind, obj);
-    const lost = [...before].filter((r) => !now.has(r)).sort();
+    const lost = [...was].filter((r) => !now.has(r)).sort();
     if (lost.length > 0) {
       const named = lost.slice(0, MAX_NAMED).join(", ");
       const more = lost.length > MAX_NAMED ? ` and ${lost.length - MAX_NAMED} more` : "";
@@ -127,7 +168,7 @@ export function listenerOwnerWarnings(
       );
     }
   }
-  return uniq(warnings);
+  return uniq([...warnings, ...affectedWarnings(before, after, `${kind} ${nsName(obj)}`)]);
 }
 
 interface GrantSpec {
@@ -138,8 +179,16 @@ interface GrantSpec {
 const GRANT_FROM = new Set(["HTTPRoute", "GRPCRoute", "Gateway", "ListenerSet"]);
 const GRANT_TO = new Set(["Service", "Secret"]);
 
-/** ReferenceGrant: references crossway would never use it for, and targets that do not exist. */
-export function referenceGrantWarnings(grant: KubernetesObject, snapshot: ClusterSnapshot): string[] {
+/**
+ * ReferenceGrant: references crossway would never use it for, targets that do not exist, and
+ * (given the engine) what an edit takes away from routes and Gateways that relied on it.
+ */
+export function referenceGrantWarnings(
+  grant: KubernetesObject,
+  snapshot: ClusterSnapshot,
+  translate?: Translate,
+  opts?: TranslateOptions,
+): string[] {
   const spec = ((grant as { spec?: GrantSpec }).spec ?? {}) as GrantSpec;
   const ns = grant.metadata?.namespace ?? "";
   const namespaces = new Set(snapshot.namespaces.map((n) => n.metadata?.name));
@@ -167,6 +216,10 @@ export function referenceGrantWarnings(grant: KubernetesObject, snapshot: Cluste
       const what = t.kind === "Service" ? "Service" : "kubernetes.io/tls Secret";
       out.push(`crossway: to ${t.kind} "${t.name}": no ${what} of that name in namespace "${ns}" (yet)`);
     }
+  }
+  if (translate && opts) {
+    const after = translate(withObject(snapshot, "referenceGrants", grant), opts);
+    out.push(...affectedWarnings(translate(snapshot, opts), after, `ReferenceGrant ${nsName(grant)}`));
   }
   return uniq(out);
 }

@@ -43,7 +43,7 @@ export function admissionHandlers(controller: Controller, translate: Translate, 
     warnListenerSet: approveWith("ListenerSet", (o) =>
       listenerOwnerWarnings("ListenerSet", o, snapshot(), translate, opts()),
     ),
-    warnReferenceGrant: approveWith("ReferenceGrant", (o) => referenceGrantWarnings(o, snapshot())),
+    warnReferenceGrant: approveWith("ReferenceGrant", (o) => referenceGrantWarnings(o, snapshot(), translate, opts())),
 
     enforceNamespaceLabels: (req: Req): ValidateActionResponse => {
       const s = controller.settings;
