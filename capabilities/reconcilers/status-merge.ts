@@ -1,9 +1,11 @@
 /**
  * Pure helpers of the status writer: stamp lastTransitionTime (only when a condition's status
- * flips), merge our route `status.parents` entries with other controllers' (never touching
- * theirs), and compare statuses canonically.
+ * flips) and cut messages to the CRDs' limit (every condition the writer sends passes through
+ * `stampConditions`), merge our route `status.parents` entries with other controllers' (never
+ * touching theirs), and compare statuses canonically.
  */
 import type { StatusKind } from "../engine/result";
+import { fitMessage } from "./status-limits";
 
 export interface Condition {
   type: string;
@@ -64,7 +66,8 @@ export function stampConditions(
   transitions: Transition[],
 ): Condition[] | undefined {
   if (!next) return next;
-  return next.map((c) => {
+  return next.map((desired) => {
+    const c = desired.message === undefined ? desired : { ...desired, message: fitMessage(desired.message) };
     const old = prev?.find((p) => p.type === c.type);
     const keep = old && old.status === c.status && old.lastTransitionTime;
     if (!old || old.status !== c.status || old.reason !== c.reason) {
