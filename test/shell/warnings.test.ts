@@ -128,16 +128,18 @@ describe("admission warnings", () => {
 });
 
 /** A route on the ACME shared Gateway with one hostname. */
-const hostRoute = (kind: "HTTPRoute" | "GRPCRoute", ns: string, name: string, host: string, created: string) => ({
-  apiVersion: "gateway.networking.k8s.io/v1",
-  kind,
-  metadata: { name, namespace: ns, generation: 1, uid: `uid-${kind}-${ns}-${name}`, creationTimestamp: created },
-  spec: {
-    parentRefs: [{ name: "shared-gateway", namespace: "infra-ns" }],
-    hostnames: [host],
-    rules: [{ backendRefs: [{ name: ns, port: 9080 }] }],
-  },
-});
+const hostRoute = (kind: "HTTPRoute" | "GRPCRoute", ns: string, name: string, host: string, created: string) =>
+  ({
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind,
+    // as the API server stores it (a string; the client types say Date)
+    metadata: { name, namespace: ns, generation: 1, uid: `uid-${kind}-${ns}-${name}`, creationTimestamp: created },
+    spec: {
+      parentRefs: [{ name: "shared-gateway", namespace: "infra-ns" }],
+      hostnames: [host],
+      rules: [{ backendRefs: [{ name: ns, port: 9080 }] }],
+    },
+  }) as unknown as KubernetesObject;
 
 /** What the controller writes for the same snapshot: every bad condition of `kind ns/name`'s parents, as one line each. */
 function writtenStatus(snapshot: ReturnType<ObjectIndex["snapshot"]>, kind: string, ns: string, name: string) {
