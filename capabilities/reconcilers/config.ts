@@ -20,6 +20,12 @@ export interface ModuleSettings {
   /** First retry delay after a failed reconcile; doubles up to backoffMaxMs. */
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /**
+   * First retry delay of one object whose write failed (status patch, a Gateway's data plane);
+   * doubles up to objectBackoffMaxMs. Only that object waits; the loop goes on for the others.
+   */
+  objectBackoffBaseMs: number;
+  objectBackoffMaxMs: number;
   /** Full relist of every watched kind, to repair any missed watch event. 0 = off. */
   resyncSeconds: number;
   /**
@@ -59,6 +65,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, problems: str
     maxWaitMs: num("CROSSWAY_MAX_WAIT_MS", 500, 1),
     backoffBaseMs: num("CROSSWAY_BACKOFF_BASE_MS", 200, 1),
     backoffMaxMs: num("CROSSWAY_BACKOFF_MAX_MS", 30_000, 1),
+    objectBackoffBaseMs: num("CROSSWAY_OBJECT_BACKOFF_BASE_MS", 200, 1),
+    objectBackoffMaxMs: num("CROSSWAY_OBJECT_BACKOFF_MAX_MS", 60_000, 1),
     resyncSeconds: num("CROSSWAY_RESYNC_SECONDS", 300, 0),
     catchUpResyncSeconds: num("CROSSWAY_CATCH_UP_RESYNC_SECONDS", 15, 0),
   };

@@ -14,7 +14,8 @@ import { foldDataPlane } from "./gateway-status";
 import { INDEX_KINDS, ObjectIndex, type IndexKind } from "./index";
 import { API_VERSIONS, MODELS, type KubeClient } from "./kube";
 import { describeError, log as rootLog, type Logger } from "./log";
-import { ReconcileLoop } from "./loop";
+import { ReconcileLoop, type RunOutcome } from "./loop";
+import { ObjectRetries } from "./retries";
 import { StatusWriter } from "./status-writer";
 import type { Translate } from "../policy/warnings";
 
@@ -26,8 +27,6 @@ export interface ControllerDeps {
   dataPlane?: { render: RenderGateway; manifests: DataPlaneManifests };
   log?: Logger;
 }
-
-export class DataPlaneSyncError extends Error {}
 
 /** No data plane wired in: say so in Programmed rather than pretend. */
 const withoutDataPlane = (irs: GatewayIR[]): SyncResult => ({
@@ -52,6 +51,8 @@ export class Controller {
   readonly #deps: ControllerDeps;
   readonly #writer: StatusWriter;
   readonly #dataplane: DataPlaneSync | undefined;
+  /** Gateways whose data-plane sync failed, each waiting out its own backoff. */
+  readonly #dataPlaneRetries: ObjectRetries;
   readonly #log: Logger;
   #primed = false;
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -63,7 +64,9 @@ export class Controller {
     this.#deps = deps;
     this.settings = deps.settings;
     this.#log = (deps.log ?? rootLog).child({ part: "controller" });
-    this.#writer = new StatusWriter(deps.kube, this.index, deps.settings.controllerName, { log: this.#log });
+    const retry = { baseMs: deps.settings.objectBackoffBaseMs, maxMs: deps.settings.objectBackoffMaxMs };
+    this.#writer = new StatusWriter(deps.kube, this.index, deps.settings.controllerName, { log: this.#log, retry });
+    this.#dataPlaneRetries = new ObjectRetries(retry);
     this.#dataplane =
       deps.dataPlane &&
       new DataPlaneSync(deps.kube, this.index, deps.dataPlane.render, deps.dataPlane.manifests, {
@@ -105,33 +108,64 @@ export class Controller {
     return ref ? { namespace: ref.namespace ?? namespace, name: ref.name } : undefined;
   };
 
-  /** One full recompute. Throws (so the loop retries) if any write failed; others still happen. */
-  async reconcile(): Promise<void> {
+  /**
+   * One full recompute. A write that fails for one object (a status, a Gateway's data plane) is
+   * that object's failure alone: the run goes on, and returns when the first such object is due
+   * to be tried again. Throws (the loop backs off) only when nothing could be done for anyone.
+   */
+  async reconcile(): Promise<RunOutcome> {
     const started = Date.now();
     const result = this.#deps.translate(this.index.snapshot(), this.translateOptions);
     const translated = Date.now();
     const planes = this.#dataplane ? await this.#dataplane.sync(result.ir, this.isOurs) : withoutDataPlane(result.ir);
     const statuses = foldDataPlane(result.statuses, planes.gateways, this.#listenerSetParent);
-    let statusError: unknown;
-    const summary = await this.#writer.write(statuses).catch((e) => {
-      statusError = e;
-      return undefined;
-    });
+    const summary = await this.#writer.write(statuses);
+    const due = [summary.retryInMs, this.#noteDataPlaneErrors(planes)].filter((ms) => ms !== undefined);
+    const outcome: RunOutcome = due.length ? { retryInMs: Math.min(...due) } : {};
     this.#log.info(
       {
         translateMs: translated - started,
         totalMs: Date.now() - started,
         statuses: statuses.length,
         gateways: result.ir.length,
-        ...(summary ?? {}),
+        ...summary,
         dataPlaneErrors: planes.errors.length,
+        retryInMs: outcome.retryInMs,
       },
       "reconciled",
     );
-    if (statusError) throw statusError;
-    if (planes.errors.length > 0) {
-      throw new DataPlaneSyncError(`${planes.errors.length} data-plane sync(s) failed`);
+    return outcome;
+  }
+
+  /**
+   * The data plane is synced for every Gateway on every run; a Gateway whose sync failed also
+   * gets a run of its own once its backoff is over. Returns when the first is due.
+   */
+  #noteDataPlaneErrors(planes: SyncResult): number | undefined {
+    const failing = new Set<string>();
+    for (const e of planes.errors) {
+      const key = `${e.namespace}/${e.name}`;
+      if (failing.has(key)) continue;
+      failing.add(key);
+      const { attempt, retryInMs } = this.#dataPlaneRetries.failed(key);
+      this.#log.warn(
+        { kind: "Gateway", namespace: e.namespace, name: e.name, status: e.status, error: e.error, attempt, retryInMs },
+        "data-plane sync failed; retrying this Gateway",
+      );
     }
+    for (const gw of planes.gateways) {
+      const key = `${gw.namespace}/${gw.name}`;
+      if (failing.has(key)) continue;
+      const failedAttempts = this.#dataPlaneRetries.succeeded(key);
+      if (failedAttempts > 0) {
+        this.#log.info(
+          { kind: "Gateway", namespace: gw.namespace, name: gw.name, failedAttempts },
+          "data-plane sync recovered",
+        );
+      }
+    }
+    this.#dataPlaneRetries.retainOnly(failing);
+    return this.#dataPlaneRetries.nextRetryInMs();
   }
 
   /** List every kind into the index (drops what a missed DELETE left behind). */

@@ -4,8 +4,12 @@
  * - trailing debounce (`debounceMs`) so a burst becomes one run, capped at `maxWaitMs` after the
  *   first unserved mark so a steady stream of events cannot starve it;
  * - never two runs at once: marks during a run schedule exactly one follow-up run;
- * - a failed run is retried with exponential backoff (`backoffBaseMs` doubling to `backoffMaxMs`);
- *   events during the backoff do not cut it short.
+ * - a failed run (one that throws: nothing could be computed or written for anyone) is retried
+ *   with exponential backoff (`backoffBaseMs` doubling to `backoffMaxMs`); events during the
+ *   backoff do not cut it short;
+ * - a run that failed only for some objects is not a failed run: it returns `retryInMs`, when the
+ *   first of them is due again, and the loop runs again then (or sooner, for an event), at normal
+ *   speed for everyone else.
  * pepr's Reconcile queue neither coalesces nor retries, hence this.
  */
 import { describeError, log as rootLog, type Logger } from "./log";
@@ -18,6 +22,11 @@ export interface LoopOptions {
   log?: Logger;
 }
 
+/** What a run tells the loop: when some objects it failed for are due to be tried again. */
+export interface RunOutcome {
+  retryInMs?: number;
+}
+
 export interface LoopStats {
   runs: number;
   failures: number;
@@ -25,7 +34,7 @@ export interface LoopStats {
 }
 
 export class ReconcileLoop {
-  readonly #run: () => Promise<void>;
+  readonly #run: () => Promise<void | RunOutcome>;
   readonly #opts: LoopOptions;
   readonly #log: Logger;
   #started = false;
@@ -34,11 +43,12 @@ export class ReconcileLoop {
   #running = false;
   #firstDirtyAt = 0;
   #timer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
   #inBackoff = false;
   #stats: LoopStats = { runs: 0, failures: 0, consecutiveFailures: 0 };
   #idleWaiters: (() => void)[] = [];
 
-  constructor(run: () => Promise<void>, opts: LoopOptions) {
+  constructor(run: () => Promise<void | RunOutcome>, opts: LoopOptions) {
     this.#run = run;
     this.#opts = opts;
     this.#log = (opts.log ?? rootLog).child({ loop: "reconcile" });
@@ -58,7 +68,9 @@ export class ReconcileLoop {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#retryTimer);
     this.#timer = undefined;
+    this.#retryTimer = undefined;
     this.#settleIdle();
   }
 
@@ -69,7 +81,11 @@ export class ReconcileLoop {
     if (this.#started && !this.#running && !this.#inBackoff) this.#schedule();
   }
 
-  /** Resolves once nothing is pending or running (for tests and orderly shutdown). */
+  /**
+   * Resolves once nothing is pending or running (for tests and orderly shutdown). A run scheduled
+   * only to retry objects that failed does not count: an object that keeps failing would never let
+   * it resolve.
+   */
   idle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
@@ -104,9 +120,10 @@ export class ReconcileLoop {
     this.#running = true;
     const started = Date.now();
     let failed: ReturnType<typeof describeError> | undefined;
+    let outcome: void | RunOutcome = undefined;
     try {
       this.#stats.runs++;
-      await this.#run();
+      outcome = await this.#run();
       this.#stats.consecutiveFailures = 0;
     } catch (e) {
       failed = describeError(e);
@@ -126,8 +143,24 @@ export class ReconcileLoop {
       this.#timer = setTimeout(() => void this.#tick(), delay);
       return;
     }
-    this.#log.debug({ ms: Date.now() - started }, "reconcile done");
+    const retryInMs = outcome?.retryInMs;
+    this.#log.debug({ ms: Date.now() - started, retryInMs }, "reconcile done");
+    this.#scheduleRetry(retryInMs);
     if (this.#dirty) this.#schedule();
     this.#settleIdle();
+  }
+
+  /** The latest run's word on when to retry replaces any earlier one. */
+  #scheduleRetry(retryInMs: number | undefined) {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (retryInMs === undefined) return;
+    this.#retryTimer = setTimeout(
+      () => {
+        this.#retryTimer = undefined;
+        this.markDirty();
+      },
+      Math.max(0, retryInMs),
+    );
   }
 }

@@ -6,13 +6,20 @@
  *   routes that no longer reference a parent of ours lose our entries; the write is conditional
  *   on the resourceVersion we merged against, so another controller's concurrent entry is never lost;
  * - a patch is sent only when the next status differs from the observed one;
- * - one failing object never stops the others; the run fails afterwards so the loop retries.
+ * - condition messages are cut to the CRDs' limit (status-limits.ts), so a status is never
+ *   rejected for its length;
+ * - a write that fails fails for that object alone: the others are written, and the object waits
+ *   out its own backoff (a conflict is retried promptly) unless what we want to write for it
+ *   changes meanwhile. `write` resolves with when the first waiting object is due again; it never
+ *   rejects for one object.
  */
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import type { ObjectStatus, StatusKind } from "../engine/result";
 import type { ObjectIndex } from "./index";
 import type { KubeClient } from "./kube";
 import { describeError, log as rootLog, type Logger } from "./log";
+import { ObjectRetries, type RetryPolicy } from "./retries";
+import { fitRouteParents } from "./status-limits";
 import {
   canonical,
   isRouteKind,
@@ -27,17 +34,27 @@ export interface WriteSummary {
   patched: number;
   unchanged: number;
   failed: number;
+  /** Not tried this time: waiting out the backoff of an earlier failure. */
+  waiting: number;
+  /** When the first object that failed (or is waiting) is due to be tried again. */
+  retryInMs?: number;
 }
 
-export class StatusWriteError extends Error {
-  constructor(readonly summary: WriteSummary) {
-    super(`${summary.failed} status write(s) failed`);
-  }
-}
+/** The writer's retry backoff when none is given (the module passes its settings). */
+export const DEFAULT_OBJECT_RETRY: RetryPolicy = { baseMs: 200, maxMs: 60_000 };
 
 type Status = Record<string, unknown>;
 
 const currentStatus = (obj: KubernetesObject) => (obj as { status?: Status }).status;
+
+const objectKey = (d: ObjectStatus) => `${d.kind}/${d.namespace ?? ""}/${d.name}`;
+
+/**
+ * Our view of the object was stale: 409 Conflict, or the resourceVersion test of a route's JSON
+ * patch failing (the API server answers that with 422).
+ */
+const isConflict = (e: { status?: number; error: string }) =>
+  e.status === 409 || (e.status === 422 && e.error.includes("testing value /metadata/resourceVersion failed"));
 
 export class StatusWriter {
   readonly #kube: KubeClient;
@@ -45,37 +62,63 @@ export class StatusWriter {
   readonly #controllerName: string;
   readonly #log: Logger;
   readonly #now: () => string;
+  readonly #retries: ObjectRetries;
 
   constructor(
     kube: KubeClient,
     index: ObjectIndex,
     controllerName: string,
-    opts: { log?: Logger; now?: () => string } = {},
+    opts: { log?: Logger; now?: () => string; retry?: RetryPolicy; clock?: () => number } = {},
   ) {
     this.#kube = kube;
     this.#index = index;
     this.#controllerName = controllerName;
     this.#log = (opts.log ?? rootLog).child({ writer: "status" });
     this.#now = opts.now ?? (() => new Date().toISOString().replace(/\.\d+Z$/, "Z"));
+    this.#retries = new ObjectRetries(opts.retry ?? DEFAULT_OBJECT_RETRY, opts.clock);
   }
 
-  /** Write every desired status (and drop our stale route entries). Throws StatusWriteError. */
+  /**
+   * Write every desired status (and drop our stale route entries). A failure is logged and counted
+   * for its object; the others are written regardless.
+   */
   async write(desired: ObjectStatus[]): Promise<WriteSummary> {
-    const summary: WriteSummary = { patched: 0, unchanged: 0, failed: 0 };
+    const summary: WriteSummary = { patched: 0, unchanged: 0, failed: 0, waiting: 0 };
     const work = [...desired, ...this.#orphanedRouteEntries(desired)];
     for (const d of work) {
+      const key = objectKey(d);
+      const fingerprint = canonical(d.status);
+      if (!this.#retries.due(key, fingerprint)) {
+        summary.waiting++;
+        continue;
+      }
       try {
-        summary[(await this.#writeOne(d)) ? "patched" : "unchanged"]++;
+        const patched = await this.#writeOne(d);
+        summary[patched ? "patched" : "unchanged"]++;
+        const failedBefore = this.#retries.succeeded(key);
+        if (failedBefore > 0) {
+          this.#log.info(
+            { kind: d.kind, namespace: d.namespace, name: d.name, failedAttempts: failedBefore, patched },
+            "status write recovered",
+          );
+        }
       } catch (e) {
         summary.failed++;
-        this.#log.error(
-          { ...describeError(e), kind: d.kind, namespace: d.namespace, name: d.name },
-          "status patch failed",
-        );
+        this.#failed(d, key, fingerprint, e);
       }
     }
-    if (summary.failed > 0) throw new StatusWriteError(summary);
+    this.#retries.retainOnly(new Set(work.map(objectKey)));
+    summary.retryInMs = this.#retries.nextRetryInMs();
     return summary;
+  }
+
+  #failed(d: ObjectStatus, key: string, fingerprint: string, e: unknown) {
+    const err = describeError(e);
+    const conflict = isConflict(err);
+    const { attempt, retryInMs } = this.#retries.failed(key, { conflict, fingerprint });
+    const fields = { kind: d.kind, namespace: d.namespace, name: d.name, ...err, attempt, retryInMs };
+    if (conflict) this.#log.info(fields, "status write conflicted (stale view); retrying this object");
+    else this.#log.warn(fields, "status write failed; retrying this object");
   }
 
   /** Routes in the index carrying an entry of ours although the engine no longer reports them. */
@@ -109,6 +152,7 @@ export class StatusWriter {
     const now = this.#now();
     let next: Status;
     let body: Status;
+    let omitted = 0;
     if (isRouteKind(d.kind)) {
       const parents = mergeRouteParents(
         current?.parents as ParentStatus[] | undefined,
@@ -119,13 +163,21 @@ export class StatusWriter {
         transitions,
       );
       if (parents.length === 0 && current?.parents === undefined) return false;
-      next = { ...(current ?? {}), parents };
-      body = { parents };
+      const fitted = fitRouteParents(parents, this.#controllerName);
+      omitted = fitted.omitted;
+      next = { ...(current ?? {}), parents: fitted.parents };
+      body = { parents: fitted.parents };
     } else {
       next = stampObjectStatus(d.status, current, now, transitions);
       body = mergePatchBody(next, current);
     }
     if (canonical(next) === canonical(current ?? {})) return false;
+    if (omitted > 0) {
+      this.#log.warn(
+        { kind: d.kind, namespace: d.namespace, name: d.name, omitted },
+        "status.parents holds 32 entries at most; with other controllers' entries, some of ours are left out",
+      );
+    }
     const rv = obj.metadata?.resourceVersion;
     const updated =
       isRouteKind(d.kind) && rv

@@ -124,24 +124,4 @@ describe("Controller", () => {
     expect(parents[0].conditions.find((x) => x.type === "Accepted")!.status).toBe("True");
     await c.stop();
   });
-
-  it("a failing status write is retried by the loop and the others are written meanwhile", async () => {
-    const kube = new FakeKube();
-    seeded(kube);
-    kube.failPatch.set("hr/hr", {
-      status: 503,
-      statusText: "Service Unavailable",
-      data: { message: "etcd leader changed" },
-    });
-    const c = controller(kube);
-    await c.start();
-    await new Promise((r) => setTimeout(r, 150));
-    expect(c.loop.stats.failures).toBeGreaterThanOrEqual(1);
-    expect(kube.patches.some((p) => p.ref.name === "careers")).toBe(true);
-    kube.failPatch.clear();
-    await c.loop.idle();
-    expect(kube.patches.some((p) => p.ref.name === "hr")).toBe(true);
-    expect(c.loop.stats.consecutiveFailures).toBe(0);
-    await c.stop();
-  });
 });

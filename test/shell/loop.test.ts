@@ -1,3 +1,4 @@
+import { jest } from "@jest/globals";
 import { ReconcileLoop } from "../../capabilities/reconcilers/loop";
 import { pino } from "pino";
 
@@ -104,5 +105,75 @@ describe("ReconcileLoop", () => {
     await loop.idle();
     expect(runs).toBe(1);
     loop.stop();
+  });
+
+  describe("a run that failed only for some objects (returns retryInMs)", () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+    const opts = { debounceMs: 50, maxWaitMs: 500, backoffBaseMs: 200, backoffMaxMs: 30_000, log: quiet };
+
+    it("is not a failed run: events are served at debounce speed, and the objects get a run of their own when due", async () => {
+      const t0 = Date.now();
+      const runs: number[] = [];
+      const loop = new ReconcileLoop(async () => {
+        runs.push(Date.now() - t0);
+        return { retryInMs: 5_000 };
+      }, opts);
+      loop.start();
+      loop.markDirty();
+      await jest.advanceTimersByTimeAsync(50);
+      expect(runs).toEqual([50]);
+      await jest.advanceTimersByTimeAsync(1_000);
+      loop.markDirty(); // someone else's change
+      await jest.advanceTimersByTimeAsync(50);
+      expect(runs).toEqual([50, 1_100]);
+      // the retry is counted from the latest run, then debounced like any mark
+      await jest.advanceTimersByTimeAsync(5_049);
+      expect(runs).toEqual([50, 1_100]);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(runs).toEqual([50, 1_100, 6_150]);
+      expect(loop.stats).toMatchObject({ runs: 3, failures: 0, consecutiveFailures: 0 });
+      // a pending retry does not keep idle() from resolving
+      await loop.idle();
+      loop.stop();
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(runs).toHaveLength(3);
+    });
+
+    it("a later run with nothing left to retry cancels the retry", async () => {
+      let retry: number | undefined = 1_000;
+      let runs = 0;
+      const loop = new ReconcileLoop(async () => {
+        runs++;
+        return { retryInMs: retry };
+      }, opts);
+      loop.start();
+      loop.markDirty();
+      await jest.advanceTimersByTimeAsync(50);
+      retry = undefined;
+      loop.markDirty();
+      await jest.advanceTimersByTimeAsync(50);
+      expect(runs).toBe(2);
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(runs).toBe(2);
+      loop.stop();
+    });
+
+    it("a run that throws still backs the whole loop off", async () => {
+      const t0 = Date.now();
+      const runs: number[] = [];
+      const loop = new ReconcileLoop(async () => {
+        runs.push(Date.now() - t0);
+        if (runs.length <= 2) throw new Error("translate failed");
+      }, opts);
+      loop.start();
+      loop.markDirty();
+      await jest.advanceTimersByTimeAsync(50);
+      loop.markDirty(); // does not cut the backoff short
+      await jest.advanceTimersByTimeAsync(1_000);
+      expect(runs).toEqual([50, 250, 650]);
+      expect(loop.stats).toMatchObject({ failures: 2, consecutiveFailures: 0 });
+      loop.stop();
+    });
   });
 });

@@ -1,8 +1,47 @@
 import { pino } from "pino";
 import { ObjectIndex } from "../../capabilities/reconcilers/index";
-import { StatusWriter, StatusWriteError } from "../../capabilities/reconcilers/status-writer";
+import { StatusWriter } from "../../capabilities/reconcilers/status-writer";
 import type { ObjectStatus } from "../../capabilities/engine/result";
 import { FakeKube } from "./fake-kube";
+import type { StatusKind } from "../../capabilities/engine/result";
+import type { ObjectName } from "../../capabilities/reconcilers/kube";
+
+/**
+ * The fake API server, plus what the real one enforces on a status: the CRDs' limits (condition
+ * message maxLength 32768 code points, status.parents maxItems 32), answered with 422 Invalid.
+ * Records every status write attempted (ns/name), accepted or not.
+ */
+class StrictKube extends FakeKube {
+  calls: string[] = [];
+
+  override async patchStatus(kind: StatusKind, ref: ObjectName, status: Record<string, unknown>) {
+    this.calls.push(`${ref.namespace ?? ""}/${ref.name}`);
+    const invalid = (field: string, detail: string) => ({
+      ok: false,
+      status: 422,
+      statusText: "Unprocessable Entity",
+      data: {
+        kind: "Status",
+        reason: "Invalid",
+        code: 422,
+        message: `${kind}.gateway.networking.k8s.io "${ref.name}" is invalid: ${field}: ${detail}`,
+      },
+    });
+    const parents = (status.parents ?? []) as { conditions?: { message?: string }[] }[];
+    if (parents.length > 32) throw invalid("status.parents", `Too many: ${parents.length}: must have at most 32 items`);
+    const lists = [
+      ...parents.map((p, i) => [`status.parents[${i}]`, p.conditions] as const),
+      ["status", (status as { conditions?: { message?: string }[] }).conditions] as const,
+    ];
+    for (const [where, conditions] of lists) {
+      for (const [j, c] of (conditions ?? []).entries()) {
+        const n = Array.from(c.message ?? "").length;
+        if (n > 32768) throw invalid(`${where}.conditions[${j}].message`, "Too long: may not be more than 32768 bytes");
+      }
+    }
+    return super.patchStatus(kind, ref, status);
+  }
+}
 
 const OURS = "crossway.dev/gateway-controller";
 const THEIRS = "example.com/other-controller";
@@ -27,14 +66,23 @@ const cond = (type: string, status: "True" | "False", reason: string, ltt?: stri
 
 const gwRef = { group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "infra", name: "gw" };
 
-function setup(obj: object) {
-  const kube = new FakeKube();
+function setup(obj: object, kube = new StrictKube(), log = quiet) {
   const index = new ObjectIndex();
   kube.put(obj as never);
   index.upsert((obj as { kind: never }).kind, obj as never);
   let clock = "2026-01-01T00:00:00Z";
-  const writer = new StatusWriter(kube, index, OURS, { log: quiet, now: () => clock });
-  return { kube, index, writer, setClock: (t: string) => (clock = t) };
+  let ms = 0; // the retry backoff's clock
+  const writer = new StatusWriter(kube, index, OURS, {
+    log,
+    now: () => clock,
+    clock: () => ms,
+    retry: { baseMs: 200, maxMs: 1000 },
+  });
+  const add = (o: object) => {
+    kube.put(o as never);
+    index.upsert((o as { kind: never }).kind, o as never);
+  };
+  return { kube, index, writer, add, setClock: (t: string) => (clock = t), advance: (d: number) => (ms += d) };
 }
 
 const desiredRoute = (conditions: object[], parentRef = gwRef): ObjectStatus => ({
@@ -105,18 +153,24 @@ describe("StatusWriter", () => {
     expect(kube.patches).toHaveLength(1); // nothing of ours left: no further patch
   });
 
-  it("a route status changed by another controller since we looked is not overwritten", async () => {
-    const { kube, index, writer } = setup(route());
+  it("a route status changed by another controller since we looked is not overwritten; the conflict is retried promptly", async () => {
+    const { kube, index, writer, advance } = setup(route());
     // another controller adds its entry; our index has not seen that version yet
     const theirs = { parentRef: { name: "their-gw" }, controllerName: THEIRS, conditions: [] };
     await kube.patchStatus("HTTPRoute", { namespace: "app", name: "r" }, { parents: [theirs] });
     kube.patches = [];
-    const err = await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])]).catch((e) => e);
-    expect(err).toBeInstanceOf(StatusWriteError);
+    const want = desiredRoute([cond("Accepted", "True", "Accepted")]);
+    for (let i = 0; i < 6; i++) {
+      expect(await writer.write([want])).toMatchObject({ failed: 1, patched: 0 });
+      advance(1000);
+    }
+    // conflicts stay prompt: never the 1 s cap this writer's other failures grow to
+    expect((await writer.write([want])).retryInMs).toBe(800);
     expect(kube.patches).toHaveLength(0);
     // the watch delivers the newer version; the retry merges with it
     index.upsert("HTTPRoute", kube.objects.get("HTTPRoute/app/r")!);
-    await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])]);
+    advance(800);
+    expect(await writer.write([want])).toMatchObject({ patched: 1, failed: 0, retryInMs: undefined });
     const parents = kube.patches[0].status.parents as { controllerName: string }[];
     expect(parents.map((p) => p.controllerName)).toEqual([THEIRS, OURS]);
   });
@@ -174,36 +228,73 @@ describe("StatusWriter", () => {
     expect(s.listeners[0].conditions[0].lastTransitionTime).toBe("2020-01-01T00:00:00Z");
   });
 
-  it("one failing object does not stop the others; the run reports the failure", async () => {
-    const { kube, index, writer } = setup(route());
-    const other = { ...route(), metadata: { ...route().metadata, name: "ok", uid: "ok" } };
-    kube.put(other as never);
-    index.upsert("HTTPRoute", other as never);
-    kube.failPatch.set("app/r", {
-      status: 422,
-      statusText: "Unprocessable Entity",
-      data: { message: "status.parents: Too many" },
+  it("one object whose patch keeps failing: the others are written, it waits out its own backoff, and is written once the fault clears", async () => {
+    const { kube, writer, add, advance } = setup(route());
+    add({ ...route(), metadata: { ...route().metadata, name: "ok", uid: "ok" } });
+    kube.failPatch.set("app/r", { status: 503, statusText: "Service Unavailable", data: { message: "etcd timeout" } });
+    const tried = () => kube.calls.filter((c) => c === "app/r").length;
+    const want = (name: string, reason = "Accepted") => ({
+      ...desiredRoute([cond("Accepted", "True", reason)]),
+      name,
     });
-    const err = await writer
-      .write([
-        desiredRoute([cond("Accepted", "True", "Accepted")]),
-        { ...desiredRoute([cond("Accepted", "True", "Accepted")]), name: "ok" },
-      ])
-      .catch((e) => e);
-    expect(err).toBeInstanceOf(StatusWriteError);
-    expect(err.summary).toEqual({ patched: 1, unchanged: 0, failed: 1 });
+    expect(await writer.write([want("r"), want("ok")])).toEqual({
+      patched: 1,
+      unchanged: 0,
+      failed: 1,
+      waiting: 0,
+      retryInMs: 200,
+    });
     expect(kube.patches.map((p) => p.ref.name)).toEqual(["ok"]);
+    expect(tried()).toBe(1);
+    // within its backoff it is not tried again, while the other object's changes are written
+    expect(await writer.write([want("r"), want("ok", "Changed")])).toMatchObject({ patched: 1, waiting: 1 });
+    expect(tried()).toBe(1);
+    expect(kube.patches.map((p) => p.ref.name)).toEqual(["ok", "ok"]);
+    // then it is tried again, alone, with a doubled backoff, capped
+    const delays: (number | undefined)[] = [];
+    for (let i = 0; i < 4; i++) {
+      advance(1000);
+      delays.push((await writer.write([want("r"), want("ok", "Changed")])).retryInMs);
+    }
+    expect(delays).toEqual([400, 800, 1000, 1000]);
+    expect(tried()).toBe(5);
+    expect(kube.patches.map((p) => p.ref.name)).toEqual(["ok", "ok"]);
+    kube.failPatch.clear();
+    advance(1000);
+    expect(await writer.write([want("r"), want("ok", "Changed")])).toEqual({
+      patched: 1,
+      unchanged: 1,
+      failed: 0,
+      waiting: 0,
+      retryInMs: undefined,
+    });
+    expect(kube.patches.map((p) => p.ref.name)).toEqual(["ok", "ok", "r"]);
   });
 
-  it("logs one line per transition with the object and reason, and errors with HTTP status and body", async () => {
+  it("an object waiting out its backoff is tried at once when what we want to write for it changes", async () => {
+    const { kube, writer } = setup(route());
+    kube.failPatch.set("app/r", { status: 500, statusText: "Internal Server Error", data: { message: "x" } });
+    await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])]);
+    kube.failPatch.clear();
+    expect(await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])])).toMatchObject({ waiting: 1 });
+    expect(await writer.write([desiredRoute([cond("Accepted", "False", "NotAllowedByListeners")])])).toMatchObject({
+      patched: 1,
+      waiting: 0,
+      retryInMs: undefined,
+    });
+  });
+
+  it("an object the engine no longer reports (deleted) stops waiting for a retry", async () => {
+    const { kube, writer } = setup(route());
+    kube.failPatch.set("app/r", { status: 500, statusText: "Internal Server Error", data: { message: "x" } });
+    expect((await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])])).retryInMs).toBe(200);
+    expect((await writer.write([])).retryInMs).toBeUndefined();
+  });
+
+  it("logs one line per transition with the object and reason; a failing object once per attempt with HTTP status, body and backoff, and once when it recovers", async () => {
     const lines: Record<string, unknown>[] = [];
     const sink = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s)) });
-    const kube = new FakeKube();
-    const index = new ObjectIndex();
-    const r = route();
-    kube.put(r as never);
-    index.upsert("HTTPRoute", r as never);
-    const writer = new StatusWriter(kube, index, OURS, { log: sink });
+    const { kube, writer, advance } = setup(route(), new StrictKube(), sink);
     await writer.write([desiredRoute([cond("Accepted", "False", "NotAllowedByListeners")])]);
     const t = lines.filter((l) => l.msg === "status transition");
     expect(t).toHaveLength(1);
@@ -220,10 +311,146 @@ describe("StatusWriter", () => {
       statusText: "Internal Server Error",
       data: { message: "etcd timeout" },
     });
-    await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])]).catch(() => undefined);
-    const err = lines.find((l) => l.msg === "status patch failed")!;
-    expect(err).toMatchObject({ status: 500, name: "r" });
-    expect(String(err.error)).toContain("etcd timeout");
+    const want = desiredRoute([cond("Accepted", "True", "Accepted")]);
+    await writer.write([want]);
+    await writer.write([want]); // waiting: no attempt, no line
+    advance(200);
+    await writer.write([want]);
+    const failed = lines.filter((l) => l.msg === "status write failed; retrying this object");
+    expect(failed).toEqual([
+      expect.objectContaining({
+        kind: "HTTPRoute",
+        namespace: "app",
+        name: "r",
+        status: 500,
+        attempt: 1,
+        retryInMs: 200,
+      }),
+      expect.objectContaining({
+        kind: "HTTPRoute",
+        namespace: "app",
+        name: "r",
+        status: 500,
+        attempt: 2,
+        retryInMs: 400,
+      }),
+    ]);
+    expect(String(failed[0].error)).toBe("Internal Server Error: etcd timeout");
+    kube.failPatch.clear();
+    advance(400);
+    await writer.write([want]);
+    await writer.write([want]);
+    const recovered = lines.filter((l) => l.msg === "status write recovered");
+    expect(recovered).toEqual([
+      expect.objectContaining({ kind: "HTTPRoute", namespace: "app", name: "r", failedAttempts: 2, patched: true }),
+    ]);
     expect(JSON.stringify(lines)).not.toContain("[object Object]");
+  });
+
+  it("a 77k-character message (256 unresolvable backendRefs) is cut to the CRD's 32768 characters with a marker, and the patch is accepted", async () => {
+    const problems = Array.from(
+      { length: 256 },
+      (_, i) => `backendRef ${i} Service app/missing-backend-service-number-${String(i).padStart(3, "0")} not found`,
+    );
+    let message = problems.join("; ");
+    while (message.length < 77_000) message += "; " + problems[0];
+    const { kube, writer, add } = setup(route());
+    add({
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "infra", uid: "g", resourceVersion: "1", generation: 1 },
+    });
+    const resolved = { ...cond("ResolvedRefs", "False", "BackendNotFound"), message };
+    const summary = await writer.write([
+      desiredRoute([cond("Accepted", "True", "Accepted"), resolved]),
+      { kind: "Gateway", namespace: "infra", name: "gw", generation: 1, status: { conditions: [resolved] } },
+    ]);
+    expect(summary).toMatchObject({ patched: 2, failed: 0 });
+    const held = kube.objects.get("HTTPRoute/app/r") as unknown as {
+      status: { parents: { conditions: { type: string; message: string }[] }[] };
+    };
+    const written = held.status.parents[0].conditions.find((c) => c.type === "ResolvedRefs")!.message;
+    const cut = Array.from(written).length;
+    expect(cut).toBeLessThanOrEqual(32768);
+    expect(cut).toBeGreaterThan(32700);
+    const more = message.length - written.indexOf("… (truncated: ");
+    expect(written).toMatch(/… \(truncated: [\d,]+ more characters\)$/);
+    expect(written.endsWith(`… (truncated: ${more.toLocaleString("en-US")} more characters)`)).toBe(true);
+    expect(message.startsWith(written.slice(0, written.indexOf("… (truncated: ")))).toBe(true);
+    // the Accepted message was short: untouched
+    expect(held.status.parents[0].conditions.find((c) => c.type === "Accepted")!.message).toBe("Accepted Accepted");
+    const gw = kube.objects.get("Gateway/infra/gw") as unknown as { status: { conditions: { message: string }[] } };
+    expect(gw.status.conditions[0].message).toBe(written);
+    // and it is stable: the next run sends nothing
+    expect(
+      await writer.write([
+        desiredRoute([cond("Accepted", "True", "Accepted"), resolved]),
+        { kind: "Gateway", namespace: "infra", name: "gw", generation: 1, status: { conditions: [resolved] } },
+      ]),
+    ).toMatchObject({ patched: 0, unchanged: 2 });
+  });
+
+  it("a status the API server rejects as Invalid (422) fails for that object alone, logged with the API server's message", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+    const { kube, writer, add } = setup(route(), new StrictKube(), sink);
+    add({ ...route(), metadata: { ...route().metadata, name: "ok", uid: "ok" } });
+    // 31 entries of other controllers and 2 of ours on one route: 32 at most fit
+    const theirs = Array.from({ length: 31 }, (_, i) => ({
+      parentRef: { name: `their-gw-${i}` },
+      controllerName: THEIRS,
+      conditions: [],
+    }));
+    const crowded = route({ parents: theirs });
+    add({ ...crowded, metadata: { ...crowded.metadata, resourceVersion: "2" } });
+    const two = {
+      ...desiredRoute([cond("Accepted", "True", "Accepted")]),
+      status: {
+        parents: ["a", "b"].map((n) => ({
+          parentRef: { ...gwRef, name: n },
+          controllerName: OURS,
+          conditions: [cond("Accepted", "True", "Accepted")],
+        })),
+      },
+    };
+    expect(
+      await writer.write([two, { ...desiredRoute([cond("Accepted", "True", "Accepted")]), name: "ok" }]),
+    ).toMatchObject({
+      patched: 2,
+      failed: 0,
+    });
+    const held = kube.objects.get("HTTPRoute/app/r") as unknown as {
+      status: { parents: { parentRef: { name: string } }[] };
+    };
+    expect(held.status.parents).toHaveLength(32);
+    expect(held.status.parents.at(-1)!.parentRef.name).toBe("a");
+    expect(lines.find((l) => String(l.msg).startsWith("status.parents holds 32 entries at most"))).toMatchObject({
+      name: "r",
+      omitted: 1,
+    });
+    // an Invalid the writer cannot prevent (here: a webhook or a stricter CRD) is that object's failure alone
+    kube.failPatch.set("app/ok", {
+      status: 422,
+      statusText: "Unprocessable Entity",
+      data: {
+        message:
+          'HTTPRoute.gateway.networking.k8s.io "ok" is invalid: status.parents[0].conditions[0].reason: Invalid value',
+      },
+    });
+    const s = await writer.write([
+      two,
+      { ...desiredRoute([cond("Accepted", "False", "NoMatchingParent")]), name: "ok" },
+    ]);
+    expect(s).toMatchObject({ failed: 1, unchanged: 1, retryInMs: 200 });
+    expect(lines.find((l) => l.msg === "status write failed; retrying this object")).toMatchObject({
+      kind: "HTTPRoute",
+      namespace: "app",
+      name: "ok",
+      status: 422,
+      error:
+        'Unprocessable Entity: HTTPRoute.gateway.networking.k8s.io "ok" is invalid: status.parents[0].conditions[0].reason: Invalid value',
+      attempt: 1,
+      retryInMs: 200,
+    });
   });
 });
