@@ -51,10 +51,16 @@ const objectKey = (d: ObjectStatus) => `${d.kind}/${d.namespace ?? ""}/${d.name}
 
 /**
  * Our view of the object was stale: 409 Conflict, or the resourceVersion test of a route's JSON
- * patch failing (the API server answers that with 422).
+ * patch failing. The API server answers the latter with a 422 whose message is only its generic
+ * one (apiserver handlers/patch.go drops json-patch's "testing value … failed"); a status the
+ * CRD rejects is a 422 too, but names the object and the field ("HTTPRoute… is invalid: …").
  */
+const JSON_PATCH_NOT_APPLICABLE = "the server rejected our request due to an error in our request";
 const isConflict = (e: { status?: number; error: string }) =>
-  e.status === 409 || (e.status === 422 && e.error.includes("testing value /metadata/resourceVersion failed"));
+  e.status === 409 ||
+  (e.status === 422 &&
+    (e.error.includes(JSON_PATCH_NOT_APPLICABLE) ||
+      e.error.includes("testing value /metadata/resourceVersion failed")));
 
 export class StatusWriter {
   readonly #kube: KubeClient;

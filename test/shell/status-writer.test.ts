@@ -175,6 +175,44 @@ describe("StatusWriter", () => {
     expect(parents.map((p) => p.controllerName)).toEqual([THEIRS, OURS]);
   });
 
+  it("recognises the stale-resourceVersion 422 as the real API server words it (client-node ApiException, generic message) and keeps retrying it promptly", async () => {
+    class RealWordingKube extends StrictKube {
+      override async replaceRouteStatus(
+        kind: "HTTPRoute" | "GRPCRoute",
+        ref: ObjectName & { resourceVersion: string },
+        status: Record<string, unknown>,
+      ) {
+        try {
+          return await super.replaceRouteStatus(kind, ref, status);
+        } catch (e) {
+          if ((e as { status?: number }).status !== 422) throw e;
+          // what kube-apiserver answers when the JSON patch's test op fails, as client-node throws it
+          const body = {
+            kind: "Status",
+            apiVersion: "v1",
+            status: "Failure",
+            message: "the server rejected our request due to an error in our request",
+            reason: "Invalid",
+            details: {},
+            code: 422,
+          };
+          throw Object.assign(new Error(`HTTP-Code: 422\nMessage: Unknown API Status Code!\nBody: ...`), {
+            code: 422,
+            body: JSON.stringify(body),
+          });
+        }
+      }
+    }
+    const { kube, writer, advance } = setup(route(), new RealWordingKube());
+    await kube.patchStatus("HTTPRoute", { namespace: "app", name: "r" }, { parents: [] }); // moves the resourceVersion on
+    const delays: (number | undefined)[] = [];
+    for (let i = 0; i < 5; i++) {
+      delays.push((await writer.write([desiredRoute([cond("Accepted", "True", "Accepted")])])).retryInMs);
+      advance(1000);
+    }
+    expect(delays).toEqual([200, 400, 800, 800, 800]);
+  });
+
   it("matches our previous entry by parentRef with the spec's defaults applied", async () => {
     const prev = {
       parentRef: { name: "gw", namespace: "infra" },
