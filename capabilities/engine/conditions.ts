@@ -308,10 +308,18 @@ export const route = {
       "PartiallyInvalid",
       true,
       Reason.UnsupportedValue,
-      `${r} has invalid rules that are not served (the other rules are): ${problems.join("; ")}`,
+      `${r} has rules that cannot be served as written (its other rules are served): ${problems.join("; ")}`,
     ),
   unsupportedValue: (r: string, problems: string[]) =>
     c("Accepted", false, Reason.UnsupportedValue, `${r} is not accepted: ${problems.join("; ")}`),
+  /** Not accepted, but its rules still hold their matches and answer 500 (fail closed). */
+  unsupportedValueFailClosed: (r: string, problems: string[]) =>
+    c(
+      "Accepted",
+      false,
+      Reason.UnsupportedValue,
+      `${r} is not accepted: ${problems.join("; ")}. Rules that answer HTTP 500 keep their matches, so those requests never reach another route's backends`,
+    ),
   resolvedRefs: (r: string) =>
     c("ResolvedRefs", true, Reason.ResolvedRefs, `${r} has all its backend references resolved`),
   unresolvedRefs: (reason: BackendReason, problems: string[]) => c("ResolvedRefs", false, reason, problems.join("; ")),
@@ -396,6 +404,10 @@ export const valueProblem = {
   retryAttempts: (where: string, value: string) => `${where} retry attempts "${value}" is not a non-negative integer`,
   retryBackoff: (where: string, value: string) =>
     `${where} retry.backoff "${value}" is not a Gateway API duration (e.g. "100ms", "1s")`,
+  /** Suffix of a rule's last problem: its matches could not be expressed, so it is not served. */
+  ruleDropped: (problem: string) => `${problem} (this rule is not served)`,
+  /** Suffix of a rule's last problem: its matches are kept and answer 500 (fail closed). */
+  ruleFailsClosed: (problem: string) => `${problem} (requests matching this rule answer HTTP 500)`,
   prefixRewriteWithoutPrefix: (where: string, filter: string) =>
     `${where} ${filter} uses ReplacePrefixMatch, which needs every match of the rule to be a PathPrefix match`,
 };
@@ -410,6 +422,9 @@ export const dataplaneProblem = {
   queryName: (name: string) => `query parameter name "${name}" is not supported`,
   retryCode: (code: number, supported: number[]) =>
     `retry code ${code} is not supported by the data plane (supported: ${supported.join(", ")})`,
+  timeout: (ms: number, max: number) =>
+    `timeout ${ms}ms is longer than the data plane's timers hold (at most ${max}ms, about 24.8 days)`,
+  retryAttempts: (n: number, max: number) => `retry attempts ${n} exceed crossway's limit of ${max}`,
   retryBackoff: (ms: number) =>
     `retry backoff ${ms}ms cannot be honoured: the data plane retries at once, so a minimum wait between attempts would not be kept`,
 };

@@ -3,6 +3,22 @@
  * but must not know the details of (HAProxy's header, regex and path rules).
  */
 import { dataplaneProblem } from "./conditions";
+import { isSafeHeaderName } from "../render/quote";
+import { regexProblem } from "../render/pcre";
+
+/**
+ * Limits a route must stay within to be served. The CRDs already bound rules (16), matches per
+ * rule (64), header and query matches per match (16 each), filters (16) and backendRefs (16);
+ * the renderer is built (and property-tested) to express all of those. These are crossway's own.
+ */
+export const LIMITS = {
+  /** Longest RegularExpression (path, header or query match). */
+  regexLength: 1024,
+  /** Longest timeout HAProxy's timers hold (2^31-1 ms, about 24.8 days). */
+  timeoutMs: 2_147_483_647,
+  /** Most retries after the first attempt (each retry is another request to the tenant's backend). */
+  retryAttempts: 10,
+} as const;
 
 /**
  * Gateway API feature names written to GatewayClass status.supportedFeatures.
@@ -76,6 +92,10 @@ export interface DataplaneValidator {
   retryCode(code: number): string | undefined;
   /** An HTTPRoute retry backoff (ms > 0) the data plane can honour (additive). */
   retryBackoff(ms: number): string | undefined;
+  /** A timeout (ms) the data plane's timers can hold. */
+  timeout(ms: number): string | undefined;
+  /** HTTPRoute retry attempts (after the first) the data plane will make. */
+  retryAttempts(n: number): string | undefined;
 }
 
 export interface DefaultValidatorOptions {
@@ -90,7 +110,6 @@ export interface DefaultValidatorOptions {
 /** Status codes HAProxy 2.6 `retry-on` accepts; the spec requires 500, 502, 503 and 504. */
 export const HAPROXY_RETRY_CODES: readonly number[] = [401, 403, 404, 408, 425, 500, 501, 502, 503, 504];
 
-const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -102,18 +121,14 @@ export function defaultValidator(opts: DefaultValidatorOptions = {}): DataplaneV
   const reserved = new Set(opts.reservedPorts ?? []);
   const retryCodes = new Set(opts.retryCodes ?? HAPROXY_RETRY_CODES);
   return {
-    headerName: (name) => (TOKEN.test(name) ? undefined : dataplaneProblem.headerName(name)),
+    // The renderer's own rule: an RFC 9110 token without `#` (a comment start in haproxy.cfg).
+    headerName: (name) => (isSafeHeaderName(name) ? undefined : dataplaneProblem.headerName(name)),
     headerValue: (name, value) => (CONTROL.test(value) ? dataplaneProblem.headerValue(name) : undefined),
     queryParamName: (name) =>
       name === "" || CONTROL.test(name) || /[\s&=#]/.test(name) ? dataplaneProblem.queryName(name) : undefined,
     regex: (pattern) => {
-      if (CONTROL.test(pattern)) return dataplaneProblem.regex(pattern, "it contains control characters");
-      try {
-        new RegExp(pattern);
-        return undefined;
-      } catch (e) {
-        return dataplaneProblem.regex(pattern, e instanceof Error ? e.message : String(e));
-      }
+      const why = regexProblem(pattern);
+      return why === undefined ? undefined : dataplaneProblem.regex(pattern, why);
     },
     path: (path) => {
       if (!path.startsWith("/")) return dataplaneProblem.path(path, "it must start with /");
@@ -125,5 +140,8 @@ export function defaultValidator(opts: DefaultValidatorOptions = {}): DataplaneV
     port: (port) => (reserved.has(port) ? dataplaneProblem.port(port) : undefined),
     retryCode: (code) => (retryCodes.has(code) ? undefined : dataplaneProblem.retryCode(code, [...retryCodes])),
     retryBackoff: (ms) => (opts.retryBackoff || ms === 0 ? undefined : dataplaneProblem.retryBackoff(ms)),
+    timeout: (ms) => (ms <= LIMITS.timeoutMs ? undefined : dataplaneProblem.timeout(ms, LIMITS.timeoutMs)),
+    retryAttempts: (n) =>
+      n <= LIMITS.retryAttempts ? undefined : dataplaneProblem.retryAttempts(n, LIMITS.retryAttempts),
   };
 }

@@ -45,6 +45,11 @@ export interface ListenerIR {
   /** HTTPS termination; present iff protocol is HTTPS and the certificateRefs resolved. */
   tls?: ListenerTLSIR;
   /**
+   * The listener is invalid (e.g. its certificate did not resolve) but keeps its hostname's
+   * dispatch slot: requests for it answer 404 and never fall to a less specific listener.
+   */
+  closed?: true;
+  /**
    * Virtual hosts: the effective hostnames of the routes attached to this listener (route
    * hostnames intersected with the listener hostname). Sorted most specific first, with the
    * catch-all `"*"` (route without hostnames on a listener without hostname) last.

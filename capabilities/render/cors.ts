@@ -10,7 +10,7 @@
  * credentials, allowed without).
  */
 import type { CorsIR } from "../engine/ir";
-import { escapeRegex, isSafeHeaderName, quoteWord } from "./quote";
+import { escapeRegex, isSafeHeaderName, quoteLiteralFormat, quoteWord } from "./quote";
 import type { FilterLines } from "./filters";
 
 const DEFAULT_PORT: Record<string, string> = { http: "80", https: "443" };
@@ -62,11 +62,11 @@ export function corsLines(c: CorsIR): FilterLines {
   if (c.allowCredentials) lines.push(after("access-control-allow-credentials", "true"));
   // `*` is only a wildcard without credentials; with them the client needs explicit names.
   const expose = c.exposeHeaders.filter((h) => h !== "*" || !c.allowCredentials);
-  if (expose.length) lines.push(after("access-control-expose-headers", quoteWord(expose.join(", "))));
+  if (expose.length) lines.push(after("access-control-expose-headers", quoteLiteralFormat(expose.join(", "))));
   if (c.allowMethods.length === 1 && c.allowMethods[0] === "*")
     lines.push(after("access-control-allow-methods", '"%[var(txn.cors_method)]"', ` ${PREFLIGHT}`));
   else if (c.allowMethods.length)
-    lines.push(after("access-control-allow-methods", quoteWord(c.allowMethods.join(", ")), ` ${PREFLIGHT}`));
+    lines.push(after("access-control-allow-methods", quoteLiteralFormat(c.allowMethods.join(", ")), ` ${PREFLIGHT}`));
   if (c.allowHeaders.length === 1 && c.allowHeaders[0] === "*")
     lines.push(
       after(
@@ -76,7 +76,7 @@ export function corsLines(c: CorsIR): FilterLines {
       ),
     );
   else if (c.allowHeaders.length)
-    lines.push(after("access-control-allow-headers", quoteWord(c.allowHeaders.join(", ")), ` ${PREFLIGHT}`));
+    lines.push(after("access-control-allow-headers", quoteLiteralFormat(c.allowHeaders.join(", ")), ` ${PREFLIGHT}`));
   lines.push(after("access-control-max-age", String(c.maxAgeSeconds), ` ${PREFLIGHT}`));
   return { lines };
 }

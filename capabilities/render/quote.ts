@@ -35,3 +35,30 @@ export const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]
 
 /** HAProxy proxy/server names: [A-Za-z0-9_.:-]. */
 export const safeName = (s: string): string => s.replace(/[^A-Za-z0-9_.:-]/g, "_");
+
+/** HAProxy refuses a config line with more words than this ("too many words, truncating"). */
+export const MAX_LINE_WORDS = 64;
+
+/** Words of a config line as HAProxy's tokenizer splits them (a double-quoted word is one). */
+export function wordCount(line: string): number {
+  let words = 0;
+  let inWord = false;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === "\\") i++;
+      else if (c === '"') quoted = false;
+      continue;
+    }
+    if (c === " " || c === "\t") {
+      inWord = false;
+      continue;
+    }
+    if (!inWord) words++;
+    inWord = true;
+    if (c === '"') quoted = true;
+    else if (c === "\\") i++;
+  }
+  return words;
+}

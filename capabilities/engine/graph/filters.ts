@@ -13,8 +13,17 @@ import { convertCors, type CorsSpec } from "./cors";
 export interface Findings {
   /** UnsupportedValue sentences (route accepted nowhere). */
   problems: string[];
-  /** Indexes of rules with at least one problem (dropped; the rest still serve: PartiallyInvalid). */
+  /**
+   * Rules whose matches cannot be served as written: dropped from the data plane (their requests
+   * are not claimed by this route; the rest still serve: PartiallyInvalid).
+   */
   invalidRules?: Set<number>;
+  /**
+   * Rules whose matches are fine but whose filters, timeouts or retry cannot be applied
+   * faithfully: they keep their matches and answer HTTP 500, so their requests never fall
+   * through to a broader rule (spec: a filter that cannot be applied MUST NOT be skipped).
+   */
+  failClosedRules?: Set<number>;
   /** Unresolved backend refs (ResolvedRefs=False), in rule order. */
   refProblems: BackendProblem[];
 }

@@ -9,7 +9,15 @@ import { describe, valueProblem as V } from "../conditions";
 import { nameOf, nsOf, objects } from "../meta";
 import { convertFilters, type FilterSpec, type Findings } from "./filters";
 import type { Lookup } from "./lookup";
-import { convertBackends, convertHeaderMatches, ruleWhere, routeDraft, type RouteCtx, type RouteDraft } from "./rules";
+import {
+  classifyRule,
+  convertBackends,
+  convertHeaderMatches,
+  ruleWhere,
+  routeDraft,
+  type RouteCtx,
+  type RouteDraft,
+} from "./rules";
 import type { RuleNode } from "./types";
 
 export function draftGRPCRoute(r: GRPCRoute, lookup: Lookup): RouteDraft {
@@ -27,6 +35,7 @@ export function draftGRPCRoute(r: GRPCRoute, lookup: Lookup): RouteDraft {
           return out;
         })
       : [{ headers: [], queryParams: [] } as MatchIR];
+    const problemsAfterMatches = found.problems.length;
     const node: RuleNode = {
       index: i,
       matches,
@@ -34,7 +43,7 @@ export function draftGRPCRoute(r: GRPCRoute, lookup: Lookup): RouteDraft {
       backends: convertBackends(rule?.backendRefs as never, i, where, ctx, lookup, found),
     };
     if (rule?.name) node.name = rule.name;
-    if (found.problems.length > problemsBefore) (found.invalidRules ??= new Set()).add(i);
+    classifyRule(found, i, problemsBefore, problemsAfterMatches);
     return node;
   });
   return routeDraft(r, ctx, rules, found);

@@ -5,7 +5,15 @@ import { describe, valueProblem as V } from "../conditions";
 import { nameOf, nsOf, objects } from "../meta";
 import { convertFilters, usesPrefixReplace, type FilterSpec, type Findings } from "./filters";
 import type { Lookup } from "./lookup";
-import { convertBackends, convertHeaderMatches, ruleWhere, routeDraft, type RouteCtx, type RouteDraft } from "./rules";
+import {
+  classifyRule,
+  convertBackends,
+  convertHeaderMatches,
+  ruleWhere,
+  routeDraft,
+  type RouteCtx,
+  type RouteDraft,
+} from "./rules";
 import type { RuleNode } from "./types";
 import { parseDuration } from "./duration";
 import { convertRetry, type RetrySpec } from "./retry";
@@ -19,6 +27,7 @@ export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
     const matches = objects(rule?.matches).length
       ? objects(rule.matches).map((m, j) => convertMatch(m, describe.match(where, j), lookup, found))
       : [{ path: { type: "PathPrefix", value: "/" }, headers: [], queryParams: [] } as MatchIR];
+    const problemsAfterMatches = found.problems.length;
     const filters = convertFilters(
       rule?.filters as FilterSpec[] | undefined,
       "rule",
@@ -39,11 +48,11 @@ export function draftHTTPRoute(r: HTTPRoute, lookup: Lookup): RouteDraft {
       backends: convertBackends(rule?.backendRefs as never, i, where, ctx, lookup, found),
     };
     if (rule?.name) node.name = rule.name;
-    const timeouts = convertTimeouts(rule?.timeouts, where, found);
+    const timeouts = convertTimeouts(rule?.timeouts, where, lookup, found);
     if (timeouts) node.timeouts = timeouts;
     const retry = convertRetry((rule as { retry?: RetrySpec } | undefined)?.retry, where, lookup, found);
     if (retry) node.retry = retry;
-    if (found.problems.length > problemsBefore) (found.invalidRules ??= new Set()).add(i);
+    classifyRule(found, i, problemsBefore, problemsAfterMatches);
     return node;
   });
   return routeDraft(r, ctx, rules, found);
@@ -105,6 +114,7 @@ function convertQueryMatches(
 function convertTimeouts(
   t: { request?: string; backendRequest?: string } | undefined,
   where: string,
+  lookup: Lookup,
   found: Findings,
 ): RuleNode["timeouts"] {
   if (!t) return undefined;
@@ -116,8 +126,13 @@ function convertTimeouts(
     const raw = t[field];
     if (raw === undefined || raw === null) continue;
     const ms = parseDuration(String(raw));
-    if (ms === undefined) found.problems.push(V.timeout(where, field, String(raw)));
-    else out[outKey] = ms;
+    if (ms === undefined) {
+      found.problems.push(V.timeout(where, field, String(raw)));
+      continue;
+    }
+    const problem = lookup.validator.timeout(ms);
+    if (problem) found.problems.push(V.validator(`${where} timeouts.${field}`, problem));
+    out[outKey] = ms;
   }
   if (out.requestMs && out.backendRequestMs && out.backendRequestMs > out.requestMs) {
     found.problems.push(V.timeoutOrder(where));

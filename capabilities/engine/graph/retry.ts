@@ -37,7 +37,11 @@ export function convertRetry(
   if (spec.attempts !== undefined && spec.attempts !== null) {
     const n = Number(spec.attempts);
     if (!Number.isInteger(n) || n < 0) found.problems.push(V.retryAttempts(where, String(spec.attempts)));
-    else out.attempts = n;
+    else {
+      const problem = lookup.validator.retryAttempts(n);
+      if (problem) found.problems.push(V.validator(where, problem));
+      out.attempts = n;
+    }
   }
   if (spec.backoff !== undefined && spec.backoff !== null) {
     const ms = parseDuration(String(spec.backoff));

@@ -30,9 +30,8 @@ export function attachRoute(d: RouteDraft, parents: Parents, lookup: Lookup): Ro
     hostnames: d.hostnames,
     rules: d.rules,
     problems: d.found.problems,
-    allRulesInvalid:
-      d.found.problems.length > 0 &&
-      ((d.found.invalidRules?.size ?? 0) === 0 || (d.found.invalidRules?.size ?? 0) >= d.rules.length),
+    allRulesInvalid: false,
+    holdsMatches: false,
     resolvedRefs:
       d.found.refProblems.length === 0
         ? C.resolvedRefs(desc)
@@ -42,7 +41,14 @@ export function attachRoute(d: RouteDraft, parents: Parents, lookup: Lookup): Ro
           ),
     parents: [],
   };
-  for (const i of d.found.invalidRules ?? []) d.rules[i].invalid = true;
+  const dropped = d.found.invalidRules ?? new Set<number>();
+  const failClosed = [...(d.found.failClosedRules ?? [])].filter((i) => !dropped.has(i));
+  for (const i of dropped) d.rules[i].invalid = true;
+  for (const i of failClosed) d.rules[i].failClosed = true;
+  const unserved = dropped.size + failClosed.length;
+  // A problem no rule owns (unserved = 0) invalidates the whole route.
+  node.allRulesInvalid = d.found.problems.length > 0 && (unserved === 0 || unserved >= d.rules.length);
+  node.holdsMatches = node.allRulesInvalid && failClosed.length > 0;
   if (d.found.problems.length > 0 && !node.allRulesInvalid)
     node.partiallyInvalid = C.partiallyInvalid(desc, d.found.problems);
   for (const ref of d.parentRefs) {
@@ -86,7 +92,7 @@ function acceptOn(
   attachedTo: ListenerNode[],
   lookup: Lookup,
 ): Condition {
-  if (route.allRulesInvalid) return C.unsupportedValue(route.desc, route.problems);
+  if (route.allRulesInvalid && !route.holdsMatches) return C.unsupportedValue(route.desc, route.problems);
   // A Gateway rejected only because its listeners are invalid still lets each listener speak for
   // itself (e.g. NotAllowedByListeners for a TLS-only listener; conformance HTTPRouteDisallowedKind).
   // It is not programmed either way, so nothing is served.
@@ -133,6 +139,7 @@ function acceptOn(
   }
   if (matched.length === 0) return C.noMatchingListenerHostname(route.desc, parentDesc, route.hostnames, hostRefusals);
   attachedTo.push(...matched);
+  if (route.holdsMatches) return C.unsupportedValueFailClosed(route.desc, route.problems);
   return C.accepted(
     route.desc,
     parentDesc,

@@ -40,6 +40,19 @@ export interface RouteCtx {
 
 export const ruleWhere = (i: number, name?: string) => describe.rule(i, name);
 
+/**
+ * Classify rule `i` after its conversion: problems found while converting its matches (from
+ * `before` to `afterMatches`) drop it; problems found afterwards (filters, backendRef filters,
+ * timeouts, retry) make it answer 500 for exactly its matches. The rule's last problem says which.
+ */
+export function classifyRule(found: Findings, i: number, before: number, afterMatches: number): void {
+  if (found.problems.length === before) return;
+  const dropped = afterMatches > before;
+  (dropped ? (found.invalidRules ??= new Set()) : (found.failClosedRules ??= new Set())).add(i);
+  const last = found.problems.length - 1;
+  found.problems[last] = dropped ? V.ruleDropped(found.problems[last]) : V.ruleFailsClosed(found.problems[last]);
+}
+
 type RouteObject = HasMeta & { spec?: { hostnames?: string[]; parentRefs?: ParentRefSpec[] } };
 
 /** The part of a draft that HTTPRoute and GRPCRoute share: identity, hostnames, parentRefs. */

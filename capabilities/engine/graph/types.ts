@@ -99,8 +99,13 @@ export type RouteKind = "HTTPRoute" | "GRPCRoute";
 
 export interface RuleNode {
   index: number;
-  /** Has an unsupported value: dropped from the IR (the route is then PartiallyInvalid). */
+  /** Its matches cannot be served as written: dropped from the IR (the route is then PartiallyInvalid). */
   invalid?: boolean;
+  /**
+   * Its matches are fine but its filters/timeouts/retry cannot be applied faithfully: it stays in
+   * the IR with no filters and no backends, so its requests answer 500 (fail closed).
+   */
+  failClosed?: boolean;
   name?: string;
   matches: MatchIR[];
   filters: FilterIR[];
@@ -132,6 +137,11 @@ export interface RouteNode {
   problems: string[];
   /** Every rule is invalid: the route is accepted nowhere (Accepted=False/UnsupportedValue). */
   allRulesInvalid: boolean;
+  /**
+   * allRulesInvalid, but some rules fail closed: the route still attaches where it may so that
+   * those rules answer 500 for their matches, while its Accepted condition stays False.
+   */
+  holdsMatches: boolean;
   /** Some, not all, rules are invalid: PartiallyInvalid=True, the valid rules still serve. */
   partiallyInvalid?: Condition;
   resolvedRefs: Condition;

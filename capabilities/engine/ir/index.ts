@@ -20,18 +20,38 @@ export function buildIR(g: Graph): GatewayIR[] {
 }
 
 function gatewayIR(gw: GatewayNode, ctx: Ctx): GatewayIR {
-  const listeners = [...gw.listeners, ...gw.listenerSets.flatMap((ls) => ls.listeners)].filter(isListenerValid);
+  const all = [...gw.listeners, ...gw.listenerSets.flatMap((ls) => ls.listeners)];
   const byPort = new Map<number, ListenerNode[]>();
-  for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
+  for (const l of all.filter(isListenerValid)) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
+  // An invalid listener keeps its hostname's dispatch slot on a port that is served, so its
+  // requests answer 404 instead of falling to a less specific listener with broader allowedRoutes.
+  const closed = new Set<ListenerNode>();
+  for (const l of all) {
+    const served = byPort.get(l.port);
+    if (isListenerValid(l) || !served || l.hostname === undefined || l.conflicted.status === "True") continue;
+    if (l.protocol !== served[0].protocol || served.some((v) => v.hostname === l.hostname)) continue;
+    served.push(l);
+    closed.add(l);
+  }
   const ports: PortIR[] = [...byPort.entries()]
     .sort(([a], [b]) => a - b)
     .map(([port, ls]) => ({
       port,
       protocol: ls[0].protocol as PortIR["protocol"],
-      listeners: [...ls].sort((a, b) => compareSpecificity(a.hostname, b.hostname)).map((l) => listenerIR(l, ctx)),
+      listeners: [...ls]
+        .sort((a, b) => compareSpecificity(a.hostname, b.hostname))
+        .map((l) => (closed.has(l) ? closedListenerIR(l) : listenerIR(l, ctx))),
     }));
   return { gateway: { namespace: gw.namespace, name: gw.name }, generation: gw.generation, ports };
 }
+
+/** An invalid listener's hostname slot: no routes, no certificate; its requests answer 404. */
+const closedListenerIR = (l: ListenerNode): ListenerIR => ({
+  id: l.id,
+  hostname: l.hostname,
+  closed: true,
+  virtualHosts: [],
+});
 
 function listenerIR(l: ListenerNode, ctx: Ctx): ListenerIR {
   const hosts = new Map<string, Ranked[]>();
@@ -61,7 +81,10 @@ function routeRules(route: RouteNode, ctx: Ctx): Ranked[] {
   const order = ctx.order.get(route) ?? 0;
   const out: Ranked[] = [];
   for (const rule of route.rules) {
-    if (rule.invalid) continue; // PartiallyInvalid: only valid rules are served
+    if (rule.invalid) continue; // PartiallyInvalid: rules whose matches cannot be served are dropped
+    // Fail closed: the rule keeps its matches, with no filters and no backends, so it answers 500.
+    const filters = rule.failClosed ? [] : rule.filters;
+    const backends = rule.failClosed ? [] : rule.backends;
     for (let m = 0; m < rule.matches.length; m++) {
       const match = rule.matches[m];
       const id = `${kind}/${route.namespace}/${route.name}/r${rule.index}/m${m}`;
@@ -74,8 +97,8 @@ function routeRules(route: RouteNode, ctx: Ctx): Ranked[] {
             matchIndex: m,
             ruleName: rule.name,
             match,
-            filters: rule.filters,
-            backends: rule.backends,
+            filters,
+            backends,
           }
         : {
             id,
@@ -83,11 +106,11 @@ function routeRules(route: RouteNode, ctx: Ctx): Ranked[] {
             ruleIndex: rule.index,
             matchIndex: m,
             match,
-            filters: rule.filters,
-            backends: rule.backends,
+            filters,
+            backends,
           };
-      if (rule.timeouts) ir.timeouts = rule.timeouts;
-      if (rule.retry) ir.retry = rule.retry;
+      if (rule.timeouts && !rule.failClosed) ir.timeouts = rule.timeouts;
+      if (rule.retry && !rule.failClosed) ir.retry = rule.retry;
       out.push({ rule: ir, primary: primaryKey(match), secondary: secondaryKey(order, rule.index, m) });
     }
   }

@@ -72,7 +72,8 @@ function listenerStatus(l: ListenerNode, ownerAccepted: boolean, ownerDesc: stri
   return {
     name: l.name,
     supportedKinds: l.supportedKinds.map((k) => ({ group: k.group, kind: k.kind })),
-    attachedRoutes: l.attached.size,
+    // Routes that only hold their matches to answer 500 (fail closed) are not Accepted: not counted.
+    attachedRoutes: countAccepted(l),
     conditions: stamp([l.accepted, l.conflicted, l.resolvedRefs, programmed(l, ownerAccepted, ownerDesc)], generation),
   };
 }
@@ -89,3 +90,9 @@ function programmed(l: ListenerNode, ownerAccepted: boolean, ownerDesc: string):
 
 const stamp = (conds: Condition[], observedGeneration: number): ConditionOut[] =>
   conds.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message, observedGeneration }));
+
+function countAccepted(l: ListenerNode): number {
+  let n = 0;
+  for (const a of l.attached.values()) if (!a.route.holdsMatches) n++;
+  return n;
+}

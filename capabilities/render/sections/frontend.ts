@@ -8,6 +8,8 @@
 import type { PortView } from "../view";
 import { weightedMarker } from "../view";
 import { BE_404 } from "../targets";
+import type { ComplexRule } from "../matching";
+import { MAX_LINE_WORDS, wordCount } from "../quote";
 
 const NO_VH = "!{ var(txn.vh) -m found }";
 const HOST_VAR = "%[var(txn.host)]";
@@ -105,14 +107,43 @@ function ruleLines(p: PortView, vh: string): RuleLines {
       "  http-request set-var(txn.ps) path,concat(/)",
       `  http-request set-var(txn.best) int(${MAX_RULE}) if { var(txn.chain) -m found } ${none}`,
     );
-    for (const c of p.matching.complex) {
-      out.push(
-        `  http-request set-var(txn.best) int(${c.no}) if { var(txn.chain) -m sub :${c.vhost}: } { var(txn.best) -m int gt ${c.no} } ${c.conditions.join(" ")}`,
-      );
-    }
+    for (const c of p.matching.complex) out.push(...complexRuleLines(c));
     out.push(`  http-request set-var(txn.be) var(txn.best),map_str(${p.files.targets})`);
   }
   return { lines: out, finalLookup, earlierHits: lookups.length > 1 };
+}
+
+/** Words a complex-rule line may use: HAProxy's limit, less a margin for the leading indent. */
+const LINE_WORD_BUDGET = MAX_LINE_WORDS - 2;
+
+/**
+ * One complex rule: its gates (vhost in the request's chain, beats the current best) and its
+ * match terms, ANDed. A match with many header/query terms would pass HAProxy's 64-word line
+ * limit, so the terms are then split over stages: each stage sets `txn.mc` to `<rule>.<stage>`
+ * only if the previous stage did and its own terms hold; the last stage sets `txn.best`.
+ */
+function complexRuleLines(c: ComplexRule): string[] {
+  const gates = `{ var(txn.chain) -m sub :${c.vhost}: } { var(txn.best) -m int gt ${c.no} }`;
+  const single = `  http-request set-var(txn.best) int(${c.no}) if ${gates} ${c.conditions.join(" ")}`;
+  if (wordCount(single) <= LINE_WORD_BUDGET) return [single];
+  const stageHead = (stage: number, last: boolean) => {
+    const action = last ? `set-var(txn.best) int(${c.no})` : `set-var(txn.mc) str(${c.no}.${stage})`;
+    const guard = stage === 1 ? gates : `{ var(txn.mc) -m str ${c.no}.${stage - 1} }`;
+    return `  http-request ${action} if ${guard}`;
+  };
+  // Pack terms greedily; a stage head is at most as long as the final one (same word count).
+  const chunks: string[][] = [[]];
+  let used = wordCount(stageHead(1, false));
+  for (const term of c.conditions) {
+    const n = wordCount(term);
+    if (used + n > LINE_WORD_BUDGET && chunks[chunks.length - 1].length > 0) {
+      chunks.push([]);
+      used = wordCount(stageHead(chunks.length, false));
+    }
+    chunks[chunks.length - 1].push(term);
+    used += n;
+  }
+  return chunks.map((terms, i) => `${stageHead(i + 1, i === chunks.length - 1)} ${terms.join(" ")}`);
 }
 
 /**

@@ -1,0 +1,143 @@
+/**
+ * Does HAProxy 2.6's PCRE2 (10.42) compile this pattern? JavaScript's RegExp is a different
+ * dialect: it accepts patterns that make HAProxy reject the whole config (`\u0041`, `[\w-.]`,
+ * `x{70000}`, `(?<=a+)`, `\k<undefined>`, `\1` with no group) and gives others another meaning
+ * (`[]a]`). A pattern is accepted only if JavaScript compiles it AND none of those constructs is
+ * present. The controller's `haproxy -c` check stays the authority for anything missed here.
+ */
+
+/** Longest regular expression a route may use (paths are at most 1024 characters in the CRD). */
+export const MAX_REGEX_LENGTH = 1024;
+/** PCRE2's largest `{n,m}` quantifier bound. */
+const MAX_QUANTIFIER = 65535;
+
+/** Escapes PCRE2 refuses: `\u`, `\U`, `\L`, `\l`, `\N{name}`, `\F`. */
+const UNSUPPORTED_ESCAPES = new Set(["u", "U", "L", "l", "F"]);
+const SHORTHAND = new Set(["w", "W", "d", "D", "s", "S", "h", "H", "v", "V", "R", "N", "p", "P"]);
+
+/**
+ * Capturing groups and group names of a pattern (escapes and classes skipped). HAProxy compiles
+ * ACL patterns with PCRE2_NO_AUTO_CAPTURE: only named groups capture (and get numbers).
+ */
+function groups(p: string): { count: number; names: Set<string> } {
+  let count = 0;
+  const names = new Set<string>();
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
+    if (c === "\\") {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === "]") inClass = false;
+      continue;
+    }
+    if (c === "[") {
+      inClass = true;
+      if (p[i + 1] === "^") i++;
+      if (p[i + 1] === "]") i++;
+      continue;
+    }
+    if (c !== "(") continue;
+    if (p[i + 1] !== "?") continue;
+    const named = /^\(\?(?:P?<|')([A-Za-z_][A-Za-z0-9_]*)[>']/.exec(p.slice(i));
+    if (named) {
+      count++;
+      names.add(named[1]);
+    }
+  }
+  return { count, names };
+}
+
+/** The first construct PCRE2 rejects, as a sentence; undefined when there is none. */
+function dialectProblem(p: string): string | undefined {
+  const { count, names } = groups(p);
+  let inClass = false;
+  let classStart = -1;
+  /** Inside a lookbehind: the depth of its group (a stack of open groups' kinds). */
+  const open: ("lookbehind" | "group")[] = [];
+  const inLookbehind = () => open.includes("lookbehind");
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
+    if (c === "\\") {
+      const e = p[i + 1];
+      if (e === undefined) return "it ends with a lone backslash";
+      if (UNSUPPORTED_ESCAPES.has(e)) return `\\${e} escapes are not supported by PCRE2 (write the character itself)`;
+      if (e === "N" && p[i + 2] === "{") return "\\N{name} escapes are not supported by PCRE2";
+      if (e === "c" && !/[\x20-\x7e]/.test(p[i + 2] ?? "")) return "\\c must be followed by a printable character";
+      if (!inClass && /[1-9]/.test(e)) {
+        const n = Number(/^[0-9]+/.exec(p.slice(i + 1))![0]);
+        if (n > count) return `back-reference \\${n} refers to a group that does not exist`;
+      }
+      if (!inClass && e === "k") {
+        const ref = /^\\k(?:<([^>]*)>|\{([^}]*)\}|'([^']*)')/.exec(p.slice(i));
+        const name = ref?.[1] ?? ref?.[2] ?? ref?.[3];
+        if (name === undefined) return "\\k must name a group, as in \\k<name>";
+        if (!names.has(name)) return `back-reference \\k<${name}> refers to a group that does not exist`;
+      }
+      if (inClass && SHORTHAND.has(e)) {
+        const before = p[i - 1] === "-" && i - 2 > classStart;
+        const after = p[i + 2] === "-" && p[i + 3] !== undefined && p[i + 3] !== "]";
+        if (before || after) return `a character class range cannot start or end at \\${e}`;
+      }
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === "]" && i > classStart + 1) inClass = false;
+      continue;
+    }
+    if (c === "[") {
+      if (p[i + 1] === "]" || (p[i + 1] === "^" && p[i + 2] === "]"))
+        return "empty character classes ([] and [^]) mean something else in PCRE2";
+      if (p.startsWith("[:", i)) continue; // POSIX class start inside a class only; literal here
+      inClass = true;
+      classStart = p[i + 1] === "^" ? i + 1 : i;
+      continue;
+    }
+    if (c === "(") {
+      open.push(p.startsWith("(?<=", i) || p.startsWith("(?<!", i) ? "lookbehind" : "group");
+      continue;
+    }
+    if (c === ")") {
+      open.pop();
+      continue;
+    }
+    if ((c === "*" || c === "+" || c === "?") && inLookbehind() && p[i - 1] !== "(")
+      return "a lookbehind must have a fixed length (no *, + or ? inside it)";
+    if (c === "{") {
+      const q = /^\{([0-9]+)(?:,([0-9]*))?\}/.exec(p.slice(i));
+      if (!q) continue;
+      const [lo, hi] = [Number(q[1]), q[2] === undefined ? Number(q[1]) : q[2] === "" ? Infinity : Number(q[2])];
+      if (lo > MAX_QUANTIFIER || (hi !== Infinity && hi > MAX_QUANTIFIER))
+        return `quantifier bounds must be at most ${MAX_QUANTIFIER}`;
+      if (inLookbehind() && lo !== hi) return "a lookbehind must have a fixed length (no {n,m} inside it)";
+    }
+  }
+  return undefined;
+}
+
+/**
+ * PCRE2 syntax JavaScript lacks but means the same, rewritten before JavaScript compiles the
+ * pattern: inline flags `(?i)` / `(?i:`, and Python-style named groups `(?P<n>` / `(?P=n)`.
+ */
+const forJavaScript = (p: string): string =>
+  p
+    .replace(/\(\?[imsx]*(?:-[imsx]*)?\)/g, "")
+    .replace(/\(\?[imsx]*(?:-[imsx]*)?:/g, "(?:")
+    .replace(/\(\?P</g, "(?<")
+    .replace(/\(\?P=([A-Za-z_][A-Za-z0-9_]*)\)/g, "\\k<$1>");
+
+/** Why HAProxy 2.6 would refuse this regular expression, or undefined if it compiles there. */
+export function regexProblem(pattern: string): string | undefined {
+  if (pattern.length > MAX_REGEX_LENGTH) return `it is longer than ${MAX_REGEX_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(pattern)) return "it contains control characters";
+  try {
+    new RegExp(forJavaScript(pattern));
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+  return dialectProblem(pattern);
+}
