@@ -404,6 +404,9 @@ export const valueProblem = {
   retryAttempts: (where: string, value: string) => `${where} retry attempts "${value}" is not a non-negative integer`,
   retryBackoff: (where: string, value: string) =>
     `${where} retry.backoff "${value}" is not a Gateway API duration (e.g. "100ms", "1s")`,
+  /** The shell's data-plane check refused the configuration this route renders (TranslateOptions.excluded). */
+  refusedByDataplane: (why: string) =>
+    `the data plane refused the configuration this route renders, so it is left out and the rest of the Gateway keeps serving: ${why}`,
   /** Suffix of a rule's last problem: its matches could not be expressed, so it is not served. */
   ruleDropped: (problem: string) => `${problem} (this rule is not served)`,
   /** Suffix of a rule's last problem: its matches are kept and answer 500 (fail closed). */

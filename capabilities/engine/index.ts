@@ -16,6 +16,7 @@ import { buildIR } from "./ir/index";
 import { HEALTH_PORT } from "../dataplane/conventions";
 
 export type { ClusterSnapshot, TranslateOptions } from "./snapshot";
+export { routeKey } from "./snapshot";
 export type { TranslateResult, ObjectStatus, ConditionOut, StatusKind } from "./result";
 export type { DataplaneValidator } from "./features";
 export { defaultValidator, SUPPORTED_FEATURES } from "./features";
@@ -25,7 +26,8 @@ export function translate(snapshot: ClusterSnapshot, opts: TranslateOptions): Tr
   // An empty controllerName owns nothing (never fail open on a misconfigured shell).
   const controllerName = String(opts?.controllerName ?? "");
   if (controllerName === "") return { statuses: [], ir: [] };
-  const lookup = buildLookup(s, controllerName, opts.validator ?? defaultValidator({ reservedPorts: [HEALTH_PORT] }));
+  const validator = opts.validator ?? defaultValidator({ reservedPorts: [HEALTH_PORT] });
+  const lookup = buildLookup(s, controllerName, validator, opts.excluded ?? {});
   const graph = buildGraph(s, lookup);
   return { statuses: buildStatuses(graph, controllerName), ir: buildIR(graph) };
 }

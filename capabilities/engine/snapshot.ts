@@ -28,4 +28,13 @@ export interface TranslateOptions {
    * Optional (additive): defaults to `defaultValidator()` from ./features, permissive but safe.
    */
   validator?: DataplaneValidator;
+  /**
+   * Routes the data plane refused (key `<Kind>/<namespace>/<name>` → why): left out of the IR and
+   * Accepted=False/UnsupportedValue with that reason, so one route's problem stays its own. The
+   * shell fills it from its `haproxy -c` check and the config size budget (additive).
+   */
+  excluded?: Record<string, string>;
 }
+
+/** The key of a route in TranslateOptions.excluded. */
+export const routeKey = (kind: string, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;

@@ -18,13 +18,24 @@ import { ReconcileLoop, type RunOutcome } from "./loop";
 import { ObjectRetries } from "./retries";
 import { StatusWriter } from "./status-writer";
 import type { Translate } from "../policy/warnings";
+import type { TranslateResult } from "../engine/result";
+import type { ClusterSnapshot } from "../engine/snapshot";
+import { ConfigVetter, type ConfigCheck } from "./config-vet";
+
+/** Vetting passes per run: each pass leaves out what the last one found; then give up for now. */
+const MAX_VET_PASSES = 6;
+const ROUTE_KINDS = new Set(["HTTPRoute", "GRPCRoute"]);
 
 export interface ControllerDeps {
   settings: ModuleSettings;
   kube: KubeClient;
   translate: Translate;
-  /** The data plane (renderer + per-Gateway manifests); without it nothing is programmed. */
-  dataPlane?: { render: RenderGateway; manifests: DataPlaneManifests };
+  /**
+   * The data plane (renderer + per-Gateway manifests); without it nothing is programmed. With
+   * `check` (`haproxy -c` of the data plane's version), every rendering is vetted before it is
+   * published and routes HAProxy refuses are left out (config-vet.ts).
+   */
+  dataPlane?: { render: RenderGateway; manifests: DataPlaneManifests; check?: ConfigCheck };
   log?: Logger;
 }
 
@@ -51,6 +62,9 @@ export class Controller {
   readonly #deps: ControllerDeps;
   readonly #writer: StatusWriter;
   readonly #dataplane: DataPlaneSync | undefined;
+  readonly #vetter: ConfigVetter | undefined;
+  /** Routes the data plane refused (routeKey → at which generation, why); dropped when they change. */
+  #refused = new Map<string, { generation: number; why: string }>();
   /** Gateways whose data-plane sync failed, each waiting out its own backoff. */
   readonly #dataPlaneRetries: ObjectRetries;
   readonly #log: Logger;
@@ -67,17 +81,82 @@ export class Controller {
     const retry = { baseMs: deps.settings.objectBackoffBaseMs, maxMs: deps.settings.objectBackoffMaxMs };
     this.#writer = new StatusWriter(deps.kube, this.index, deps.settings.controllerName, { log: this.#log, retry });
     this.#dataPlaneRetries = new ObjectRetries(retry);
+    const check = deps.dataPlane?.check;
+    this.#vetter =
+      deps.dataPlane && check
+        ? new ConfigVetter(deps.dataPlane.render, { check, created: this.#routeCreated, log: this.#log })
+        : undefined;
     this.#dataplane =
       deps.dataPlane &&
-      new DataPlaneSync(deps.kube, this.index, deps.dataPlane.render, deps.dataPlane.manifests, {
-        log: this.#log,
-        controllerName: deps.settings.controllerName,
-      });
+      new DataPlaneSync(
+        deps.kube,
+        this.index,
+        this.#vetter?.rendered ?? deps.dataPlane.render,
+        deps.dataPlane.manifests,
+        {
+          log: this.#log,
+          controllerName: deps.settings.controllerName,
+        },
+      );
     this.loop = new ReconcileLoop(() => this.reconcile(), { ...deps.settings, log: this.#log });
   }
 
+  /** What translate() gets, here and in admission warnings: the same input, the same verdicts. */
   get translateOptions(): TranslateOptions {
-    return { controllerName: this.settings.controllerName };
+    const excluded = this.#excluded();
+    return Object.keys(excluded).length
+      ? { controllerName: this.settings.controllerName, excluded }
+      : { controllerName: this.settings.controllerName };
+  }
+
+  #routeOf(key: string): KubernetesObject | undefined {
+    const [kind, namespace, name] = key.split("/");
+    return ROUTE_KINDS.has(kind) ? this.index.get(kind as IndexKind, namespace, name) : undefined;
+  }
+
+  #routeCreated = (key: string): string => String(this.#routeOf(key)?.metadata?.creationTimestamp ?? "");
+
+  /** Refusals that still apply: the route exists at the generation that was refused. */
+  #excluded(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, r] of this.#refused) {
+      const generation = this.#routeOf(key)?.metadata?.generation;
+      if (generation === r.generation) out[key] = r.why;
+      else this.#refused.delete(key);
+    }
+    return out;
+  }
+
+  /**
+   * Translate, then vet each Gateway's rendering with the data plane's HAProxy: routes it refuses
+   * are recorded and the snapshot translated again without them, so their status says why and
+   * nothing they render is ever published. Gateways whose own parts are refused are returned.
+   */
+  async #translateVetted(
+    snapshot: ClusterSnapshot,
+  ): Promise<{ result: TranslateResult; refused: Map<string, string> }> {
+    let result = this.#deps.translate(snapshot, this.translateOptions);
+    if (!this.#vetter) return { result, refused: new Map() };
+    for (let pass = 1; ; pass++) {
+      const v = await this.#vetter.vet(result.ir);
+      if (v.refused.size === 0) return { result, refused: v.gateways };
+      for (const [key, why] of v.refused) {
+        const generation = this.#routeOf(key)?.metadata?.generation;
+        if (typeof generation === "number") this.#refused.set(key, { generation, why });
+      }
+      result = this.#deps.translate(snapshot, this.translateOptions);
+      if (pass >= MAX_VET_PASSES) {
+        // Still refusals after this many passes: publish nothing new for those Gateways this run.
+        const left = await this.#vetter.vet(result.ir);
+        const gateways = new Map(left.gateways);
+        for (const ir of result.ir) {
+          const gw = `${ir.gateway.namespace}/${ir.gateway.name}`;
+          if (left.refused.size > 0 && !gateways.has(gw))
+            gateways.set(gw, `no configuration HAProxy accepts was found in ${MAX_VET_PASSES} passes`);
+        }
+        return { result, refused: gateways };
+      }
+    }
   }
 
   /** True once every kind has been listed: before that the index is partial. */
@@ -115,9 +194,11 @@ export class Controller {
    */
   async reconcile(): Promise<RunOutcome> {
     const started = Date.now();
-    const result = this.#deps.translate(this.index.snapshot(), this.translateOptions);
+    const { result, refused } = await this.#translateVetted(this.index.snapshot());
     const translated = Date.now();
-    const planes = this.#dataplane ? await this.#dataplane.sync(result.ir, this.isOurs) : withoutDataPlane(result.ir);
+    const planes = this.#dataplane
+      ? await this.#dataplane.sync(result.ir, this.isOurs, refused)
+      : withoutDataPlane(result.ir);
     const statuses = foldDataPlane(result.statuses, planes.gateways, this.#listenerSetParent);
     const summary = await this.#writer.write(statuses);
     const due = [summary.retryInMs, this.#noteDataPlaneErrors(planes)].filter((ms) => ms !== undefined);
@@ -125,6 +206,7 @@ export class Controller {
     this.#log.info(
       {
         translateMs: translated - started,
+        refusedRoutes: this.#refused.size || undefined,
         totalMs: Date.now() - started,
         statuses: statuses.length,
         gateways: result.ir.length,
@@ -178,6 +260,9 @@ export class Controller {
     }
     if (changed.length) this.loop.markDirty();
     this.#dataplane?.forgetApplied();
+    // Re-check everything once per resync (e.g. after a data-plane HAProxy upgrade).
+    this.#vetter?.forget();
+    this.#refused.clear();
     return changed;
   }
 

@@ -180,14 +180,23 @@ export class DataPlaneSync {
     this.#controllerName = opts.controllerName ?? CONTROLLER_NAME;
   }
 
-  async sync(irs: GatewayIR[], isOurs: (gw: Gateway) => boolean): Promise<SyncResult> {
+  /**
+   * `refused`: Gateways (`ns/name`) whose own configuration the data plane refuses (config-vet.ts):
+   * nothing new is published for them, the last accepted config keeps serving, and Programmed
+   * says why.
+   */
+  async sync(
+    irs: GatewayIR[],
+    isOurs: (gw: Gateway) => boolean,
+    refused: ReadonlyMap<string, string> = new Map(),
+  ): Promise<SyncResult> {
     const result: SyncResult = { gateways: [], errors: [] };
     for (const ir of irs) {
       const { namespace, name } = ir.gateway;
       try {
         const gw = this.#index.get<Gateway>("Gateway", namespace, name);
         if (!gw) continue;
-        result.gateways.push(await this.#syncOne(gw, ir));
+        result.gateways.push(await this.#syncOne(gw, ir, refused.get(`${namespace}/${name}`)));
       } catch (e) {
         const d = describeError(e);
         result.errors.push({ namespace, name, ...d });
@@ -198,10 +207,10 @@ export class DataPlaneSync {
     return result;
   }
 
-  async #syncOne(gw: Gateway, ir: GatewayIR): Promise<GatewayDataPlane> {
+  async #syncOne(gw: Gateway, ir: GatewayIR, refused: string | undefined): Promise<GatewayDataPlane> {
     const namespace = gw.metadata!.namespace!;
     const name = gw.metadata!.name!;
-    const generation = await this.#publishConfig(gw, ir);
+    const generation = refused === undefined ? await this.#publishConfig(gw, ir) : this.#publishedGeneration(gw);
     for (const obj of this.#manifests(gw, ir)) await this.#applyIfChanged(obj);
     const serviceName = dataPlaneName(name);
     const addresses = serviceAddresses(this.#index.get("Service", namespace, serviceName));
@@ -211,8 +220,21 @@ export class DataPlaneSync {
       name,
       generation,
       addresses,
-      programmed: programmedState(pods, generation, addresses, serviceName),
+      programmed:
+        refused === undefined
+          ? programmedState(pods, generation, addresses, serviceName)
+          : {
+              status: "False",
+              reason: "Invalid",
+              message: `the data plane refuses this Gateway's own configuration (listeners, certificates), so it is not published; config generation ${generation} keeps serving: ${refused}`,
+            },
     };
+  }
+
+  /** The config generation in the Gateway's config Secret (0 if none). */
+  #publishedGeneration(gw: Gateway): number {
+    const secret = this.#index.get("Secret", gw.metadata!.namespace!, configSecretName(gw.metadata!.name!));
+    return Number(secret?.metadata?.annotations?.[ANN_CONFIG_GENERATION] ?? "0") || 0;
   }
 
   /** Returns the config generation now published for this Gateway. */

@@ -18,11 +18,18 @@ export interface Lookup {
   slices: Map<string, V1EndpointSlice[]>;
   secrets: Map<string, V1Secret>;
   grants: GrantIndex;
+  /** TranslateOptions.excluded: routes the data plane refused, with why. */
+  excluded: Record<string, string>;
 }
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
-export function buildLookup(s: ClusterSnapshot, controllerName: string, validator: DataplaneValidator): Lookup {
+export function buildLookup(
+  s: ClusterSnapshot,
+  controllerName: string,
+  validator: DataplaneValidator,
+  excluded: Record<string, string> = {},
+): Lookup {
   const namespaceLabels = new Map<string, Record<string, string>>();
   for (const n of s.namespaces) {
     const name = nameOf(n);
@@ -45,5 +52,6 @@ export function buildLookup(s: ClusterSnapshot, controllerName: string, validato
     slices,
     secrets,
     grants: indexGrants(s.referenceGrants),
+    excluded,
   };
 }

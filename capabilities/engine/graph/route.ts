@@ -3,7 +3,8 @@
  * or ListenerSet of ours, narrowed by sectionName/port, filtered by each listener's allowed kinds
  * and namespaces, then by hostname intersection. Only listeners that allow the route get it.
  */
-import { Reason, describe, parentProblem as PP, route as C, listenerRefusal } from "../conditions";
+import { Reason, describe, parentProblem as PP, route as C, listenerRefusal, valueProblem as V } from "../conditions";
+import { routeKey } from "../snapshot";
 import { GATEWAY_GROUP, key } from "../meta";
 import { effectiveHostnames } from "./hostname";
 import { kindRefusal, namespaceAdmits, namespaceRefusal } from "./listener";
@@ -41,14 +42,20 @@ export function attachRoute(d: RouteDraft, parents: Parents, lookup: Lookup): Ro
           ),
     parents: [],
   };
+  const refused = lookup.excluded[routeKey(d.kind, d.namespace, d.name)];
+  if (refused !== undefined) {
+    // The data plane refused what this route renders: it is left out whole (a problem no rule owns).
+    d.found.problems.unshift(V.refusedByDataplane(refused));
+  }
   const dropped = d.found.invalidRules ?? new Set<number>();
   const failClosed = [...(d.found.failClosedRules ?? [])].filter((i) => !dropped.has(i));
   for (const i of dropped) d.rules[i].invalid = true;
   for (const i of failClosed) d.rules[i].failClosed = true;
   const unserved = dropped.size + failClosed.length;
   // A problem no rule owns (unserved = 0) invalidates the whole route.
-  node.allRulesInvalid = d.found.problems.length > 0 && (unserved === 0 || unserved >= d.rules.length);
-  node.holdsMatches = node.allRulesInvalid && failClosed.length > 0;
+  node.allRulesInvalid =
+    refused !== undefined || (d.found.problems.length > 0 && (unserved === 0 || unserved >= d.rules.length));
+  node.holdsMatches = node.allRulesInvalid && refused === undefined && failClosed.length > 0;
   if (d.found.problems.length > 0 && !node.allRulesInvalid)
     node.partiallyInvalid = C.partiallyInvalid(desc, d.found.problems);
   for (const ref of d.parentRefs) {
