@@ -8,10 +8,10 @@
  * No Kubernetes here: `main.ts` feeds it from the config Secret and reports the outcome.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RUN_DIR } from "../capabilities/dataplane/conventions";
+import { CHECK_OUT, RUN_DIR } from "../capabilities/dataplane/conventions";
 import { configSkeleton, serverStates, type ServerState } from "../capabilities/render/skeleton";
 import { checkFiles, readCurrent, sameFiles, writeFiles, type Files } from "./files";
 import { currentWorker, masterCommand, showProc, type ProcStatus } from "./master-cli";
@@ -75,14 +75,34 @@ function precheck(bin: string, files: Files): string | undefined {
   }
 }
 
-async function waitForWorker(o: CoreOptions): Promise<number | undefined> {
+/**
+ * The haproxy container's own `haproxy -c` refused the files written at or after `since`
+ * (manifests.ts HAPROXY_COMMAND): its ALERT lines, else undefined.
+ */
+function refusedAtStart(o: CoreOptions, since: number): string | undefined {
+  const file = join(o.runDir, CHECK_OUT);
+  try {
+    if (statSync(file).mtimeMs < since - 1000) return undefined;
+    const alerts = readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => /ALERT/.test(l));
+    return alerts.length ? alerts.join("\n").replaceAll(`${o.runDir}/`, "") : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The new worker's pid once haproxy runs; or why the haproxy container refused to start on the files. */
+async function waitForWorker(o: CoreOptions, since: number): Promise<{ pid?: number; refused?: string }> {
   const deadline = Date.now() + o.startTimeoutMs;
   while (Date.now() < deadline) {
     const pid = currentWorker(await showProc(o.masterSocket));
-    if (pid) return pid;
+    if (pid) return { pid };
+    const refused = refusedAtStart(o, since);
+    if (refused) return { refused };
     await sleep(100);
   }
-  return undefined;
+  return {};
 }
 
 /** Server changes as runtime API commands; undefined if the server sets differ (structural). */
@@ -146,11 +166,14 @@ export async function applyConfig(
       const reason = precheck(o.haproxyBin, files);
       if (reason) return { outcome: "rejected", generation, reason };
     }
+    const since = Date.now();
     writeFiles(o.runDir, files, undefined);
     o.log("info", "first config written; waiting for haproxy", { generation });
-    const pid = await waitForWorker(o);
-    if (!pid) return { outcome: "waiting", generation, reason: `no haproxy worker within ${o.startTimeoutMs}ms` };
-    return { outcome: "initial", generation, workerPid: pid };
+    const w = await waitForWorker(o, since);
+    // The haproxy container waits for another config instead of crash-looping on this one.
+    if (w.refused) return { outcome: "rejected", generation, reason: w.refused };
+    if (!w.pid) return { outcome: "waiting", generation, reason: `no haproxy worker within ${o.startTimeoutMs}ms` };
+    return { outcome: "initial", generation, workerPid: w.pid };
   }
   if (sameFiles(prev, files))
     return { outcome: "unchanged", generation, workerPid: currentWorker(await showProc(o.masterSocket)) };
@@ -172,12 +195,17 @@ export async function applyConfig(
     if (reason) return { outcome: "rejected", generation, reason };
   }
   const before = await showProc(o.masterSocket);
+  const since = Date.now();
   writeFiles(o.runDir, files, prev);
   if (!currentWorker(before)) {
     // Nothing serves (haproxy is starting or restarting): it will read these files when it starts.
-    const pid = await waitForWorker(o);
-    if (!pid) return { outcome: "waiting", generation, reason: `no haproxy worker within ${o.startTimeoutMs}ms` };
-    return { outcome: "initial", generation, workerPid: pid };
+    const w = await waitForWorker(o, since);
+    if (w.refused) {
+      writeFiles(o.runDir, prev, files); // the previous files were accepted before: start on those
+      return { outcome: "rejected", generation, reason: w.refused };
+    }
+    if (!w.pid) return { outcome: "waiting", generation, reason: `no haproxy worker within ${o.startTimeoutMs}ms` };
+    return { outcome: "initial", generation, workerPid: w.pid };
   }
   const r = await reload(o, before);
   if (r.error) {

@@ -40,6 +40,12 @@ export const AGENT_IMAGE = "node:20.19.5-bookworm-slim";
 export const RUN_DIR = "/run/crossway";
 export const MASTER_SOCKET = `${RUN_DIR}/master.sock`;
 export const CONFIG_PATH = `${RUN_DIR}/haproxy.cfg`;
+/**
+ * The haproxy container checks each config it is about to start on with `haproxy -c` (its own
+ * binary: the same version that will run it) and leaves the output here: a pod never crash-loops
+ * on a config, it waits for one HAProxy accepts, and the agent reports the refusal.
+ */
+export const CHECK_OUT = "check.out";
 
 /**
  * Additive: the agent ConfigMap is per Gateway (`crossway-agent-<gateway>`), because every

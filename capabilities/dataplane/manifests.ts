@@ -9,6 +9,7 @@ import {
   AGENT_IMAGE,
   AGENT_SCRIPT_PATH,
   COMPONENT_DATA_PLANE,
+  CHECK_OUT,
   CONFIG_PATH,
   HAPROXY_IMAGE,
   HEALTH_PATH,
@@ -49,7 +50,15 @@ export type KubeObject = {
 export const HAPROXY_COMMAND = [
   "/bin/sh",
   "-c",
-  `until [ -s ${CONFIG_PATH} ]; do sleep 0.2; done; exec haproxy -W -db -S ${MASTER_SOCKET},level,admin -C ${RUN_DIR} -f ${CONFIG_PATH}`,
+  [
+    // Start only on a config this HAProxy accepts; re-check only when the files change.
+    `last=; while :; do`,
+    `if [ -s ${CONFIG_PATH} ]; then stamp=$(ls -l --full-time -I ${CHECK_OUT} ${RUN_DIR} | cksum);`,
+    `if [ "$stamp" != "$last" ]; then last=$stamp;`,
+    `if haproxy -c -C ${RUN_DIR} -f ${CONFIG_PATH} >${RUN_DIR}/${CHECK_OUT} 2>&1; then`,
+    `exec haproxy -W -db -S ${MASTER_SOCKET},level,admin -C ${RUN_DIR} -f ${CONFIG_PATH}; fi; fi; fi;`,
+    `sleep 0.5; done`,
+  ].join(" "),
 ];
 
 export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agentJs: string = AGENT_JS): KubeObject[] {
