@@ -31,8 +31,16 @@ function readEnv(): Env {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Reloads are rate-limited: after one, the next waits this long, and every generation that
+ * arrives meanwhile collapses into the newest (each reload starts a worker; the old one lingers
+ * up to hard-stop-after with its connections). A change after a quiet spell applies at once.
+ */
+const MIN_RELOAD_INTERVAL_MS = Number(process.env.CROSSWAY_MIN_RELOAD_INTERVAL_MS ?? 1000) || 0;
+
 class Agent {
   private applied = "";
+  private lastReload = 0;
   private pending?: SecretObject;
   private running = false;
   private opts = defaultOptions();
@@ -52,6 +60,8 @@ class Agent {
     this.running = true;
     try {
       while (this.pending) {
+        const wait = this.lastReload + MIN_RELOAD_INTERVAL_MS - Date.now();
+        if (wait > 0) await sleep(wait); // newer Secrets replace `pending` meanwhile
         const s = this.pending;
         this.pending = undefined;
         await this.handle(s).catch((e) => log("error", "applying the config failed", { error: String(e) }));
@@ -75,6 +85,7 @@ class Agent {
       worker: r.workerPid,
       reason: r.reason,
     });
+    if (r.outcome === "reloaded") this.lastReload = Date.now();
     if (r.outcome === "waiting") {
       // haproxy is not up yet: try again unless a newer Secret arrived meanwhile
       setTimeout(() => {
