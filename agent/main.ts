@@ -32,15 +32,18 @@ function readEnv(): Env {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Reloads are rate-limited: after one, the next waits this long, and every generation that
- * arrives meanwhile collapses into the newest (each reload starts a worker; the old one lingers
- * up to hard-stop-after with its connections). A change after a quiet spell applies at once.
+ * Reloads are rate-limited: at most this many in any 10 s window. Each reload starts a worker
+ * while the old one keeps its connections (up to hard-stop-after), so a tenant churning routes
+ * could stack workers; past the limit the next reload waits, and every generation arriving
+ * meanwhile collapses into the newest. Changes at any human pace are never delayed.
  */
-const MIN_RELOAD_INTERVAL_MS = Number(process.env.CROSSWAY_MIN_RELOAD_INTERVAL_MS ?? 1000) || 0;
+const RELOAD_WINDOW_MS = 10_000;
+const MAX_RELOADS_PER_WINDOW = Number(process.env.CROSSWAY_MAX_RELOADS_PER_10S ?? 20) || 20;
 
 class Agent {
   private applied = "";
-  private lastReload = 0;
+  /** When the reloads of the last RELOAD_WINDOW_MS happened, oldest first. */
+  private reloads: number[] = [];
   private pending?: SecretObject;
   private running = false;
   private opts = defaultOptions();
@@ -60,8 +63,12 @@ class Agent {
     this.running = true;
     try {
       while (this.pending) {
-        const wait = this.lastReload + MIN_RELOAD_INTERVAL_MS - Date.now();
-        if (wait > 0) await sleep(wait); // newer Secrets replace `pending` meanwhile
+        this.reloads = this.reloads.filter((t) => t > Date.now() - RELOAD_WINDOW_MS);
+        if (this.reloads.length >= MAX_RELOADS_PER_WINDOW) {
+          const wait = this.reloads[0] + RELOAD_WINDOW_MS - Date.now();
+          log("info", "reload rate limit reached; newer generations collapse meanwhile", { waitMs: wait });
+          await sleep(wait); // newer Secrets replace `pending` meanwhile
+        }
         const s = this.pending;
         this.pending = undefined;
         await this.handle(s).catch((e) => log("error", "applying the config failed", { error: String(e) }));
@@ -85,7 +92,7 @@ class Agent {
       worker: r.workerPid,
       reason: r.reason,
     });
-    if (r.outcome === "reloaded") this.lastReload = Date.now();
+    if (r.outcome === "reloaded") this.reloads.push(Date.now());
     if (r.outcome === "waiting") {
       // haproxy is not up yet: try again unless a newer Secret arrived meanwhile
       setTimeout(() => {
