@@ -6,6 +6,7 @@
  */
 
 /** True when the text can be written into haproxy.cfg at all (no control characters). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 export const isPrintable = (s: string): boolean => !/[\u0000-\u001f\u007f]/.test(s);
 
 /** A double-quoted config word holding `s` literally. */
@@ -28,6 +29,7 @@ export const isSafeHeaderName = (s: string): boolean => /^[A-Za-z0-9!%&*+.^_`|~-
 export const isSafeParamName = (s: string): boolean => /^[A-Za-z0-9._~!*+-]+$/.test(s);
 
 /** Map-file keys are whitespace-delimited and cannot hold spaces or control characters. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 export const isMapKeySafe = (s: string): boolean => /^[^\s\u0000-\u001f\u007f]+$/.test(s);
 
 /** Regex escape for a literal inside a PCRE pattern. */

@@ -10,7 +10,7 @@ import { translate, type TranslateResult } from "../../capabilities/engine";
 import { CONTROLLER_NAME } from "../../capabilities/dataplane/conventions";
 import { emptySnapshot, LIST_FOR_KIND } from "./fixtures";
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 const DIR = join(process.cwd(), "test/engine/conformance");
 const INFRA = "gateway-conformance-infra";

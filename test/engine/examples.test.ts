@@ -11,7 +11,7 @@ import { translate, type ClusterSnapshot, type TranslateResult } from "../../cap
 import { CONTROLLER_NAME } from "../../capabilities/dataplane/conventions";
 import { emptySnapshot, LIST_FOR_KIND } from "./fixtures";
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 /** `kubectl apply -f` for each file, in order (same kind/namespace/name replaces). */
 function apply(snapshot: ClusterSnapshot, ...files: string[]): ClusterSnapshot {

@@ -18,7 +18,7 @@ const CONTROLLER = "crossway.dev/gateway-controller";
 const NAMESPACES = ["ns0", "ns1", "ns2", "ns3", "ns4"];
 const G = "gateway.networking.k8s.io";
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 const arbNs = fc.constantFrom(...NAMESPACES);
 const arbLabels = fc.record(

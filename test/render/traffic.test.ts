@@ -17,7 +17,7 @@ import {
   type Haproxy,
 } from "./harness";
 
-let echoes: Record<string, Echo> = {};
+const echoes: Record<string, Echo> = {};
 let haproxy: Haproxy;
 let P = 0; // HTTP port
 let Q = 0; // HTTPS port

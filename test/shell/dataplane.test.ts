@@ -8,7 +8,6 @@ import type { GatewayIR } from "../../capabilities/engine/ir";
 import type { Gateway } from "../../capabilities/crd";
 import {
   ANN_CONFIG_GENERATION,
-  ANN_CONFIG_HASH,
   ANN_SERVED_GENERATION,
   LABEL_GATEWAY,
   LABEL_GATEWAY_NAME,
