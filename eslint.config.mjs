@@ -40,6 +40,20 @@ export default tseslint.config(
     },
   },
   {
+    // Tests use the code, never the other way round: what the demo shares with tests lives in hack/lib/.
+    files: ["pepr.ts", "capabilities/**", "agent/**", "hack/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: "^(\\.\\./)+test/", message: "hack/, agent/ and capabilities/ never import from test/." },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The local cluster's node agent and the benchmarks; largest today: hack/node/pod-worker.ts, 617.
     files: ["hack/**"],
     rules: { "max-lines": ["error", { max: 700, skipBlankLines: true, skipComments: true }] },

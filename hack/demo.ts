@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { ensureCluster, summary } from "./cluster/up";
 import { KUBECONFIG, REPO } from "./cluster/config";
 import { startModule, stopModule } from "./dev-module";
-import { kubectl } from "../test/cluster/kube";
-import { applyFile, gatewayAddress, get, routeCondition, waitStatus } from "../test/e2e/harness";
+import { kubectl } from "./lib/kubectl";
+import { applyFile, gatewayAddress, get, routeCondition, waitStatus } from "./lib/e2e";
 
 const { values: args } = parseArgs({ options: { exit: { type: "boolean", default: false } } });
 const say = (s = "") => process.stdout.write(`${s}\n`);

@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { ensureCluster } from "../cluster/up";
 import { CACHE, KUBECONFIG, REPO } from "../cluster/config";
 import { startModule, stopModule } from "../dev-module";
-import { kubectl, kubectlJson } from "../../test/cluster/kube";
+import { kubectl, kubectlJson } from "../lib/kubectl";
 
 const VERSION = "v1.6.1";
 const GATEWAY_CLASS = "crossway";

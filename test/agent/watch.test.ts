@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { APISERVER_PORT, DIRS } from "../../hack/cluster/config.js";
-import { kubectl } from "../cluster/kube.js";
+import { kubectl } from "../../hack/lib/kubectl.js";
 import { AGENT_JS } from "../../capabilities/dataplane/agent-bundle";
 import { dataPlaneObjects } from "../../capabilities/dataplane/manifests";
 import { encodeConfigFiles } from "../../capabilities/dataplane/secret-data";

@@ -21,10 +21,10 @@ import {
 } from "../../hack/cluster/config.js";
 import { PKI } from "../../hack/cluster/pki.js";
 import { ensureCluster, type ClusterInfo } from "../../hack/cluster/up.js";
-import { kubectl, kubectlError, kubectlJson } from "./kube.js";
+import { kubectl, kubectlError, kubectlJson } from "../../hack/lib/kubectl.js";
 
 jest.setTimeout(120_000);
-import { eventually as poll } from "../eventually.js";
+import { eventually as poll } from "../../hack/lib/eventually.js";
 
 const NS = `cp-test-${process.pid}`;
 const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000) =>

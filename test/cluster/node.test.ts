@@ -28,7 +28,7 @@ import { chooseIngress, readyAddresses } from "../../hack/node/services.js";
 import { StateDir } from "../../hack/node/state.js";
 import { TokenCache } from "../../hack/node/tokens.js";
 import { Pod } from "../../hack/node/types.js";
-import { eventually as poll } from "../eventually.js";
+import { eventually as poll } from "../../hack/lib/eventually.js";
 
 /** This suite's polls default to 60 s every 250 ms. */
 const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250) =>

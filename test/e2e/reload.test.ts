@@ -9,8 +9,8 @@ import http from "node:http";
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule } from "../../hack/dev-module.js";
-import { kubectl } from "../cluster/kube.js";
-import { applyFile, deleteNamespaces, freshNamespaces, gatewayAddress, get, waitStatus } from "./harness.js";
+import { kubectl } from "../../hack/lib/kubectl.js";
+import { applyFile, deleteNamespaces, freshNamespaces, gatewayAddress, get, waitStatus } from "../../hack/lib/e2e.js";
 
 jest.setTimeout(300_000);
 const NS = "reload-e2e";

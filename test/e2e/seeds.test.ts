@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, jest, test } from "@jest/globals
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule } from "../../hack/dev-module.js";
-import { kubectl } from "../cluster/kube.js";
+import { kubectl } from "../../hack/lib/kubectl.js";
 import {
   applyFile,
   deleteNamespaces,
@@ -16,7 +16,7 @@ import {
   get,
   waitRouteCondition,
   waitStatus,
-} from "./harness.js";
+} from "../../hack/lib/e2e.js";
 
 jest.setTimeout(240_000);
 

@@ -21,7 +21,7 @@ import { secretFiles } from "../../agent/secret";
 import type { SecretObject } from "../../agent/kube";
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
-import { kubectl } from "../cluster/kube.js";
+import { kubectl } from "../../hack/lib/kubectl.js";
 import { FakeKube } from "./fake-kube";
 import { makeCert, sleep, tempDir } from "../render/harness";
 import https from "node:https";

@@ -12,7 +12,7 @@ import http from "node:http";
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { BIN, KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule, type RunningModule } from "../../hack/dev-module.js";
-import { eventually } from "../e2e/harness.js";
+import { eventually } from "../../hack/lib/eventually.js";
 
 // waiting for another suite that runs the module (one per machine) may take a while
 jest.setTimeout(720_000);
