@@ -1,4 +1,5 @@
 /** The controller end to end over the K8s client boundary: real engine, fake API server. */
+import { jest } from "@jest/globals";
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { pino } from "pino";
@@ -41,6 +42,8 @@ function controller(kube: FakeKube, count?: { n: number }, overrides: Partial<Mo
 }
 
 describe("Controller", () => {
+  afterEach(() => jest.useRealTimers());
+
   it("primes from a full list, writes every status once, then nothing while the cluster is unchanged", async () => {
     const kube = new FakeKube();
     seeded(kube);
@@ -69,10 +72,12 @@ describe("Controller", () => {
   });
 
   it("a route deleted before the watches start (no watch reports it) is dropped by the catch-up relist", async () => {
+    jest.useFakeTimers(); // the relist is due 200 ms after start: no waiting for it in real time
     const kube = new FakeKube();
     seeded(kube);
     const c = controller(kube, undefined, { catchUpResyncSeconds: 0.2 });
     await c.start();
+    await jest.advanceTimersByTimeAsync(20); // the first reconcile (debounceMs)
     await c.loop.idle();
     const attached = () =>
       (
@@ -82,7 +87,10 @@ describe("Controller", () => {
       ).status.listeners[0].attachedRoutes;
     expect(attached()).toBe(2); // careers and product
     kube.objects.delete(kube.key("HTTPRoute", "careers", "careers")); // gone, and no DELETED event
-    for (let i = 0; i < 50 && attached() !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+    await jest.advanceTimersByTimeAsync(150);
+    expect(attached()).toBe(2); // the relist is not due yet
+    await jest.advanceTimersByTimeAsync(50 + 20); // the relist at 200 ms, then the debounce
+    await c.loop.idle();
     expect(attached()).toBe(1);
     await c.stop();
   });

@@ -3,9 +3,15 @@ import { ReconcileLoop } from "../../capabilities/reconcilers/loop";
 import { pino } from "pino";
 
 const quiet = pino({ level: "silent" });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every test runs on jest's fake clock (setTimeout and Date.now alike): times are exact, nothing sleeps. */
+const advance = (ms: number) => jest.advanceTimersByTimeAsync(ms);
+const fakeSleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("ReconcileLoop", () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
   it("coalesces a burst of 1,000 events into one recompute", async () => {
     let runs = 0;
     const loop = new ReconcileLoop(async () => void runs++, {
@@ -17,40 +23,48 @@ describe("ReconcileLoop", () => {
     });
     loop.start();
     for (let i = 0; i < 1000; i++) loop.markDirty();
-    await sleep(20);
+    await advance(49);
     expect(runs).toBe(0); // still inside the debounce window
-    await loop.idle();
+    await advance(1);
     expect(runs).toBe(1);
+    await advance(10_000);
+    expect(runs).toBe(1);
+    await loop.idle();
     loop.stop();
   });
 
   it("never runs twice at once; events during a run cause exactly one follow-up", async () => {
+    const t0 = Date.now();
     let running = 0;
     let maxConcurrent = 0;
-    let runs = 0;
+    const starts: number[] = [];
     const loop = new ReconcileLoop(
       async () => {
-        runs++;
+        starts.push(Date.now() - t0);
         running++;
         maxConcurrent = Math.max(maxConcurrent, running);
-        await sleep(40);
+        await fakeSleep(40);
         running--;
       },
       { debounceMs: 5, maxWaitMs: 50, backoffBaseMs: 10, backoffMaxMs: 100, log: quiet },
     );
     loop.start();
     loop.markDirty();
-    await sleep(15); // first run in progress
+    await advance(15);
+    expect(running).toBe(1); // first run in progress (5..45)
     for (let i = 0; i < 100; i++) loop.markDirty();
+    await advance(10_000);
     await loop.idle();
     expect(maxConcurrent).toBe(1);
-    expect(runs).toBe(2);
+    // the follow-up waits for the first run to end (45), then the debounce (5)
+    expect(starts).toEqual([5, 50]);
     loop.stop();
   });
 
   it("a steady stream of events cannot starve it past maxWait", async () => {
-    let runs = 0;
-    const loop = new ReconcileLoop(async () => void runs++, {
+    const t0 = Date.now();
+    const runs: number[] = [];
+    const loop = new ReconcileLoop(async () => void runs.push(Date.now() - t0), {
       debounceMs: 50,
       maxWaitMs: 120,
       backoffBaseMs: 10,
@@ -58,12 +72,13 @@ describe("ReconcileLoop", () => {
       log: quiet,
     });
     loop.start();
-    const until = Date.now() + 400;
-    while (Date.now() < until) {
+    for (let t = 0; t < 400; t += 10) {
       loop.markDirty();
-      await sleep(10); // always inside the debounce window
+      await advance(10); // always inside the debounce window
     }
-    expect(runs).toBeGreaterThanOrEqual(2);
+    // each run exactly maxWait after the first mark it serves
+    expect(runs).toEqual([120, 240, 360]);
+    await advance(1_000);
     await loop.idle();
     loop.stop();
   });
@@ -79,12 +94,10 @@ describe("ReconcileLoop", () => {
     );
     loop.start();
     loop.markDirty();
+    await advance(1_000);
     await loop.idle();
     expect(at).toHaveLength(4);
-    const gaps = at.slice(1).map((t, i) => t - at[i]);
-    expect(gaps[0]).toBeGreaterThanOrEqual(35); // 40
-    expect(gaps[1]).toBeGreaterThanOrEqual(75); // 80
-    expect(gaps[2]).toBeGreaterThanOrEqual(155); // 160
+    expect(at.slice(1).map((t, i) => t - at[i])).toEqual([40, 80, 160]);
     expect(loop.stats).toMatchObject({ runs: 4, failures: 3, consecutiveFailures: 0 });
     loop.stop();
   });
@@ -99,17 +112,16 @@ describe("ReconcileLoop", () => {
       log: quiet,
     });
     loop.markDirty();
-    await sleep(30);
+    await advance(1_000);
     expect(runs).toBe(0);
     loop.start();
+    await advance(0);
+    expect(runs).toBe(1); // the mark is older than maxWait: served at once
     await loop.idle();
-    expect(runs).toBe(1);
     loop.stop();
   });
 
   describe("a run that failed only for some objects (returns retryInMs)", () => {
-    beforeEach(() => jest.useFakeTimers());
-    afterEach(() => jest.useRealTimers());
     const opts = { debounceMs: 50, maxWaitMs: 500, backoffBaseMs: 200, backoffMaxMs: 30_000, log: quiet };
 
     it("is not a failed run: events are served at debounce speed, and the objects get a run of their own when due", async () => {
