@@ -367,6 +367,12 @@ function shuffled<T>(list: T[], seed: number): T[] {
 const opts = { controllerName: CONTROLLER };
 jest.setTimeout(120_000); // thousands of runs on a shared 2-core machine
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 1500);
+/**
+ * The least a coverage counter may reach in RUNS runs when it averages `perRun` a run: a quarter of
+ * the expected count, less one. The default RUNS then catches a generator that stopped reaching the
+ * case, and a small PROPERTY_RUNS, where the count is down to chance, asks for nothing.
+ */
+const atLeast = (perRun: number) => Math.max(0, Math.floor((RUNS * perRun) / 4) - 1);
 
 describe("engine properties", () => {
   test("a listener only ever carries (and counts) routes it allows and that target it", () => {
@@ -410,7 +416,7 @@ describe("engine properties", () => {
       { numRuns: RUNS },
     );
     if (process.env.PROPERTY_DEBUG) console.log({ rulesSeen });
-    expect(rulesSeen).toBeGreaterThan(100); // the generator really exercises attachment
+    expect(rulesSeen).toBeGreaterThanOrEqual(atLeast(0.25)); // the generator really exercises attachment (~380 at 1500 runs)
   });
 
   test("no cross-namespace backend resolves without a matching ReferenceGrant", () => {
@@ -430,7 +436,7 @@ describe("engine properties", () => {
       { numRuns: RUNS },
     );
     if (process.env.PROPERTY_DEBUG) console.log({ crossSeen });
-    expect(crossSeen).toBeGreaterThan(5); // ~25 on average at 1500 runs
+    expect(crossSeen).toBeGreaterThanOrEqual(atLeast(1 / 55)); // ~27 on average at 1500 runs
   });
 
   test("output is byte-identical under any permutation of the inputs", () => {
