@@ -40,7 +40,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /**
    * Default "Ignore": the local cluster is shared by several suites, and a crashed dev module must
-   * not block their namespace and route writes. The deployed module uses "Fail" (onError=reject).
+   * not block their namespace and route writes. The deployed module uses "Ignore" too (onError=ignore;
+   * its label policy is also a ValidatingAdmissionPolicy, which needs no module).
    */
   failurePolicy?: "Fail" | "Ignore";
   readyTimeoutMs?: number;
@@ -147,6 +148,27 @@ const peprStoreCRD = {
   },
 };
 
+/**
+ * What the deployed module installs for its data plane (dist/, capabilities/policy/admission-policies.ts):
+ * the agents' ClusterRole (their RoleBindings point at it) and the policy that keeps each agent to
+ * its own pod's annotations. Cluster-scoped, idempotent, left installed. (The label and controller
+ * policies are not: this module runs with the kubeconfig's credentials and its webhook is the label policy.)
+ */
+async function installDataPlanePolicies() {
+  const { K8s, GenericKind } = await import("kubernetes-fluent-client");
+  const { agentClusterRole, agentPolicy } = await import("../capabilities/policy/admission-policies");
+  const plural: Record<string, string> = {
+    ClusterRole: "clusterroles",
+    ValidatingAdmissionPolicy: "validatingadmissionpolicies",
+    ValidatingAdmissionPolicyBinding: "validatingadmissionpolicybindings",
+  };
+  for (const o of [agentClusterRole(), ...agentPolicy()]) {
+    const [group, version] = o.apiVersion.split("/");
+    const gvk = { group, version, kind: o.kind, plural: plural[o.kind] };
+    await K8s(GenericKind, { kindOverride: gvk } as never).Apply(o as never, { force: true });
+  }
+}
+
 async function webhookRules() {
   process.env.LOG_LEVEL ??= "warn"; // pepr logs every binding it registers at info
   const { GatewayAPI } = await import("../capabilities/gateway-api");
@@ -172,6 +194,7 @@ async function registerWebhook(url: string, caPem: string, failurePolicy: "Fail"
     { force: true },
   );
   await K8s(kind.CustomResourceDefinition).Apply(peprStoreCRD as never, { force: true });
+  await installDataPlanePolicies();
   const deadline = Date.now() + 30_000;
   for (;;) {
     const crd = await K8s(kind.CustomResourceDefinition).Get(peprStoreCRD.metadata.name);

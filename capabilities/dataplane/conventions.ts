@@ -62,3 +62,21 @@ export const AGENT_SCRIPT_PATH = "/opt/crossway/agent.js";
  */
 export const HEALTH_PORT = 8936;
 export const HEALTH_PATH = "/healthz";
+
+/**
+ * Additive, least privilege: every data-plane container runs as this fixed non-root UID/GID (one
+ * for both, so the agent can use the sockets HAProxy creates in RUN_DIR with mode 600).
+ */
+export const DATA_PLANE_UID = 10001;
+/** Additive: where the agent container (only it) gets its service-account token, ca.crt and namespace. */
+export const SA_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+/**
+ * Additive: the ClusterRole installed once with the module that lets the agents patch pods; a
+ * ValidatingAdmissionPolicy (`crossway-dataplane-agent`) narrows that to their own pod's annotations.
+ */
+export const AGENT_CLUSTER_ROLE = "crossway-dataplane-agent";
+/**
+ * Additive: the RoleBinding granting AGENT_CLUSTER_ROLE to one Gateway's agent. ':' cannot occur
+ * in a Gateway name, so it never collides with another Gateway's `crossway-<name>` RoleBinding.
+ */
+export const agentPodsBindingName = (gatewayName: string) => `${dataPlaneName(gatewayName)}:pods`;

@@ -4,13 +4,21 @@
  *
  * Config reaches HAProxy through the API (the agent watches the config Secret), so nothing here
  * depends on the config: config changes never roll the pods.
+ *
+ * Least privilege: the pods run as a fixed non-root UID with a read-only root filesystem, no
+ * capabilities, no privilege escalation and the RuntimeDefault seccomp profile; the API token is
+ * mounted into the agent container only. The agent may list/watch its one config Secret (Role) and
+ * patch pods (AGENT_CLUSTER_ROLE, installed with the module), which the `crossway-dataplane-agent`
+ * ValidatingAdmissionPolicy narrows to the annotations of its own pod.
  */
 import {
+  AGENT_CLUSTER_ROLE,
   AGENT_IMAGE,
   AGENT_SCRIPT_PATH,
   COMPONENT_DATA_PLANE,
   CHECK_OUT,
   CONFIG_PATH,
+  DATA_PLANE_UID,
   HAPROXY_IMAGE,
   HEALTH_PATH,
   HEALTH_PORT,
@@ -18,7 +26,9 @@ import {
   LABEL_GATEWAY,
   MASTER_SOCKET,
   RUN_DIR,
+  SA_TOKEN_DIR,
   agentConfigMapName,
+  agentPodsBindingName,
   configSecretName,
   dataPlaneName,
 } from "./conventions";
@@ -61,6 +71,29 @@ export const HAPROXY_COMMAND = [
   ].join(" "),
 ];
 
+/** Every container: nothing but its volumes is writable, no capabilities, no way to gain any. */
+export const CONTAINER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ["ALL"] },
+};
+
+/**
+ * The agent's API credentials, as kubelet would auto-mount them (token bound to the pod, ca.crt,
+ * namespace), but as a volume mounted into the agent container alone.
+ */
+export const API_TOKEN_VOLUME = {
+  name: "api-token",
+  projected: {
+    defaultMode: 0o444,
+    sources: [
+      { serviceAccountToken: { path: "token", expirationSeconds: 3607 } },
+      { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+      { downwardAPI: { items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }] } },
+    ],
+  },
+};
+
 export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agentJs: string = AGENT_JS): KubeObject[] {
   const ports = [...new Set(listenerPorts)].sort((a, b) => a - b);
   const name = dataPlaneName(gw.name);
@@ -97,9 +130,8 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
           apiGroups: [""],
           resources: ["secrets"],
           resourceNames: [configSecretName(gw.name)],
-          verbs: ["get", "list", "watch"],
+          verbs: ["list", "watch"], // the agent lists and watches it by name (fieldSelector)
         },
-        { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
       ],
     },
     {
@@ -107,6 +139,13 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
       kind: "RoleBinding",
       metadata: meta(name),
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name, namespace: gw.namespace }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(agentPodsBindingName(gw.name)),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: AGENT_CLUSTER_ROLE },
       subjects: [{ kind: "ServiceAccount", name, namespace: gw.namespace }],
     },
     { apiVersion: "v1", kind: "ConfigMap", metadata: meta(agentConfigMapName(gw.name)), data: { "agent.js": agentJs } },
@@ -121,12 +160,25 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
           metadata: { labels: { ...labels }, ...withAnnotations },
           spec: {
             serviceAccountName: name,
-            // Listener ports below 1024 without root in the haproxy image.
-            securityContext: { sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }] },
+            // Only the agent container gets the token (API_TOKEN_VOLUME); haproxy, which faces
+            // the traffic, has no API credentials at all.
+            automountServiceAccountToken: false,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: DATA_PLANE_UID,
+              runAsGroup: DATA_PLANE_UID,
+              fsGroup: DATA_PLANE_UID,
+              seccompProfile: { type: "RuntimeDefault" },
+              // Listener ports below 1024 (80, 443) without root or NET_BIND_SERVICE: a namespaced,
+              // "safe" sysctl that only affects the pod's own network namespace.
+              sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }],
+            },
             terminationGracePeriodSeconds: 30,
             volumes: [
               { name: "run", emptyDir: {} },
+              { name: "tmp", emptyDir: {} },
               { name: "agent", configMap: { name: agentConfigMapName(gw.name) } },
+              API_TOKEN_VOLUME,
             ],
             containers: [
               {
@@ -140,6 +192,7 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
                   periodSeconds: 2,
                   failureThreshold: 2,
                 },
+                securityContext: CONTAINER_SECURITY,
                 volumeMounts: [volumeMount],
               },
               {
@@ -151,13 +204,17 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
                   { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
                   { name: "CONFIG_SECRET", value: configSecretName(gw.name) },
                 ],
+                securityContext: CONTAINER_SECURITY,
                 volumeMounts: [
                   volumeMount,
+                  // the root filesystem is read-only: scratch space for `haproxy -c` prechecks
+                  { name: "tmp", mountPath: "/tmp" },
                   {
                     name: "agent",
                     mountPath: AGENT_SCRIPT_PATH.slice(0, AGENT_SCRIPT_PATH.lastIndexOf("/")),
                     readOnly: true,
                   },
+                  { name: API_TOKEN_VOLUME.name, mountPath: SA_TOKEN_DIR, readOnly: true },
                 ],
               },
             ],

@@ -10,7 +10,9 @@ import { gateway, listener, match, port, rule, svc, vhost } from "../render/ir-b
 import { makeCert, sleep, tempDir, writeFiles } from "../render/harness";
 import { dataPlaneObjects, HAPROXY_COMMAND, type KubeObject } from "../../capabilities/dataplane/manifests";
 import {
+  AGENT_CLUSTER_ROLE,
   AGENT_IMAGE,
+  DATA_PLANE_UID,
   HAPROXY_IMAGE,
   HEALTH_PATH,
   HEALTH_PORT,
@@ -18,6 +20,8 @@ import {
   LABEL_GATEWAY,
   LABEL_GATEWAY_NAME,
   RUN_DIR,
+  SA_TOKEN_DIR,
+  agentPodsBindingName,
   configSecretName,
   dataPlaneName,
 } from "../../capabilities/dataplane/conventions";
@@ -36,6 +40,7 @@ describe("data-plane manifests", () => {
     expect(objs.map((o) => o.kind)).toEqual([
       "ServiceAccount",
       "Role",
+      "RoleBinding",
       "RoleBinding",
       "ConfigMap",
       "Deployment",
@@ -58,20 +63,71 @@ describe("data-plane manifests", () => {
     expect(new Set(objs.map((o) => `${o.kind}/${o.metadata.name}`)).size).toBe(objs.length);
   });
 
-  it("lets the agent read only its config Secret and patch pods", () => {
+  it("lets the agent list/watch only its config Secret, and patch pods through the module's ClusterRole", () => {
     const role = one("Role");
     expect(role.rules).toEqual([
       {
         apiGroups: [""],
         resources: ["secrets"],
         resourceNames: [configSecretName("shared")],
-        verbs: ["get", "list", "watch"],
+        verbs: ["list", "watch"],
       },
-      { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
     ]);
-    const rb = one("RoleBinding");
-    expect(rb.roleRef.name).toBe(role.metadata.name);
-    expect(rb.subjects).toEqual([{ kind: "ServiceAccount", name: dataPlaneName("shared"), namespace: "infra-ns" }]);
+    const sa = [{ kind: "ServiceAccount", name: dataPlaneName("shared"), namespace: "infra-ns" }];
+    const [toRole, toClusterRole] = byKind("RoleBinding") as (KubeObject & { roleRef: any; subjects: any })[];
+    expect(toRole.metadata.name).toBe(dataPlaneName("shared"));
+    expect(toRole.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name });
+    expect(toRole.subjects).toEqual(sa);
+    // pods: patch comes from the ClusterRole installed with the module (narrowed to the agent's own
+    // pod by a ValidatingAdmissionPolicy), so the controller needs `bind` on it, not pods: patch.
+    expect(toClusterRole.metadata.name).toBe(agentPodsBindingName("shared"));
+    expect(toClusterRole.roleRef).toEqual({
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: AGENT_CLUSTER_ROLE,
+    });
+    expect(toClusterRole.subjects).toEqual(sa);
+  });
+
+  it("runs every container as a fixed non-root user, read-only, without capabilities, under RuntimeDefault seccomp", () => {
+    const pod = one("Deployment").spec.template.spec;
+    expect(pod.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: DATA_PLANE_UID,
+      runAsGroup: DATA_PLANE_UID,
+      fsGroup: DATA_PLANE_UID,
+      seccompProfile: { type: "RuntimeDefault" },
+      // listener ports < 1024 are bound thanks to this namespaced sysctl, not NET_BIND_SERVICE
+      sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }],
+    });
+    expect(DATA_PLANE_UID).toBeGreaterThan(0);
+    for (const c of pod.containers) {
+      expect(c.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
+    }
+    // the only writable places are emptyDirs
+    const writable = pod.containers.flatMap((c: any) => c.volumeMounts.filter((m: any) => !m.readOnly));
+    for (const m of writable) expect(pod.volumes.find((v: any) => v.name === m.name).emptyDir).toEqual({});
+  });
+
+  it("mounts the API token into the agent container only", () => {
+    const pod = one("Deployment").spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const tokenVolumes = pod.volumes.filter((v: any) => v.projected);
+    expect(tokenVolumes).toHaveLength(1);
+    const vol = tokenVolumes[0];
+    expect(vol.projected.sources).toContainEqual({ serviceAccountToken: { path: "token", expirationSeconds: 3607 } });
+    expect(vol.projected.sources).toContainEqual({
+      configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] },
+    });
+    const [haproxy, agent] = pod.containers;
+    expect(agent.volumeMounts).toContainEqual({ name: vol.name, mountPath: SA_TOKEN_DIR, readOnly: true });
+    expect(haproxy.volumeMounts.map((m: any) => m.name)).not.toContain(vol.name);
+    // where agent/kube.ts reads it
+    expect(SA_TOKEN_DIR).toBe("/var/run/secrets/kubernetes.io/serviceaccount");
   });
 
   it("runs haproxy and the agent side by side on a shared emptyDir, one replica", () => {
@@ -84,7 +140,7 @@ describe("data-plane manifests", () => {
     expect(haproxy.image).toBe(HAPROXY_IMAGE);
     expect(haproxy.command).toEqual(HAPROXY_COMMAND);
     expect(haproxy.command[2]).toMatch(
-      /until \[ -s \/run\/crossway\/haproxy.cfg \].*exec haproxy -W -db -S \/run\/crossway\/master.sock,level,admin/,
+      /haproxy -c -C \/run\/crossway -f \/run\/crossway\/haproxy.cfg .*exec haproxy -W -db -S \/run\/crossway\/master.sock,level,admin/,
     );
     // HAProxy's own health frontend, not a listener port (an HTTPS listener may have no usable certificate).
     expect(haproxy.readinessProbe.httpGet).toEqual({ path: HEALTH_PATH, port: HEALTH_PORT });
@@ -128,7 +184,7 @@ describe("data-plane manifests", () => {
     const withInfra = dataPlaneObjects({ ...gw, infrastructure: infra }, [80], "// agent");
     const d = withInfra.find((o) => o.kind === "Deployment") as KubeObject & { spec: any };
     const metas = [...withInfra.map((o) => o.metadata), d.spec.template.metadata];
-    expect(metas).toHaveLength(7); // SA, Role, RoleBinding, ConfigMap, Deployment, Service + pod template
+    expect(metas).toHaveLength(8); // SA, Role, 2 RoleBindings, ConfigMap, Deployment, Service + pod template
     for (const m of metas) {
       expect(m.labels).toEqual({
         team: "payments",
