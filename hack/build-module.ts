@@ -9,6 +9,12 @@
  * 3. pepr 1.1.4 templates the Helm webhook by global string replacement: every "10" (the webhook
  *    timeout) inside the api path or caBundle becomes `{{ .Values.admission.webhookTimeout }}`,
  *    which breaks the chart's webhook path. The real values are written back.
+ * 4. What pepr cannot generate is added (capabilities/policy/admission-policies.ts, imported from
+ *    the sources being built): the agents' ClusterRole and the ValidatingAdmissionPolicies that
+ *    keep the namespace label policy holding while the module is down and narrow what the agents
+ *    and the module's own ServiceAccount may write. Appended to the module YAML (label policy
+ *    settings from package.json pepr.env) and written to the chart as templates/crossway-policies.yaml
+ *    (settings from the chart's `admission.env`, ServiceAccount from `uuid`).
  *
  * `npm run build -- --from-head` builds the committed sources instead of the working tree (what
  * dist/ must hold when it is committed while others have uncommitted edits).
@@ -31,8 +37,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseAllDocuments } from "yaml";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseAllDocuments, stringify } from "yaml";
 
 const REPO = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const MODULE_YAML = "pepr-module-crossway.yaml";
@@ -119,6 +125,54 @@ function postProcess(dir: string, keep: Credentials | undefined) {
   }
 }
 
+const CHART_POLICIES = join("crossway-chart", "templates", "crossway-policies.yaml");
+const LABEL_SETTINGS = ["CROSSWAY_PROTECTED_LABELS", "CROSSWAY_LABEL_ADMINS", "CROSSWAY_LABEL_ADMIN_GROUPS"];
+
+/** 4. above: the install-time policy objects, in the module YAML and in the Helm chart. */
+async function addPolicies(dir: string) {
+  const dist = join(dir, "dist");
+  const policies = await import(pathToFileURL(join(dir, "capabilities", "policy", "admission-policies.ts")).href);
+  const env: Record<string, string | undefined> =
+    JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).pepr?.env ?? {};
+  const objects: { kind: string; metadata: { name: string } }[] = policies.installObjects({
+    protectedLabels: env.CROSSWAY_PROTECTED_LABELS ?? "shared-gateway-access",
+    admins: env.CROSSWAY_LABEL_ADMINS ?? "",
+    adminGroups: env.CROSSWAY_LABEL_ADMIN_GROUPS ?? "system:masters",
+  });
+  const doc = (o: object) => stringify(o, { lineWidth: 0 });
+  const moduleYaml = join(dist, MODULE_YAML);
+  const text = readFileSync(moduleYaml, "utf8");
+  writeFileSync(moduleYaml, `${text.replace(/\n*$/, "\n")}---\n${objects.map(doc).join("---\n")}`);
+  // The chart: the same objects, with the chart's own settings — the label policy's from the
+  // admission env values (so webhook and policy agree; an absent key means the module's default),
+  // the module's ServiceAccount from `uuid`.
+  const SA = `system:serviceaccount:${policies.MODULE_NAMESPACE}:${policies.MODULE_SERVICE_ACCOUNT}`;
+  const marker = (key: string) => `@@${key}@@`;
+  const chartObjects: object[] = policies.installObjects({
+    protectedLabels: marker(LABEL_SETTINGS[0]),
+    admins: marker(LABEL_SETTINGS[1]),
+    adminGroups: marker(LABEL_SETTINGS[2]),
+  });
+  const defaults: Record<string, string> = {
+    [LABEL_SETTINGS[0]]: "shared-gateway-access",
+    [LABEL_SETTINGS[1]]: "",
+    [LABEL_SETTINGS[2]]: "system:masters",
+  };
+  let chart = chartObjects
+    .map((o) => doc(o).split(SA).join(`system:serviceaccount:${policies.MODULE_NAMESPACE}:{{ .Values.uuid }}`))
+    .join("---\n");
+  for (const key of LABEL_SETTINGS) {
+    // the setting's CEL string literal is alone on its line of a block scalar: replace the line
+    const helm =
+      `{{ $v := ${JSON.stringify(defaults[key])} }}{{ range $.Values.admission.env }}` +
+      `{{ if eq .name "${key}" }}{{ $v = .value }}{{ end }}{{ end }}{{ $v | toJson }}`;
+    const line = new RegExp(`^(\\s*)'${marker(key)}'$`, "m");
+    if (!line.test(chart)) throw new Error(`build: the label policy's ${key} literal is not alone on its line`);
+    chart = chart.replace(line, (_m, indent: string) => `${indent}${helm}`);
+  }
+  writeFileSync(join(dist, CHART_POLICIES), chart);
+}
+
 /** Root with util-linux: run the build in a fresh network namespace (no network at all). */
 const canIsolate = () => {
   if (process.getuid?.() !== 0) return false;
@@ -130,13 +184,14 @@ const canIsolate = () => {
   }
 };
 
-function build(dir: string, rotate: boolean, offline = false) {
+async function build(dir: string, rotate: boolean, offline = false) {
   const keep = rotate ? undefined : readCredentials(join(dir, "dist"));
   const pepr = join(dir, "node_modules", ".bin", "pepr");
   const [cmd, args] = offline ? ["unshare", ["-n", "--", pepr, "build"]] : [pepr, ["build"]];
   execFileSync(cmd, args, { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
   if (offline) console.log("built inside an empty network namespace: no network was available to pepr build");
   postProcess(dir, keep);
+  await addPolicies(dir);
   console.log(
     `dist/ built in ${dir}${keep ? " (webhook credentials kept from the previous dist/)" : " (new webhook credentials)"}`,
   );
@@ -151,12 +206,12 @@ function headCopy(): string {
 }
 
 /** Build HEAD's sources (not the working tree) into the repo's dist/, e.g. before committing it. */
-function buildFromHead(rotate: boolean) {
+async function buildFromHead(rotate: boolean) {
   const tmp = headCopy();
   try {
     rmSync(join(tmp, "dist"), { recursive: true, force: true });
     if (existsSync(join(REPO, "dist"))) cpSync(join(REPO, "dist"), join(tmp, "dist"), { recursive: true });
-    build(tmp, rotate);
+    await build(tmp, rotate);
     rmSync(join(REPO, "dist"), { recursive: true, force: true });
     cpSync(join(tmp, "dist"), join(REPO, "dist"), { recursive: true });
     console.log("dist/ now holds the build of HEAD");
@@ -165,13 +220,13 @@ function buildFromHead(rotate: boolean) {
   }
 }
 
-function check(): number {
+async function check(): Promise<number> {
   const tmp = headCopy();
   try {
     if (!existsSync(join(tmp, "dist", MODULE_YAML))) throw new Error("no committed dist/ to compare with");
     const committed = join(tmp, "dist.committed");
     cpSync(join(tmp, "dist"), committed, { recursive: true });
-    build(tmp, false, canIsolate());
+    await build(tmp, false, canIsolate());
     const a = files(committed)
       .map((f) => relative(committed, f))
       .sort();
@@ -198,6 +253,12 @@ function check(): number {
 }
 
 const rotate = process.argv.includes("--rotate");
-if (process.argv.includes("--check")) process.exitCode = check();
-else if (process.argv.includes("--from-head")) buildFromHead(rotate);
-else build(REPO, rotate);
+const main = async () => {
+  if (process.argv.includes("--check")) process.exitCode = await check();
+  else if (process.argv.includes("--from-head")) await buildFromHead(rotate);
+  else await build(REPO, rotate);
+};
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -3,17 +3,25 @@
  * and the built bundle boots in both of pepr's roles — the watcher (primes its index, runs the
  * loop) and the admission controller (keeps its own watches for warnings). The bundle runs with a
  * controllerName nobody uses, so it never writes to objects other suites own.
+ * Least privilege: with dist's own RBAC and policies installed, the module's ServiceAccount can
+ * write a Gateway's data plane (server-side apply, as the controller does) and nothing else, and
+ * the watcher runs on that ServiceAccount's token without a single refused request.
  */
-import { beforeAll, expect, jest, test } from "@jest/globals";
+import { afterAll, beforeAll, describe, expect, jest, test } from "@jest/globals";
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { parseAllDocuments, stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { BIN, KUBECONFIG } from "../../hack/cluster/config.js";
+import { dataPlaneObjects } from "../../capabilities/dataplane/manifests.js";
+import { LABEL_COMPONENT, LABEL_GATEWAY, configSecretName } from "../../capabilities/dataplane/conventions.js";
+import { propagatedLabels } from "../../capabilities/dataplane/metadata.js";
+import { MODULE_NAMESPACE, MODULE_SERVICE_ACCOUNT } from "../../capabilities/policy/admission-policies.js";
+import { eventually } from "../eventually.js";
 
 jest.setTimeout(120_000);
 const run = promisify(execFile);
@@ -44,7 +52,11 @@ test("the module YAML passes a server-side dry-run apply", async () => {
 });
 
 /** Run the bundle for a while in one role and collect its JSON log lines. */
-async function boot(role: "watcher" | "admission", until: string): Promise<Record<string, unknown>[]> {
+async function boot(
+  role: "watcher" | "admission",
+  until: string,
+  kubeconfig = KUBECONFIG,
+): Promise<Record<string, unknown>[]> {
   const dir = mkdtempSync(join(tmpdir(), "crossway-dist-test-"));
   const cert = join(dir, "tls.crt");
   const key = join(dir, "tls.key");
@@ -69,7 +81,7 @@ async function boot(role: "watcher" | "admission", until: string): Promise<Recor
       ...process.env,
       NODE_OPTIONS: "",
       PEPR_MODE: "",
-      KUBECONFIG,
+      KUBECONFIG: kubeconfig,
       PEPR_WATCH_MODE: role === "watcher" ? "true" : "false",
       PEPR_API_PATH: "dist-test",
       SSL_KEY_PATH: key,
@@ -120,4 +132,187 @@ test("the bundle boots as the admission controller with its own watches", async 
   expect(lines.find((l) => l.msg === "crossway starting")).toMatchObject({ role: "admission" });
   expect(lines.some((l) => l.msg === "admission index watching")).toBe(true);
   expect(lines.filter((l) => l.level === 50)).toEqual([]);
+});
+
+describe("least privilege: dist's RBAC and policies, as the module's ServiceAccount", () => {
+  const docs = () =>
+    parseAllDocuments(readFileSync(join(DIST, "pepr-module-crossway.yaml"), "utf8")).map(
+      (d) => d.toJS() as { kind: string; metadata: { name: string }; [k: string]: unknown },
+    );
+  const SA = `system:serviceaccount:${MODULE_NAMESPACE}:${MODULE_SERVICE_ACCOUNT}`;
+  const NS = `dist-rbac-${process.pid}`;
+  const kubectl = async (args: string[], stdin?: string) => {
+    const p = run(BIN.kubectl, ["--kubeconfig", KUBECONFIG, ...args], { timeout: 60_000 });
+    p.child.stdin!.end(stdin ?? "");
+    return (await p).stdout;
+  };
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error("expected the request to be refused, but it was allowed");
+      },
+      (e: { stderr?: string }) => String(e.stderr ?? e),
+    );
+  /** What the controller does: server-side apply with field manager crossway, as the module. */
+  const applyAsModule = (o: object) =>
+    kubectl(
+      ["--as", SA, "apply", "--server-side", "--field-manager=crossway", "--force-conflicts", "-f", "-"],
+      JSON.stringify(o),
+    );
+  // cluster-scoped objects this suite installs (and removes again): the module's RBAC and write policies
+  const installed = () =>
+    docs().filter(
+      (d) =>
+        ["ClusterRole", "ClusterRoleBinding", "ServiceAccount"].includes(d.kind) ||
+        (d.kind.startsWith("ValidatingAdmissionPolicy") && d.metadata.name.startsWith("crossway-controller-writes")),
+    );
+  let gw: { name: string; namespace: string; uid: string };
+
+  beforeAll(async () => {
+    await kubectl(
+      ["apply", "-f", "-"],
+      stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: MODULE_NAMESPACE } }),
+    );
+    await kubectl(
+      ["apply", "--server-side", "--force-conflicts", "-f", "-"],
+      installed()
+        .map((d) => stringify(d))
+        .join("---\n"),
+    );
+    await kubectl(["create", "namespace", NS]);
+    const g = JSON.parse(
+      await kubectl(
+        ["create", "-o", "json", "-f", "-"],
+        JSON.stringify({
+          apiVersion: "gateway.networking.k8s.io/v1",
+          kind: "Gateway",
+          metadata: { name: "g", namespace: NS },
+          spec: {
+            gatewayClassName: `dist-rbac-none-${process.pid}`,
+            listeners: [{ name: "http", port: 80, protocol: "HTTP" }],
+          },
+        }),
+      ),
+    );
+    gw = { name: "g", namespace: NS, uid: g.metadata.uid };
+  });
+
+  afterAll(async () => {
+    await kubectl(["delete", "namespace", NS, "--wait=false"]).catch(() => "");
+    for (const d of installed().filter((d) => d.kind !== "ClusterRole" && d.kind !== "ServiceAccount"))
+      await kubectl(["delete", d.kind, d.metadata.name, "--ignore-not-found"]).catch(() => "");
+  });
+
+  test("it can write a Gateway's data plane, create included, and delete it again", async () => {
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "Opaque",
+      metadata: {
+        name: configSecretName("g"),
+        namespace: NS,
+        labels: propagatedLabels("g", undefined, { [LABEL_GATEWAY]: "g", [LABEL_COMPONENT]: "crossway-config" }),
+        ownerReferences: [
+          {
+            apiVersion: "gateway.networking.k8s.io/v1",
+            kind: "Gateway",
+            name: "g",
+            uid: gw.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      data: { "haproxy.cfg": Buffer.from("global\n").toString("base64") },
+    };
+    const objects = [secret, ...dataPlaneObjects(gw, [80], "// agent")];
+    // RBAC and the policies take a moment to be seen after install
+    await eventually(
+      "the module may apply its config Secret",
+      () => applyAsModule(secret).then(() => true),
+      20_000,
+      250,
+    );
+    for (const o of objects) await applyAsModule(o);
+    // it reads its config Secret back (the one get it does)
+    await kubectl(["--as", SA, "get", "secret", "-n", NS, configSecretName("g")]);
+    for (const o of objects.reverse())
+      await kubectl(["--as", SA, "delete", "-f", "-", "--wait=false"], JSON.stringify(o));
+  });
+
+  test("it cannot run anything else, mint tokens, grant more, or touch a tenant's objects", async () => {
+    const [sa, role, , podsBinding, , deployment, service] = dataPlaneObjects(gw, [80], "// agent") as any[];
+    await eventually("the module may apply its ServiceAccount", () => applyAsModule(sa).then(() => true), 20_000, 250);
+    const d = structuredClone(deployment);
+    d.spec.template.spec.containers[0].image = "busybox";
+    expect(await failure(applyAsModule(d))).toContain("may only run the data plane");
+    const d2 = structuredClone(deployment);
+    d2.spec.template.spec.serviceAccountName = "default";
+    expect(await failure(applyAsModule(d2))).toContain("may only run the data plane");
+    const token = { ...structuredClone(sa), kind: "Secret", type: "kubernetes.io/service-account-token" };
+    token.metadata.name = "crossway-g-token";
+    token.metadata.annotations = { "kubernetes.io/service-account.name": "default" };
+    expect(await failure(applyAsModule(token))).toContain("may only write Opaque Secrets");
+    const r = structuredClone(role);
+    r.rules.push({ apiGroups: [""], resources: ["pods"], verbs: ["patch"] });
+    expect(await failure(applyAsModule(r))).toMatch(/may only grant list\/watch|forbidden/);
+    const b = structuredClone(podsBinding);
+    b.roleRef.name = "cluster-admin";
+    expect(await failure(applyAsModule(b))).toMatch(/forbidden/i);
+    const s = structuredClone(service);
+    s.spec.externalIPs = ["10.1.2.3"];
+    expect(await failure(applyAsModule(s))).toContain("may not set externalIPs");
+    // a tenant's own objects, whatever their name
+    await kubectl(["create", "secret", "generic", "-n", NS, "crossway-g-lookalike", "--from-literal=a=b"]);
+    expect(
+      await failure(kubectl(["--as", SA, "annotate", "secret", "-n", NS, "crossway-g-lookalike", "x=y"])),
+    ).toContain("may only write its own data-plane objects");
+    expect(await failure(kubectl(["--as", SA, "delete", "secret", "-n", NS, "crossway-g-lookalike"]))).toContain(
+      "may only write its own data-plane objects",
+    );
+    // and what RBAC no longer grants at all
+    for (const [verb, what] of [
+      ["patch", "pods"],
+      ["update", "deployments.apps"],
+      ["get", "configmaps"],
+      ["delete", "namespaces"],
+      ["escalate", "roles.rbac.authorization.k8s.io"],
+      ["bind", "clusterroles.rbac.authorization.k8s.io/cluster-admin"],
+      ["patch", "customresourcedefinitions.apiextensions.k8s.io/httproutes.gateway.networking.k8s.io"],
+    ]) {
+      const answer = await kubectl(["auth", "can-i", verb, ...what.split(" "), "-n", NS, "--as", SA]).catch(
+        (e: { stdout?: string }) => String(e.stdout),
+      );
+      expect(`${verb} ${what}: ${answer.trim()}`).toBe(`${verb} ${what}: no`);
+    }
+  });
+
+  test("the watcher runs on the ServiceAccount's own token without a refused request", async () => {
+    const token = (
+      await kubectl(["create", "token", MODULE_SERVICE_ACCOUNT, "-n", MODULE_NAMESPACE, "--duration=10m"])
+    ).trim();
+    const admin = parse(readFileSync(KUBECONFIG, "utf8"));
+    const dir = mkdtempSync(join(tmpdir(), "crossway-dist-sa-"));
+    const file = join(dir, "kubeconfig");
+    writeFileSync(
+      file,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "c", cluster: admin.clusters[0].cluster }],
+        users: [{ name: "u", user: { token } }],
+        contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+        "current-context": "c",
+      }),
+    );
+    try {
+      const lines = await boot("watcher", "reconciled", file);
+      expect(lines.some((l) => l.msg === "controller started")).toBe(true);
+      expect(lines.some((l) => l.msg === "reconciled")).toBe(true);
+      expect(lines.filter((l) => l.level === 50)).toEqual([]);
+      expect(lines.filter((l) => /forbidden|\b403\b/i.test(JSON.stringify(l)))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
