@@ -12,7 +12,7 @@ export const dataPlaneName = (gatewayName: string) => `crossway-${gatewayName}`;
 /** Secret holding the rendered config: data["haproxy.cfg"] + data["<certname>.pem"]. */
 export const configSecretName = (gatewayName: string) => `crossway-${gatewayName}-config`;
 /** ConfigMap with the bundled agent script (agent.js); changes only on upgrades. */
-export const AGENT_CONFIGMAP = "crossway-agent";
+const AGENT_CONFIGMAP = "crossway-agent";
 
 /** On the config Secret: monotonically increasing config generation (decimal string). */
 export const ANN_CONFIG_GENERATION = "crossway.dev/config-generation";

@@ -6,7 +6,7 @@
  */
 import { gunzipSync, gzipSync } from "node:zlib";
 
-export const GZIP_SUFFIX = ".gz";
+const GZIP_SUFFIX = ".gz";
 /** Files larger than this are stored compressed. */
 export const GZIP_THRESHOLD = 64 * 1024;
 

@@ -50,10 +50,6 @@ export const keyOf = (o: HasMeta | undefined): string => key(nsOf(o), nameOf(o))
 /** Locale-free string comparison (byte order), so output never depends on the host's locale. */
 export const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-export function byNsName<T extends HasMeta>(a: T, b: T): number {
-  return cmp(nsOf(a), nsOf(b)) || cmp(nameOf(a), nameOf(b));
-}
-
 /** Push into a Map of arrays. */
 export function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const list = m.get(k);

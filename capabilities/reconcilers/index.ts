@@ -31,7 +31,7 @@ export type IndexKind = (typeof INDEX_KINDS)[number];
 const TOMBSTONE_LIMIT = 10_000;
 const TLS_SECRET = "kubernetes.io/tls";
 
-export const objectKey = (namespace: string | undefined, name: string): string => `${namespace ?? ""}/${name}`;
+const objectKey = (namespace: string | undefined, name: string): string => `${namespace ?? ""}/${name}`;
 
 /** Outcome of applying one event: `inputChanged` is false when the engine's input is unaffected. */
 export interface IndexChange {
@@ -42,14 +42,14 @@ export interface IndexChange {
 const NO_CHANGE: IndexChange = { stored: false, inputChanged: false };
 
 /** resourceVersions are opaque, but etcd's are integers: compare numerically when both are. */
-export function isOlder(candidate?: string, held?: string): boolean {
+function isOlder(candidate?: string, held?: string): boolean {
   if (!candidate || !held) return false;
   if (!/^\d+$/.test(candidate) || !/^\d+$/.test(held)) return false;
   return BigInt(candidate) < BigInt(held);
 }
 
 /** Secrets the engine needs (TLS) and the config Secrets we write; anything else is not kept. */
-export function isRelevant(kind: IndexKind, obj: KubernetesObject): boolean {
+function isRelevant(kind: IndexKind, obj: KubernetesObject): boolean {
   if (kind === "Secret") {
     const s = obj as { type?: string };
     return s.type === TLS_SECRET || obj.metadata?.labels?.[LABEL_GATEWAY] !== undefined;

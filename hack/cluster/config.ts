@@ -24,7 +24,7 @@ const readVersions = (): Record<string, string> => {
 };
 const versions = readVersions();
 export const K8S_VERSION = versions.K8S_VERSION;
-export const ETCD_VERSION = versions.ETCD_VERSION;
+const ETCD_VERSION = versions.ETCD_VERSION;
 export const GATEWAY_API_VERSION = versions.GATEWAY_API_VERSION;
 
 export const CACHE = process.env.CROSSWAY_CACHE ?? join(homedir(), ".cache/crossway");
@@ -66,5 +66,4 @@ export const APISERVER_URL = `https://127.0.0.1:${APISERVER_PORT}`;
 export const CONTROLLER_MANAGER_PORT = 10257;
 
 export const NODE_AGENT = join(REPO, "hack/node/agent.ts");
-export const TSX = join(REPO, "node_modules/.bin/tsx");
 export const GATEWAY_API_CRDS = join(REPO, `vendor/gateway-api/${GATEWAY_API_VERSION}/standard-install.yaml`);

@@ -6,7 +6,7 @@ import { PKI } from "./pki.js";
 
 const b64 = (file: string) => readFileSync(file).toString("base64");
 
-export const kubeconfigYaml = (user: string, cert: string, key: string, server = APISERVER_URL) =>
+const kubeconfigYaml = (user: string, cert: string, key: string, server = APISERVER_URL) =>
   stringify({
     apiVersion: "v1",
     kind: "Config",

@@ -16,7 +16,7 @@ export const alive = (pid: number) => {
   }
 };
 
-export const lockFile = (name: string) => join(LOCAL, `${name}.lock`);
+const lockFile = (name: string) => join(LOCAL, `${name}.lock`);
 
 const ownerOf = (file: string): number | undefined => {
   try {

@@ -39,7 +39,7 @@ export const PKI = {
   saPub: p("sa.pub"),
 } as const;
 
-export const APISERVER_SANS = [
+const APISERVER_SANS = [
   "IP:127.0.0.1",
   `IP:${BRIDGE_IP}`,
   `IP:${KUBERNETES_SERVICE_IP}`,

@@ -30,7 +30,7 @@ export interface ProcSpec {
   cwd?: string;
 }
 
-export const pidFile = (name: string) => join(DIRS.pids, `${name}.pid`);
+const pidFile = (name: string) => join(DIRS.pids, `${name}.pid`);
 export const logFile = (name: string) => join(DIRS.logs, `${name}.log`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,7 +51,7 @@ const isZombie = (pid: number) => {
   }
 };
 
-export const isAlive = (pid: number, marker: string) => {
+const isAlive = (pid: number, marker: string) => {
   const cl = cmdline(pid);
   return cl !== undefined && cl.includes(marker) && !isZombie(pid);
 };
@@ -101,7 +101,7 @@ export function ensureRunning(spec: ProcSpec): { pid: number; started: boolean }
 }
 
 /** Last lines of a process's log, for error messages. */
-export const logTail = (name: string, lines = 15) => {
+const logTail = (name: string, lines = 15) => {
   try {
     return readFileSync(logFile(name), "utf8").trimEnd().split("\n").slice(-lines).join("\n");
   } catch {

@@ -12,9 +12,8 @@ import { eventually } from "./eventually.js";
 
 export { eventually };
 
-export const OURS = "crossway.dev/gateway-controller";
-export const example = (file: string) => join(REPO, "examples", file);
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const OURS = "crossway.dev/gateway-controller";
+const example = (file: string) => join(REPO, "examples", file);
 
 export const applyFile = (file: string) => kubectl(["apply", "-f", example(file)]);
 

@@ -8,7 +8,7 @@ import { GATEWAY_IP } from "./ipam.js";
 import { Container, Pod } from "./types.js";
 import { VolumeSources } from "./volumes.js";
 
-export const API_SERVER_PORT = process.env.CROSSWAY_APISERVER_PORT ?? "6443";
+const API_SERVER_PORT = process.env.CROSSWAY_APISERVER_PORT ?? "6443";
 
 /** Kubernetes' $(VAR) expansion: $$ escapes, unknown references stay as written. */
 export const expand = (s: string, env: Record<string, string>) =>

@@ -16,7 +16,7 @@ export interface ImageRef {
   tag?: string;
 }
 
-export const parseImage = (image: string): ImageRef => {
+const parseImage = (image: string): ImageRef => {
   const noDigest = image.split("@")[0];
   const slash = noDigest.lastIndexOf("/");
   const colon = noDigest.lastIndexOf(":");
@@ -40,7 +40,7 @@ export interface ImageMapping {
 const cacheDir = () => process.env.CROSSWAY_CACHE ?? path.join(os.homedir(), ".cache", "crossway");
 export const echoBasicBinary = () =>
   process.env.CROSSWAY_ECHO_BASIC ?? path.join(cacheDir(), "echo-basic-v1.6.1", "bin", "echo-basic");
-export const HAPROXY_BINARY = "/usr/sbin/haproxy";
+const HAPROXY_BINARY = "/usr/sbin/haproxy";
 
 const onHostPath = (cmd: string) =>
   cmd.includes("/")

@@ -8,7 +8,7 @@ import { Log, errInfo } from "./log.js";
 
 export type Change<T> = { type: "upsert"; obj: T; old?: T } | { type: "delete"; obj: T };
 
-export const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 
 export class Informer<T extends KubeObject> {
   readonly cache = new Map<string, T>();

@@ -8,8 +8,8 @@ import fs from "node:fs";
 import { BRIDGE, GATEWAY_IP, PREFIX_LEN } from "./ipam.js";
 import { run, tryRun } from "./shell.js";
 
-export const NETNS_PREFIX = "crossway-";
-export const VETH_PREFIX = "cw";
+const NETNS_PREFIX = "crossway-";
+const VETH_PREFIX = "cw";
 
 export const netnsName = (uid: string) => `${NETNS_PREFIX}${uid.replace(/-/g, "").slice(0, 12)}`;
 export const hostVethName = (uid: string) => `${VETH_PREFIX}${uid.replace(/-/g, "").slice(0, 12)}`;
@@ -18,7 +18,7 @@ const peerVethName = (uid: string) => `cp${uid.replace(/-/g, "").slice(0, 12)}`;
 const linkExists = async (name: string, ns?: string) =>
   (await tryRun("ip", [...(ns ? ["-n", ns] : []), "link", "show", "dev", name])).code === 0;
 
-export const netnsExists = (ns: string) => fs.existsSync(`/run/netns/${ns}`);
+const netnsExists = (ns: string) => fs.existsSync(`/run/netns/${ns}`);
 
 export async function ensureBridge(): Promise<void> {
   if (!(await linkExists(BRIDGE))) await run("ip", ["link", "add", BRIDGE, "type", "bridge"]);

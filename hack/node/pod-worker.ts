@@ -44,7 +44,7 @@ const SYNC_STUCK_MS = 30_000;
  * Is `a` an older version of the same object than `b`? resourceVersions are etcd revisions
  * (decimal integers) in every API server we run against; anything else is not comparable (false).
  */
-export const olderVersion = (a: Pod, b: Pod): boolean => {
+const olderVersion = (a: Pod, b: Pod): boolean => {
   const ra = a.metadata.resourceVersion ?? "";
   const rb = b.metadata.resourceVersion ?? "";
   if (!/^\d+$/.test(ra) || !/^\d+$/.test(rb)) return false;

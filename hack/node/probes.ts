@@ -10,7 +10,7 @@ import { Container, Probe } from "./types.js";
 
 export type ProbeResult = { ok: boolean; detail: string };
 
-export const resolvePort = (c: Container, port: number | string): number | undefined => {
+const resolvePort = (c: Container, port: number | string): number | undefined => {
   if (typeof port === "number") return port;
   if (/^\d+$/.test(port)) return Number(port);
   return c.ports?.find((p) => p.name === port)?.containerPort;

@@ -35,7 +35,7 @@ export interface Launched {
 }
 
 /** The shell prologue run inside the new mount namespace before exec'ing the container. */
-export const mountScript = (spec: LaunchSpec): string => {
+const mountScript = (spec: LaunchSpec): string => {
   const lines = ["set -e", `hostname ${shq(spec.hostname)}`];
   const mounts = [...spec.mounts].sort((a, b) => a.mountPath.length - b.mountPath.length);
   for (const m of mounts) {

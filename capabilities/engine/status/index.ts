@@ -3,8 +3,9 @@
  * lastTransitionTime is left to the status writer (it knows the previous status).
  *
  * Programmed: the engine reports its own view (True when valid and the configuration is built).
- * The shell overrides a Gateway's (and ListenerSet's) Programmed=True with `gateway.pending()`
- * from conditions.ts until the data plane reports serving that generation.
+ * The shell replaces a Programmed=True of a Gateway, its listeners and its ListenerSets' listeners
+ * with what the data plane reports (reconcilers/dataplane.ts `programmedState`, folded in by
+ * reconcilers/gateway-status.ts): True only once a ready pod serves the published generation.
  */
 import type { ConditionOut, ObjectStatus } from "../result";
 import { listener as L, listenerNotProgrammedWhy as Why, type Condition } from "../conditions";
