@@ -62,13 +62,9 @@ spec:
 `;
 
 const programmed = async () => {
-  const gw = await kubectlJson<{ status?: { conditions?: { type: string; status: string; message: string }[] } }>([
-    "get",
-    "gateway",
-    "-n",
-    "iso-infra",
-    "shared",
-  ]);
+  const gw = await kubectlJson<{
+    status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+  }>(["get", "gateway", "-n", "iso-infra", "shared"]);
   return gw.status?.conditions?.find((c) => c.type === "Programmed");
 };
 
