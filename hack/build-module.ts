@@ -142,6 +142,11 @@ async function addPolicies(dir: string) {
   const doc = (o: object) => stringify(o, { lineWidth: 0 });
   const moduleYaml = join(dist, MODULE_YAML);
   const text = readFileSync(moduleYaml, "utf8");
+  if (text.includes(`name: ${policies.AGENT_POLICY}\n`)) {
+    // pepr build reports some failures (a type error anywhere in the project) and exits 0
+    // without writing anything: the old module YAML, policies included, is still there.
+    throw new Error(`${MODULE_YAML} was not rewritten by pepr build (see its errors above); dist/ is stale`);
+  }
   writeFileSync(moduleYaml, `${text.replace(/\n*$/, "\n")}---\n${objects.map(doc).join("---\n")}`);
   // The chart: the same objects, with the chart's own settings — the label policy's from the
   // admission env values (so webhook and policy agree; an absent key means the module's default),
