@@ -25,8 +25,8 @@ import {
   dataPlaneName,
 } from "../../capabilities/dataplane/conventions.js";
 import { patchPodAnnotations } from "../../agent/kube.js";
-import { KubectlError, kubectl, kubectlError } from "./kube.js";
-import { eventually } from "../eventually.js";
+import { KubectlError, kubectl, kubectlError } from "../../hack/lib/kubectl.js";
+import { eventually } from "../../hack/lib/eventually.js";
 
 jest.setTimeout(180_000);
 

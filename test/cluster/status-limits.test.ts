@@ -14,7 +14,7 @@ import { describeError } from "../../capabilities/reconcilers/log";
 import { StatusWriter } from "../../capabilities/reconcilers/status-writer";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { ensureCluster } from "../../hack/cluster/up.js";
-import { kubectl, kubectlJson } from "./kube.js";
+import { kubectl, kubectlJson } from "../../hack/lib/kubectl.js";
 
 jest.setTimeout(120_000);
 

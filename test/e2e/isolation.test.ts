@@ -13,7 +13,7 @@ import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { apiserver } from "../../hack/cluster/components.js";
 import { runningPid, stop } from "../../hack/cluster/proc.js";
 import { startModule, stopModule } from "../../hack/dev-module.js";
-import { kubectl, kubectlJson } from "../cluster/kube.js";
+import { kubectl, kubectlJson } from "../../hack/lib/kubectl.js";
 import {
   applyFile,
   deleteNamespaces,
@@ -24,7 +24,7 @@ import {
   routeCondition,
   waitRouteCondition,
   waitStatus,
-} from "./harness.js";
+} from "../../hack/lib/e2e.js";
 
 jest.setTimeout(300_000);
 const NAMESPACES = ["iso-infra", "iso-hostile", "iso-good"];

@@ -21,7 +21,7 @@ import { dataPlaneObjects } from "../../capabilities/dataplane/manifests.js";
 import { LABEL_COMPONENT, LABEL_GATEWAY, configSecretName } from "../../capabilities/dataplane/conventions.js";
 import { propagatedLabels } from "../../capabilities/dataplane/metadata.js";
 import { MODULE_NAMESPACE, MODULE_SERVICE_ACCOUNT } from "../../capabilities/policy/admission-policies.js";
-import { eventually } from "../eventually.js";
+import { eventually } from "../../hack/lib/eventually.js";
 
 jest.setTimeout(120_000);
 const run = promisify(execFile);
