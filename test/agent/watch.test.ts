@@ -13,6 +13,7 @@ import { APISERVER_PORT, DIRS } from "../../hack/cluster/config.js";
 import { kubectl } from "../../hack/lib/kubectl.js";
 import { AGENT_JS } from "../../capabilities/dataplane/agent-bundle";
 import { dataPlaneObjects } from "../../capabilities/dataplane/manifests";
+import { agentClusterRole, agentPolicy } from "../../capabilities/policy/admission-policies";
 import { encodeConfigFiles } from "../../capabilities/dataplane/secret-data";
 import {
   ANN_CONFIG_GENERATION,
@@ -99,7 +100,12 @@ beforeAll(async () => {
   P = await freePort();
   runDir = tempDir("crossway-watch-run-");
   await kubectl(["create", "namespace", NS]);
-  // The agent's RBAC exactly as the data plane gets it (without the Gateway owner: none exists here).
+  // The agent's RBAC exactly as the data plane gets it (without the Gateway owner: none exists here),
+  // under what the module installs once: the agents' ClusterRole and the own-pod policy.
+  await kubectl(
+    ["apply", "--server-side", "--force-conflicts", "-f", "-"],
+    JSON.stringify({ apiVersion: "v1", kind: "List", items: [agentClusterRole(), ...agentPolicy()] }),
+  );
   const rbac = dataPlaneObjects(
     { name: GW, namespace: NS, uid: "00000000-0000-0000-0000-000000000000" },
     [P],
@@ -113,13 +119,30 @@ beforeAll(async () => {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name: POD, namespace: NS },
-    spec: { nodeName: "no-such-node", containers: [{ name: "c", image: "crossway.test/none:0" }] },
+    spec: {
+      nodeName: "no-such-node",
+      serviceAccountName: dataPlaneName(GW),
+      containers: [{ name: "c", image: "crossway.test/none:0" }],
+    },
   };
   await kubectl(["apply", "-f", "-"], JSON.stringify(pod));
   const saDir = tempDir("crossway-watch-sa-");
   writeFileSync(
     join(saDir, "token"),
-    (await kubectl(["create", "token", "-n", NS, dataPlaneName(GW), "--duration", "1h"])).trim(),
+    // bound to the pod, as the data-plane pod's projected token is (the agent policy requires it)
+    (
+      await kubectl([
+        "create",
+        "token",
+        "-n",
+        NS,
+        dataPlaneName(GW),
+        "--duration",
+        "1h",
+        "--bound-object-kind=Pod",
+        `--bound-object-name=${POD}`,
+      ])
+    ).trim(),
   );
   copyFileSync(join(DIRS.pki, "ca.crt"), join(saDir, "ca.crt"));
   const script = join(tempDir("crossway-watch-agent-"), "agent.js");
