@@ -4,7 +4,7 @@
  * Namespace label policy. All logic lives in capabilities/reconcilers and capabilities/policy.
  */
 import { Capability, a } from "pepr";
-import { GatewayClass, Gateway, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant } from "./crd";
+import { GatewayClass, Gateway, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant, RouteOwnershipPolicy } from "./crd";
 import { LABEL_GATEWAY } from "./dataplane/conventions";
 import {
   deleted,
@@ -37,6 +37,10 @@ When(GRPCRoute).IsCreatedOrUpdated().Validate(warnGRPCRoute).Watch(upserted("GRP
 When(GRPCRoute).IsDeleted().Watch(deleted("GRPCRoute"));
 When(ReferenceGrant).IsCreatedOrUpdated().Validate(warnReferenceGrant).Watch(upserted("ReferenceGrant"));
 When(ReferenceGrant).IsDeleted().Watch(deleted("ReferenceGrant"));
+
+// crossway's own policy: who may claim which hostnames and paths on a shared Gateway
+When(RouteOwnershipPolicy).IsCreatedOrUpdated().Watch(upserted("RouteOwnershipPolicy"));
+When(RouteOwnershipPolicy).IsDeleted().Watch(deleted("RouteOwnershipPolicy"));
 
 // Inputs to attachment and backend resolution
 When(a.Namespace).IsCreatedOrUpdated().Validate(enforceNamespaceLabels).Watch(upserted("Namespace"));

@@ -9,3 +9,4 @@ export { HTTPRoute } from "./generated/httproute-v1";
 export { GRPCRoute } from "./generated/grpcroute-v1";
 export { ListenerSet } from "./generated/listenerset-v1";
 export { ReferenceGrant } from "./generated/referencegrant-v1";
+export { RouteOwnershipPolicy } from "./routeownershippolicy";

@@ -12,6 +12,8 @@ export const ConditionType = {
   Conflicted: "Conflicted",
   ResolvedRefs: "ResolvedRefs",
   PartiallyInvalid: "PartiallyInvalid",
+  /** crossway: a RouteOwnershipPolicy in Warn mode reports a match another namespace owns. */
+  OwnershipConflict: "crossway.dev/OwnershipConflict",
 } as const;
 
 export const Reason = {
@@ -47,6 +49,11 @@ export const Reason = {
   NoMatchingParent: "NoMatchingParent",
   BackendNotFound: "BackendNotFound",
   InvalidKind: "InvalidKind",
+  // crossway: RouteOwnershipPolicy (route side, and the policy's own status)
+  /** A match claims a hostname or path a RouteOwnershipPolicy gives to other namespaces. */
+  ClaimedByAnotherNamespace: "ClaimedByAnotherNamespace",
+  TargetNotFound: "TargetNotFound",
+  Conflicted: "Conflicted",
 } as const;
 
 export type ReasonName = (typeof Reason)[keyof typeof Reason];
@@ -435,3 +442,51 @@ export const dataplaneProblem = {
 function quoteList(items: string[]): string {
   return items.map((i) => `"${i}"`).join(", ");
 }
+
+/** RouteOwnershipPolicy: the route side (which match, which owner, which policy) and the policy's own status. */
+export const ownership = {
+  /** One match a policy refuses: `where` is e.g. `rule 0 match 1`. */
+  claim: (where: string, host: string, path: string, listener: string, owners: string, policy: string) =>
+    `${where} (path ${path} on hostname "${host}") on ${listener} is claimed by ${owners} in ${policy}`,
+  unclaimed: (where: string, host: string, path: string, listener: string, policy: string) =>
+    `${where} (path ${path} on hostname "${host}") on ${listener} is claimed by no namespace, and ${policy} denies unclaimed hostnames and paths`,
+  regexContested: (where: string, host: string, listener: string, owners: string, policy: string) =>
+    `${where} (a RegularExpression path on hostname "${host}") on ${listener} may match paths claimed by ${owners} in ${policy}; regular expressions cannot be checked against claimed prefixes, so only those namespaces may use them there`,
+  partial: (r: string, problems: string[]) =>
+    c(
+      "PartiallyInvalid",
+      true,
+      Reason.ClaimedByAnotherNamespace,
+      `${r} has matches that are not served because another namespace owns them (its other matches are served): ${problems.join("; ")}`,
+    ),
+  none: (r: string, problems: string[]) =>
+    c(
+      "Accepted",
+      false,
+      Reason.ClaimedByAnotherNamespace,
+      `${r} is not accepted: every match claims what another namespace owns: ${problems.join("; ")}`,
+    ),
+  warn: (r: string, problems: string[]) =>
+    c(
+      "crossway.dev/OwnershipConflict",
+      true,
+      Reason.ClaimedByAnotherNamespace,
+      `${r} is served, but would be cut back if the policy were in Enforce mode: ${problems.join("; ")}`,
+    ),
+  policyAccepted: (policy: string, gateway: string, listeners: string[]) =>
+    c(
+      "Accepted",
+      true,
+      Reason.Accepted,
+      `${policy} applies to ${listeners.length === 1 ? "listener" : "listeners"} ${listeners.map((l) => `"${l}"`).join(", ")} of ${gateway}`,
+    ),
+  targetNotFound: (policy: string, target: string, why: string) =>
+    c("Accepted", false, Reason.TargetNotFound, `${policy} targets ${target}, which ${why}`),
+  conflicted: (policy: string, gateway: string, listeners: string[], older: string) =>
+    c(
+      "Accepted",
+      false,
+      Reason.Conflicted,
+      `${policy} does not apply to ${listeners.map((l) => `"${l}"`).join(", ")} of ${gateway}: ${older} is older and already applies there (the oldest policy wins)`,
+    ),
+};

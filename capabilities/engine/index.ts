@@ -51,5 +51,6 @@ function normalize(s: Partial<ClusterSnapshot> | undefined): ClusterSnapshot {
     services: sorted(s?.services),
     endpointSlices: sorted(s?.endpointSlices),
     secrets: sorted(s?.secrets),
+    routeOwnershipPolicies: sorted(s?.routeOwnershipPolicies),
   };
 }

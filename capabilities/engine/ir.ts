@@ -71,7 +71,8 @@ export interface VirtualHostIR {
 }
 
 export interface RouteRef extends ObjectRef {
-  kind: "HTTPRoute" | "GRPCRoute";
+  /** A RouteOwnershipPolicy's guard rules name the policy. */
+  kind: "HTTPRoute" | "GRPCRoute" | "RouteOwnershipPolicy";
 }
 
 export type PathMatchIR =
@@ -197,4 +198,9 @@ export interface RouteRuleIR {
   timeouts?: { requestMs?: number; backendRequestMs?: number };
   /** Retry policy of the rule (additive): connection errors, and the listed status codes. */
   retry?: RetryIR;
+  /**
+   * A RouteOwnershipPolicy guard (additive): the rule answers 404 (an owned hostname/path that
+   * none of its owners' rules matched must not fall to another namespace's broader rule).
+   */
+  notFound?: true;
 }

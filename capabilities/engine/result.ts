@@ -3,7 +3,13 @@
  */
 import type { GatewayIR } from "./ir";
 
-export type StatusKind = "GatewayClass" | "Gateway" | "ListenerSet" | "HTTPRoute" | "GRPCRoute";
+export type StatusKind =
+  | "GatewayClass"
+  | "Gateway"
+  | "ListenerSet"
+  | "HTTPRoute"
+  | "GRPCRoute"
+  | "RouteOwnershipPolicy";
 
 /** A Kubernetes condition as the engine computes it (no lastTransitionTime: the writer stamps it). */
 export interface ConditionOut {

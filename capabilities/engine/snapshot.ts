@@ -5,6 +5,7 @@
 import type { V1EndpointSlice, V1Namespace, V1Secret, V1Service } from "@kubernetes/client-node";
 import type { DataplaneValidator } from "./features";
 import type { GatewayClass, Gateway, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant } from "../crd";
+import type { RouteOwnershipPolicy } from "../crd/routeownershippolicy";
 
 export interface ClusterSnapshot {
   gatewayClasses: GatewayClass[];
@@ -18,6 +19,8 @@ export interface ClusterSnapshot {
   endpointSlices: V1EndpointSlice[];
   /** Only Secrets referenced by listeners need to be present (kubernetes.io/tls). */
   secrets: V1Secret[];
+  /** crossway.dev RouteOwnershipPolicies (optional: additive). */
+  routeOwnershipPolicies?: RouteOwnershipPolicy[];
 }
 
 export interface TranslateOptions {

@@ -25,6 +25,7 @@ export const INDEX_KINDS = [
   "EndpointSlice",
   "Secret",
   "Pod",
+  "RouteOwnershipPolicy",
 ] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
 
@@ -58,7 +59,14 @@ function isRelevant(kind: IndexKind, obj: KubernetesObject): boolean {
   return true;
 }
 
-const GATEWAY_API_KINDS = new Set<IndexKind>(["GatewayClass", "Gateway", "ListenerSet", "HTTPRoute", "GRPCRoute"]);
+const GATEWAY_API_KINDS = new Set<IndexKind>([
+  "GatewayClass",
+  "Gateway",
+  "ListenerSet",
+  "HTTPRoute",
+  "GRPCRoute",
+  "RouteOwnershipPolicy",
+]);
 
 /** For Gateway API kinds, a status-only update (often our own write) does not change the input. */
 function onlyStatusChanged(kind: IndexKind, prev: KubernetesObject, next: KubernetesObject) {
@@ -186,6 +194,7 @@ export class ObjectIndex {
       services: l("Service"),
       endpointSlices: l("EndpointSlice"),
       secrets: l<{ type?: string }>("Secret").filter((s) => s.type === TLS_SECRET) as never,
+      routeOwnershipPolicies: l("RouteOwnershipPolicy"),
     };
   }
 

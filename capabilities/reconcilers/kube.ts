@@ -8,7 +8,7 @@
  */
 import { K8s, kind, type GenericClass, type KubernetesObject } from "kubernetes-fluent-client";
 import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
-import { GatewayClass, Gateway, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant } from "../crd";
+import { GatewayClass, Gateway, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant, RouteOwnershipPolicy } from "../crd";
 import { FIELD_MANAGER, LABEL_GATEWAY } from "../dataplane/conventions";
 import type { StatusKind } from "../engine/result";
 import type { IndexKind } from "./index";
@@ -56,6 +56,7 @@ export const MODELS: Record<IndexKind, GenericClass> = {
   EndpointSlice: kind.EndpointSlice,
   Secret: kind.Secret,
   Pod: kind.Pod,
+  RouteOwnershipPolicy,
 };
 
 export const API_VERSIONS: Record<IndexKind, string> = {
@@ -70,6 +71,7 @@ export const API_VERSIONS: Record<IndexKind, string> = {
   EndpointSlice: "discovery.k8s.io/v1",
   Secret: "v1",
   Pod: "v1",
+  RouteOwnershipPolicy: "crossway.dev/v1alpha1",
 };
 
 /** List items come without kind/apiVersion; the index and the engine want them. */
@@ -168,8 +170,14 @@ export function liveKubeClient(): KubeClient {
         const rv = olderRv(tls.metadata?.resourceVersion, ours.metadata?.resourceVersion);
         return { items: typed(k, items), resourceVersion: rv };
       }
-      const res = await K8s(MODELS[k]).Get();
-      return { items: typed(k, res.items), resourceVersion: res.metadata?.resourceVersion };
+      try {
+        const res = await K8s(MODELS[k]).Get();
+        return { items: typed(k, res.items), resourceVersion: res.metadata?.resourceVersion };
+      } catch (e) {
+        // crossway's own CRD may not be installed (yet): no policies, not a broken controller.
+        if (k === "RouteOwnershipPolicy" && isNotFound(e)) return { items: [], resourceVersion: undefined };
+        throw e;
+      }
     },
   };
 }

@@ -96,6 +96,10 @@ export function portTargets(port: number, rules: NumberedRule[], services: Map<s
       targets.push({ no, choices: [{ backend: name, weight: 1 }] });
       continue;
     }
+    if (rule.notFound) {
+      targets.push({ no, choices: [{ backend: BE_404, weight: 1 }] });
+      continue;
+    }
     const live = rule.backends.filter((b) => b.weight > 0);
     if (live.length === 0) {
       targets.push({ no, choices: [{ backend: BE_500, weight: 1 }] });

@@ -18,6 +18,7 @@ import {
   DIRS,
   ETCD_CLIENT_PORT,
   GATEWAY_API_CRDS,
+  CROSSWAY_CRDS,
   KUBECONFIG,
   KUBECTL_WRAPPER,
   NODE_AGENT,
@@ -115,10 +116,12 @@ const hasCondition = (o: Conditions, type: string) =>
   o.status?.conditions?.some((c) => c.type === type && c.status === "True") ?? false;
 
 async function installCrds() {
-  const names = parseAllDocuments(readFileSync(GATEWAY_API_CRDS, "utf8"))
-    .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
-    .filter((d) => d?.kind === "CustomResourceDefinition")
-    .map((d) => d!.metadata!.name!);
+  const names = [GATEWAY_API_CRDS, CROSSWAY_CRDS].flatMap((file) =>
+    parseAllDocuments(readFileSync(file, "utf8"))
+      .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
+      .filter((d) => d?.kind === "CustomResourceDefinition")
+      .map((d) => d!.metadata!.name!),
+  );
   try {
     await run(BIN.kubectl, [
       "--kubeconfig",
@@ -129,6 +132,8 @@ async function installCrds() {
       "--field-manager=crossway-local",
       "-f",
       GATEWAY_API_CRDS,
+      "-f",
+      CROSSWAY_CRDS,
     ]);
   } catch (err) {
     throw new Error(`installing ${GATEWAY_API_CRDS} failed: ${(err as { stderr?: string }).stderr ?? err}`);

@@ -23,6 +23,7 @@ export const LIST_FOR_KIND: Record<string, keyof ClusterSnapshot> = {
   Service: "services",
   EndpointSlice: "endpointSlices",
   Secret: "secrets",
+  RouteOwnershipPolicy: "routeOwnershipPolicies",
 };
 
 export const emptySnapshot = (): ClusterSnapshot => ({
@@ -36,6 +37,7 @@ export const emptySnapshot = (): ClusterSnapshot => ({
   services: [],
   endpointSlices: [],
   secrets: [],
+  routeOwnershipPolicies: [],
 });
 
 function readDocs(file: string): Record<string, unknown>[] {

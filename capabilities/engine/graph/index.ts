@@ -14,12 +14,14 @@ import type { ParentRefSpec } from "./rules";
 import { resolveKindConflicts } from "./kindconflict";
 import type { Lookup } from "./lookup";
 import type { GatewayClassNode, GatewayNode, ListenerSetNode, RouteNode } from "./types";
+import { applyOwnership, type PolicyNode } from "./ownership";
 
 export interface Graph {
   classes: GatewayClassNode[];
   gateways: GatewayNode[];
   listenerSets: ListenerSetNode[];
   routes: RouteNode[];
+  policies: PolicyNode[];
 }
 
 export function buildGraph(s: ClusterSnapshot, lookup: Lookup): Graph {
@@ -46,7 +48,8 @@ export function buildGraph(s: ClusterSnapshot, lookup: Lookup): Graph {
     if (node) routes.push(node);
   }
   resolveKindConflicts(allListeners(gateways.values(), listenerSets));
-  return { classes: [...classes.values()], gateways: [...gateways.values()], listenerSets, routes };
+  const policies = applyOwnership(s.routeOwnershipPolicies ?? [], gateways, routes, lookup);
+  return { classes: [...classes.values()], gateways: [...gateways.values()], listenerSets, routes, policies };
 }
 
 function* allListeners(gateways: Iterable<GatewayNode>, sets: ListenerSetNode[]) {

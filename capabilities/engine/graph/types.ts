@@ -5,6 +5,7 @@
 import type { GatewayClass, Gateway, ListenerSet } from "../../crd";
 import type { Condition } from "../conditions";
 import type { BackendIR, FilterIR, ListenerTLSIR, MatchIR, RetryIR } from "../ir";
+import type { ListenerOwnership } from "./ownership";
 
 export interface GroupKind {
   group: string;
@@ -59,6 +60,8 @@ export interface ListenerNode {
   resolvedRefs: Condition;
   /** Keys `<kind>/<ns>/<name>` of routes accepted on this listener. */
   attached: Map<string, Attachment>;
+  /** The RouteOwnershipPolicy in force on this listener, if any (ownership.ts). */
+  ownership?: ListenerOwnership;
 }
 
 export interface Attachment {
@@ -122,6 +125,10 @@ export interface ParentStatus {
   accepted: Condition;
   /** Listeners this parentRef attached the route to (empty when not accepted). */
   listeners: ListenerNode[];
+  /** Some matches are claimed by other namespaces (Enforce): PartiallyInvalid. */
+  ownership?: Condition;
+  /** Matches a Warn-mode policy would cut back: crossway.dev/OwnershipConflict. */
+  ownershipWarning?: Condition;
 }
 
 export interface RouteNode {
@@ -146,6 +153,8 @@ export interface RouteNode {
   partiallyInvalid?: Condition;
   resolvedRefs: Condition;
   parents: ParentStatus[];
+  /** Matches a RouteOwnershipPolicy refuses (ownership.ts deniedKey): not served there. */
+  denied?: Set<string>;
 }
 
 /**

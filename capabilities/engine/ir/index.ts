@@ -8,6 +8,52 @@ import { compareSpecificity } from "../graph/hostname";
 import type { Graph } from "../graph";
 import { isListenerValid, type GatewayNode, type ListenerNode, type RouteNode } from "../graph/types";
 import { comparePrecedence, primaryKey, routeOrder, secondaryKey, type Ranked } from "./precedence";
+import { deniedKey, guardsFor, type Guard } from "../graph/ownership";
+
+/** Guards lose every tie: their secondary key is past every route's. */
+const GUARD_ORDER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A RouteOwnershipPolicy guard: its claim's prefix on its hostname answers 404 when no rule of
+ * the owners matches first, so owned requests never fall to another namespace's broader route.
+ */
+function guardRule(g: Guard, owner: RouteRuleIR | undefined): Ranked {
+  const match = { path: { type: "PathPrefix" as const, value: g.prefix || "/" }, headers: [], queryParams: [] };
+  const id = `routeownershippolicy/${g.policy.namespace}/${g.policy.name}/c${g.claim}/${g.hostname}${g.prefix || "/"}`;
+  // An owner's own broader rule (say `/` on a wildcard host) keeps serving the claimed prefix.
+  const rule: RouteRuleIR = owner
+    ? { ...owner, id, match }
+    : {
+        id,
+        route: { kind: "RouteOwnershipPolicy", namespace: g.policy.namespace, name: g.policy.name },
+        ruleIndex: g.claim,
+        matchIndex: 0,
+        match,
+        filters: [],
+        backends: [],
+        notFound: true,
+      };
+  return { rule, primary: primaryKey(match), secondary: GUARD_ORDER };
+}
+
+/**
+ * The owners' most specific plain PathPrefix rule broader than the guard's prefix (no method,
+ * header or query terms, no prefix rewrite), which a 404 guard would otherwise shadow.
+ */
+function ownerCatchAll(rules: Ranked[], g: Guard): RouteRuleIR | undefined {
+  const broader = rules.filter(({ rule: r }) => {
+    const p = r.match.path;
+    if (!p || p.type !== "PathPrefix" || r.notFound || !g.owns(r.route.namespace)) return false;
+    if (r.match.method || r.match.headers.length || r.match.queryParams.length) return false;
+    const rewrites = r.filters.some(
+      (f) => (f.type === "URLRewrite" || f.type === "RequestRedirect") && f.path?.type === "ReplacePrefixMatch",
+    );
+    if (rewrites) return false;
+    const q = p.value.replace(/\/+$/, "");
+    return q.length < g.prefix.length && (q === "" || g.prefix.startsWith(`${q}/`));
+  });
+  return broader.sort(comparePrecedence)[0]?.rule;
+}
 
 interface Ctx {
   order: Map<RouteNode, number>;
@@ -58,10 +104,19 @@ function listenerIR(l: ListenerNode, ctx: Ctx): ListenerIR {
   for (const { route, hostnames } of l.attached.values()) {
     const rules = routeRules(route, ctx);
     for (const h of hostnames) {
+      // Matches a RouteOwnershipPolicy refuses on this listener and hostname are not served.
+      const served = route.denied
+        ? rules.filter((r) => !route.denied!.has(deniedKey(l.id, h, r.rule.ruleIndex, r.rule.matchIndex)))
+        : rules;
       const list = hosts.get(h);
-      if (list) for (const r of rules) list.push(r);
-      else hosts.set(h, rules.slice());
+      if (list) for (const r of served) list.push(r);
+      else hosts.set(h, served.slice());
     }
+  }
+  for (const g of guardsFor(l, [...hosts.keys()])) {
+    const list = hosts.get(g.hostname) ?? [];
+    list.push(guardRule(g, ownerCatchAll(list, g)));
+    hosts.set(g.hostname, list);
   }
   const virtualHosts: VirtualHostIR[] = [...hosts.entries()]
     .sort(([a], [b]) => compareSpecificity(a, b))

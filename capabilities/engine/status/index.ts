@@ -12,7 +12,7 @@ import { listener as L, listenerNotProgrammedWhy as Why, type Condition } from "
 import { SUPPORTED_FEATURES } from "../features";
 import { cmp } from "../meta";
 import type { Graph } from "../graph";
-import { isListenerValid, type ListenerNode } from "../graph/types";
+import { isListenerValid, type ListenerNode, type ParentStatus } from "../graph/types";
 
 export function buildStatuses(g: Graph, controllerName: string): ObjectStatus[] {
   const out: ObjectStatus[] = [];
@@ -56,12 +56,22 @@ export function buildStatuses(g: Graph, controllerName: string): ObjectStatus[] 
         parents: r.parents.map((p) => ({
           parentRef: p.parentRef,
           controllerName,
-          conditions: stamp(
-            r.partiallyInvalid && p.accepted.status === "True"
-              ? [p.accepted, r.resolvedRefs, r.partiallyInvalid]
-              : [p.accepted, r.resolvedRefs],
-            r.generation,
-          ),
+          conditions: stamp(routeConditions(p, r.resolvedRefs, r.partiallyInvalid), r.generation),
+        })),
+      },
+    });
+  }
+  for (const p of g.policies) {
+    out.push({
+      kind: "RouteOwnershipPolicy",
+      namespace: p.namespace,
+      name: p.name,
+      generation: p.generation,
+      status: {
+        ancestors: p.ancestors.map((a) => ({
+          ancestorRef: a.ancestorRef,
+          controllerName,
+          conditions: stamp(a.conditions, p.generation),
         })),
       },
     });
@@ -96,4 +106,18 @@ function countAccepted(l: ListenerNode): number {
   let n = 0;
   for (const a of l.attached.values()) if (!a.route.holdsMatches) n++;
   return n;
+}
+
+/**
+ * A route parent's conditions: Accepted, ResolvedRefs, then (while accepted) one PartiallyInvalid
+ * joining unsupported values and ownership refusals (the ownership reason wins: it is the one
+ * the route's author can act on by asking the platform team), and a Warn-mode ownership report.
+ */
+function routeConditions(p: ParentStatus, resolvedRefs: Condition, invalid: Condition | undefined): Condition[] {
+  const out = [p.accepted, resolvedRefs];
+  if (p.accepted.status !== "True") return out;
+  if (invalid && p.ownership) out.push({ ...p.ownership, message: `${p.ownership.message}; ${invalid.message}` });
+  else if (invalid ?? p.ownership) out.push((invalid ?? p.ownership)!);
+  if (p.ownershipWarning) out.push(p.ownershipWarning);
+  return out;
 }
