@@ -1,5 +1,6 @@
 /**
- * Validate handlers. Gateway API objects get warnings only — never a denial, and never an error:
+ * Validate handlers. Gateway API objects get warnings (routes are denied only where a
+ * RouteOwnershipPolicy asks for it), never an error:
  * if the verdict cannot be computed the object is admitted with a warning saying so. The
  * Namespace label policy is the one handler that denies, and it fails closed.
  */
@@ -8,6 +9,7 @@ import type { PeprValidateRequest } from "pepr";
 import type { ValidateActionResponse } from "pepr/src/lib/common-types";
 import { checkNamespaceLabels, type LabelRequest } from "../policy/namespace-labels";
 import { listenerOwnerWarnings, referenceGrantWarnings, routeWarnings, type Translate } from "../policy/warnings";
+import { ownershipDenials } from "../policy/ownership-admission";
 import type { Controller } from "./controller";
 import { describeError, log as rootLog, type Logger } from "./log";
 
@@ -36,9 +38,33 @@ export function admissionHandlers(controller: Controller, translate: Translate, 
   const snapshot = () => controller.index.snapshot();
   const opts = () => controller.translateOptions;
 
+  /**
+   * Routes: refused only when a RouteOwnershipPolicy in Enforce mode with `admission: Deny` would
+   * cut them back (same words as the status); otherwise warnings. Errors never deny.
+   */
+  const routeHandler = (kind: "HTTPRoute" | "GRPCRoute") => {
+    const warn = approveWith(kind, (o) => routeWarnings(kind, o, snapshot(), translate, opts()));
+    return (req: Req): ValidateActionResponse => {
+      const obj = req.Raw;
+      if (controller.primed) {
+        try {
+          const denials = ownershipDenials(kind, obj, snapshot(), translate, opts());
+          if (denials.length > 0) {
+            const ref = { kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name };
+            log.info({ ...ref, reasons: denials }, "route denied by a RouteOwnershipPolicy");
+            return req.Deny(`crossway: ${denials.join("; ")}`, 403);
+          }
+        } catch (e) {
+          log.error({ kind, ...describeError(e) }, "could not evaluate route ownership at admission");
+        }
+      }
+      return warn(req);
+    };
+  };
+
   return {
-    warnHTTPRoute: approveWith("HTTPRoute", (o) => routeWarnings("HTTPRoute", o, snapshot(), translate, opts())),
-    warnGRPCRoute: approveWith("GRPCRoute", (o) => routeWarnings("GRPCRoute", o, snapshot(), translate, opts())),
+    warnHTTPRoute: routeHandler("HTTPRoute"),
+    warnGRPCRoute: routeHandler("GRPCRoute"),
     warnGateway: approveWith("Gateway", (o) => listenerOwnerWarnings("Gateway", o, snapshot(), translate, opts())),
     warnListenerSet: approveWith("ListenerSet", (o) =>
       listenerOwnerWarnings("ListenerSet", o, snapshot(), translate, opts()),

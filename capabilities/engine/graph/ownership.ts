@@ -102,10 +102,32 @@ function claimNode(c: OwnershipClaim, index: number, lookup: Lookup): ClaimNode 
   };
 }
 
-/** Specificity of a claim for a hostname: exact beats wildcard beats any; then longer prefixes. */
+/** How specific a claimed hostname pattern is: exact beats any wildcard, deeper wildcards beat shallower. */
+const patternRank = (p: string): number => (p.startsWith("*.") ? 1 + p.split(".").length - 1 : 1000);
+
+/**
+ * Specificity of a claim for a hostname: its most specific pattern covering the host (a claim
+ * without hostnames covers every host, least specifically), then the prefix length.
+ */
 function specificity(claim: ClaimNode, host: string, prefix: string): number {
-  const hostRank = claim.hostnames.length === 0 ? 0 : claim.hostnames.includes(host) ? 2 : 1;
+  const hostRank = Math.max(0, ...claim.hostnames.filter((p) => hostWithin(host, p)).map(patternRank));
   return hostRank * 10_000 + (prefix === "" && claim.prefixes.length === 0 ? 0 : prefix.length + 1);
+}
+
+/** The most specific claims covering every request of this host and path (none: unclaimed). */
+function mostSpecific(claims: ClaimNode[], host: string, path: PathMatchIR | undefined): ClaimNode[] {
+  let best = -1;
+  let owners: ClaimNode[] = [];
+  for (const claim of claims) {
+    if (claim.hostnames.length > 0 && !claim.hostnames.some((p) => hostWithin(host, p))) continue;
+    for (const prefix of claim.prefixes.length ? claim.prefixes : [""]) {
+      if (pathWithin(path, prefix) !== true) continue;
+      const s = specificity(claim, host, claim.prefixes.length ? prefix : "");
+      if (s > best) [best, owners] = [s, [claim]];
+      else if (s === best && !owners.includes(claim)) owners.push(claim);
+    }
+  }
+  return owners;
 }
 
 type Verdict = { allowed: true } | { allowed: false; problem: string };
@@ -118,25 +140,12 @@ function judge(
   namespace: string,
   where: string,
 ): Verdict {
-  let best = -1;
-  let owners: ClaimNode[] = [];
-  let contested: ClaimNode[] = [];
-  for (const claim of o.claims) {
-    const hostOk = claim.hostnames.length === 0 || claim.hostnames.some((p) => hostWithin(host, p));
-    if (!hostOk) continue;
-    const prefixes = claim.prefixes.length ? claim.prefixes : [""];
-    for (const prefix of prefixes) {
-      const within = pathWithin(match.path, prefix);
-      if (within === undefined) {
-        contested.push(claim);
-        continue;
-      }
-      if (!within) continue;
-      const s = specificity(claim, host, claim.prefixes.length ? prefix : "");
-      if (s > best) [best, owners] = [s, [claim]];
-      else if (s === best) owners.push(claim);
-    }
-  }
+  const owners = mostSpecific(o.claims, host, match.path);
+  let contested = o.claims.filter(
+    (c) =>
+      (c.hostnames.length === 0 || c.hostnames.some((p) => hostWithin(host, p))) &&
+      c.prefixes.some((prefix) => pathWithin(match.path, prefix) === undefined),
+  );
   const path = match.path ? `${match.path.value}` : "/";
   const policy = o.policy.desc;
   contested = contested.filter((c) => c.prefixes.length > 0);
@@ -303,10 +312,26 @@ export function guardsFor(l: ListenerNode, vhostNames: string[]): Guard[] {
     const hosts =
       claim.hostnames.length === 0
         ? vhostNames
-        : claim.hostnames.map((h) => intersect(listenerHost, h)).filter((h): h is string => h !== undefined);
+        : [
+            ...new Set([
+              // the claimed hostnames the listener takes (a vhost is made for them if none exists) …
+              ...claim.hostnames.map((h) => intersect(listenerHost, h)).filter((h): h is string => h !== undefined),
+              // … and every more specific vhost inside them, which requests would reach first
+              ...vhostNames.filter((v) => claim.hostnames.some((p) => hostWithin(v, p))),
+            ]),
+          ];
     for (const hostname of hosts)
       for (const prefix of prefixes)
         out.push({ policy: o.policy, claim: claim.index, owns: claim.owns, hostname, prefix });
   }
-  return out;
+  // One guard per vhost and prefix, owned by the most specific claims covering it (a broader
+  // claim's owners must not be served where a more specific claim gives the paths to others).
+  const byKey = new Map<string, Guard>();
+  for (const g of out) {
+    const k = `${g.hostname}\n${g.prefix}`;
+    if (byKey.has(k)) continue;
+    const owners = mostSpecific(o.claims, g.hostname, { type: "PathPrefix", value: g.prefix || "/" });
+    byKey.set(k, { ...g, owns: (ns) => owners.some((c) => c.owns(ns)) });
+  }
+  return [...byKey.values()];
 }
