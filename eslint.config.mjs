@@ -29,7 +29,7 @@ export default tseslint.config(
     rules: {
       // Largest today: 34 (hack/node/env.ts containerEnv, engine/graph/filters.ts).
       complexity: ["error", 40],
-      // Largest today: 370 (engine/conditions.ts), 177 (agent/core.ts).
+      // Largest today: 290 (policy/admission-policies.ts); the condition catalogue has its own limit below.
       "max-lines": ["error", { max: 450, skipBlankLines: true, skipComments: true }],
       // `seen.has(k) || seen.set(k, v)` is how this code says "first one wins".
       "@typescript-eslint/no-unused-expressions": ["error", { allowShortCircuit: true }],
@@ -57,6 +57,11 @@ export default tseslint.config(
     // The local cluster's node agent and the benchmarks; largest today: hack/node/pod-worker.ts, 617.
     files: ["hack/**"],
     rules: { "max-lines": ["error", { max: 700, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    // The one condition catalogue: every reason and message lives here by design (lesson 6); 464 today.
+    files: ["capabilities/engine/conditions.ts"],
+    rules: { "max-lines": ["error", { max: 600, skipBlankLines: true, skipComments: true }] },
   },
   {
     // dialectProblem is a PCRE tokenizer: one flat check per construct HAProxy's PCRE2 rejects (56).

@@ -31,6 +31,8 @@ export const Reason = {
   // Gateway
   ListenersNotValid: "ListenersNotValid",
   UnsupportedAddress: "UnsupportedAddress",
+  /** Programmed=False, set only by the shell (`dataPlane` below): no load-balancer address yet. */
+  AddressNotAssigned: "AddressNotAssigned",
   // Listener
   PortUnavailable: "PortUnavailable",
   UnsupportedProtocol: "UnsupportedProtocol",
@@ -146,12 +148,61 @@ export const gateway = {
   programmed: (gw: string) => c("Programmed", true, Reason.Programmed, `${gw} is valid and its configuration is built`),
   notProgrammed: (gw: string) =>
     c("Programmed", false, Reason.Invalid, `${gw} is not programmed because it is not accepted`),
-  /**
-   * For the shell: the engine reports Programmed=True when the Gateway is valid; the shell
-   * replaces it with this until the data plane reports serving the Gateway's generation.
-   */
-  pending: (gw: string) =>
-    c("Programmed", false, Reason.Pending, `${gw} is waiting for its data plane to serve the current configuration`),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Programmed as the shell sees it (reconcilers/dataplane.ts): the engine's Programmed=True only
+// says the Gateway is valid and its configuration built; the shell replaces it, on the Gateway,
+// its listeners and its ListenerSets, with one of these, from what the data-plane pods report.
+export const dataPlane = {
+  /** Ready pods serve the published config generation and the Service has an address. */
+  serving: (generation: number, readyPods: number) =>
+    c(
+      "Programmed",
+      true,
+      Reason.Programmed,
+      `${readyPods} ready data-plane pod(s) serve config generation ${generation}`,
+    ),
+  /** A pod's HAProxy refused the published config (ANN_REJECTED); it keeps serving its last one. */
+  podRejected: (pod: string, generation: number, why: string) =>
+    c("Programmed", false, Reason.Invalid, `data-plane pod ${pod} rejected config generation ${generation}: ${why}`),
+  noReadyPod: (generation: number, pods: number) =>
+    c(
+      "Programmed",
+      false,
+      Reason.Pending,
+      `waiting for a ready data-plane pod to serve config generation ${generation} (${pods} pod(s), none ready)`,
+    ),
+  podsBehind: (generation: number, readyPods: number, behind: { pod: string; serves: number }[]) =>
+    c(
+      "Programmed",
+      false,
+      Reason.Pending,
+      `waiting for ${behind.length} of ${readyPods} ready data-plane pod(s) to serve config generation ${generation} (${behind.map((b) => `${b.pod} serves ${b.serves}`).join(", ")})`,
+    ),
+  addressNotAssigned: (generation: number, service: string) =>
+    c(
+      "Programmed",
+      false,
+      Reason.AddressNotAssigned,
+      `config generation ${generation} is served; waiting for Service ${service} to get a load-balancer address`,
+    ),
+  /** The controller's own check (config-vet.ts) refuses the Gateway's own parts: nothing new is published. */
+  configRefused: (generation: number, why: string) =>
+    c(
+      "Programmed",
+      false,
+      Reason.Invalid,
+      `the data plane refuses this Gateway's own configuration (listeners, certificates), so it is not published; config generation ${generation} keeps serving: ${why}`,
+    ),
+  /** A controller built without a data plane (ControllerDeps.dataPlane unset). */
+  notWiredIn: () =>
+    c(
+      "Programmed",
+      false,
+      Reason.Pending,
+      "this crossway build has no data plane wired in; nothing serves this Gateway",
+    ),
 };
 
 // ---------------------------------------------------------------------------------------------

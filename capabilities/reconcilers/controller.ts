@@ -7,6 +7,7 @@
 import { K8s, type KubernetesObject } from "kubernetes-fluent-client";
 import type { Gateway, GatewayClass } from "../crd";
 import type { TranslateOptions } from "../engine/snapshot";
+import { dataPlane } from "../engine/conditions";
 import type { ModuleSettings } from "./config";
 import { DataPlaneSync, type DataPlaneManifests, type RenderGateway, type SyncResult } from "./dataplane";
 import type { GatewayIR } from "../engine/ir";
@@ -47,11 +48,7 @@ const withoutDataPlane = (irs: GatewayIR[]): SyncResult => ({
     name: ir.gateway.name,
     generation: 0,
     addresses: [],
-    programmed: {
-      status: "False",
-      reason: "Pending",
-      message: "this crossway build has no data plane wired in; nothing serves this Gateway",
-    },
+    programmed: dataPlane.notWiredIn(),
   })),
 });
 

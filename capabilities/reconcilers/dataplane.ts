@@ -5,7 +5,8 @@
  * - `addresses` from the data-plane LoadBalancer Service's ingress;
  * - Programmed=True only when at least one ready data-plane pod exists and every ready one
  *   reports (ANN_SERVED_GENERATION) the current config generation; otherwise Pending / Invalid /
- *   AddressNotAssigned with a message saying what it waits for.
+ *   AddressNotAssigned with a message saying what it waits for (the `dataPlane` conditions of
+ *   engine/conditions.ts).
  * Data-plane objects of Gateways that are no longer ours are deleted (deleted Gateways are left
  * to owner references and the garbage collector).
  */
@@ -13,6 +14,7 @@ import { createHash } from "node:crypto";
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import type { GatewayIR } from "../engine/ir";
 import type { Gateway } from "../crd";
+import { dataPlane as P, type Condition } from "../engine/conditions";
 import {
   ANN_CONFIG_GENERATION,
   ANN_CONFIG_HASH,
@@ -38,11 +40,8 @@ export type RenderGateway = (ir: GatewayIR) => { files: Record<string, string>; 
  */
 export type DataPlaneManifests = (gateway: Gateway, ir: GatewayIR) => KubernetesObject[];
 
-export interface ProgrammedState {
-  status: "True" | "False";
-  reason: "Programmed" | "Pending" | "Invalid" | "AddressNotAssigned";
-  message: string;
-}
+/** The Programmed condition of a Gateway as its data plane serves it (a `dataPlane` condition). */
+export type ProgrammedState = Condition;
 
 export interface GatewayDataPlane {
   namespace: string;
@@ -93,6 +92,8 @@ interface PodLike extends KubernetesObject {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
+const podName = (p: PodLike) => String(p.metadata?.name);
+
 const isReady = (p: PodLike) =>
   !p.metadata?.deletionTimestamp && (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
@@ -108,39 +109,15 @@ export function programmedState(
   const rejected = pods.find((p) => p.metadata?.annotations?.[ANN_REJECTED] && served(p) < generation);
   if (rejected) {
     const why = String(rejected.metadata!.annotations![ANN_REJECTED]).slice(0, REJECTED_MAX);
-    return {
-      status: "False",
-      reason: "Invalid",
-      message: `data-plane pod ${rejected.metadata?.name} rejected config generation ${generation}: ${why}`,
-    };
+    return P.podRejected(podName(rejected), generation, why);
   }
-  if (ready.length === 0) {
-    return {
-      status: "False",
-      reason: "Pending",
-      message: `waiting for a ready data-plane pod to serve config generation ${generation} (${pods.length} pod(s), none ready)`,
-    };
-  }
+  if (ready.length === 0) return P.noReadyPod(generation, pods.length);
   if (behind.length > 0) {
-    const list = behind.map((p) => `${p.metadata?.name} serves ${served(p)}`).join(", ");
-    return {
-      status: "False",
-      reason: "Pending",
-      message: `waiting for ${behind.length} of ${ready.length} ready data-plane pod(s) to serve config generation ${generation} (${list})`,
-    };
+    const list = behind.map((p) => ({ pod: podName(p), serves: served(p) }));
+    return P.podsBehind(generation, ready.length, list);
   }
-  if (addresses.length === 0) {
-    return {
-      status: "False",
-      reason: "AddressNotAssigned",
-      message: `config generation ${generation} is served; waiting for Service ${serviceName} to get a load-balancer address`,
-    };
-  }
-  return {
-    status: "True",
-    reason: "Programmed",
-    message: `${ready.length} ready data-plane pod(s) serve config generation ${generation}`,
-  };
+  if (addresses.length === 0) return P.addressNotAssigned(generation, serviceName);
+  return P.serving(generation, ready.length);
 }
 
 export function serviceAddresses(svc: KubernetesObject | undefined): GatewayDataPlane["addresses"] {
@@ -223,11 +200,7 @@ export class DataPlaneSync {
       programmed:
         refused === undefined
           ? programmedState(pods, generation, addresses, serviceName)
-          : {
-              status: "False",
-              reason: "Invalid",
-              message: `the data plane refuses this Gateway's own configuration (listeners, certificates), so it is not published; config generation ${generation} keeps serving: ${refused}`,
-            },
+          : P.configRefused(generation, refused),
     };
   }
 

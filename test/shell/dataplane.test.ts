@@ -5,6 +5,7 @@ import { ObjectIndex } from "../../capabilities/reconcilers/index";
 import { DataPlaneSync, type DataPlaneManifests } from "../../capabilities/reconcilers/dataplane";
 import { foldDataPlane } from "../../capabilities/reconcilers/gateway-status";
 import type { GatewayIR } from "../../capabilities/engine/ir";
+import { dataPlane } from "../../capabilities/engine/conditions";
 import type { Gateway } from "../../capabilities/crd";
 import {
   ANN_CONFIG_GENERATION,
@@ -183,7 +184,7 @@ describe("DataPlaneSync", () => {
           name: "shared",
           generation: 4,
           addresses: [{ type: "IPAddress", value: "10.244.0.9" }],
-          programmed: { status: "False", reason: "Pending", message: "waiting for pods" },
+          programmed: dataPlane.noReadyPod(4, 1),
         },
       ],
       () => undefined,
