@@ -3,6 +3,7 @@
  * `status.addresses` and the Programmed condition (Gateway, its listeners, and the listeners of
  * ListenerSets attached to it). A Programmed=False the engine computed (invalid listener) wins.
  */
+import { match } from "ts-pattern";
 import type { ObjectStatus } from "../engine/result";
 import type { GatewayDataPlane } from "./dataplane";
 import type { Condition } from "./status-merge";
@@ -13,13 +14,7 @@ function withProgrammed(conditions: Condition[] | undefined, dp: GatewayDataPlan
   const list = conditions ?? [];
   const engine = list.find((c) => c.type === "Programmed");
   if (engine?.status === "False") return list;
-  const ours: Condition = {
-    type: "Programmed",
-    status: dp.programmed.status,
-    reason: dp.programmed.reason,
-    message: dp.programmed.message,
-    observedGeneration: generation,
-  };
+  const ours: Condition = { ...dp.programmed, observedGeneration: generation };
   return engine ? list.map((c) => (c.type === "Programmed" ? ours : c)) : [...list, ours];
 }
 
@@ -35,13 +30,18 @@ export function foldDataPlane(
   listenerSetParent: (namespace: string, name: string) => { namespace: string; name: string } | undefined,
 ): ObjectStatus[] {
   const byGateway = new Map(planes.map((p) => [`${p.namespace}/${p.name}`, p]));
+  /** The data plane that serves the object: a Gateway's own, a ListenerSet's parent's, none for the rest. */
+  const planeOf = (s: ObjectStatus): GatewayDataPlane | undefined =>
+    match(s.kind)
+      .with("Gateway", () => byGateway.get(`${s.namespace}/${s.name}`))
+      .with("ListenerSet", () => {
+        const parent = listenerSetParent(s.namespace ?? "", s.name);
+        return parent && byGateway.get(`${parent.namespace}/${parent.name}`);
+      })
+      .with("GatewayClass", "HTTPRoute", "GRPCRoute", "RouteOwnershipPolicy", () => undefined)
+      .exhaustive();
   return statuses.map((s) => {
-    let dp: GatewayDataPlane | undefined;
-    if (s.kind === "Gateway") dp = byGateway.get(`${s.namespace}/${s.name}`);
-    if (s.kind === "ListenerSet") {
-      const parent = listenerSetParent(s.namespace ?? "", s.name);
-      dp = parent && byGateway.get(`${parent.namespace}/${parent.name}`);
-    }
+    const dp = planeOf(s);
     if (!dp) return s;
     const status = { ...s.status } as Record<string, unknown> & {
       conditions?: Condition[];
@@ -51,7 +51,7 @@ export function foldDataPlane(
     if (accepted?.status === "False") return s;
     status.conditions = withProgrammed(status.conditions, dp, s.generation);
     if (Array.isArray(status.listeners)) {
-      status.listeners = status.listeners.map((l) => listenerProgrammed(l, dp!, s.generation));
+      status.listeners = status.listeners.map((l) => listenerProgrammed(l, dp, s.generation));
     }
     if (s.kind === "Gateway") {
       if (dp.addresses.length > 0) status.addresses = dp.addresses;

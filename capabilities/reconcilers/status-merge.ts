@@ -4,6 +4,7 @@
  * `stampConditions`), merge our route `status.parents` entries with other controllers' (never
  * touching theirs), and compare statuses canonically.
  */
+import { match } from "ts-pattern";
 import type { StatusKind } from "../engine/result";
 import { fitMessage } from "./status-limits";
 
@@ -42,7 +43,12 @@ export interface Transition {
   previous?: string;
 }
 
-export const isRouteKind = (kind: StatusKind) => kind === "HTTPRoute" || kind === "GRPCRoute";
+/** Routes carry `status.parents`, shared with other controllers; every other kind's status is ours alone. */
+export const isRouteKind = (kind: StatusKind): kind is "HTTPRoute" | "GRPCRoute" =>
+  match(kind)
+    .with("HTTPRoute", "GRPCRoute", () => true)
+    .with("GatewayClass", "Gateway", "ListenerSet", "RouteOwnershipPolicy", () => false)
+    .exhaustive();
 
 /** Canonical JSON (sorted keys) so key order never makes two equal statuses differ. */
 export function canonical(v: unknown): string {

@@ -187,7 +187,7 @@ export class StatusWriter {
     const rv = obj.metadata?.resourceVersion;
     const updated =
       isRouteKind(d.kind) && rv
-        ? await this.#kube.replaceRouteStatus(d.kind as "HTTPRoute" | "GRPCRoute", { ...d, resourceVersion: rv }, next)
+        ? await this.#kube.replaceRouteStatus(d.kind, { ...d, resourceVersion: rv }, next)
         : await this.#kube.patchStatus(d.kind, d, body);
     if (updated) this.#index.upsert(d.kind, updated);
     this.#logTransitions(d.kind, d, transitions);

@@ -2,6 +2,7 @@
  * HTTPRoute filters as backend-section lines (http-request / http-response). They are rendered
  * into the rule's own backend, so only requests that selected that rule run them.
  */
+import { match } from "ts-pattern";
 import type { FilterIR, HeaderModifierIR, PortIR, RouteRuleIR } from "../engine/ir";
 import { escapeLogFormat, isPrintable, isSafeHeaderName, quoteLiteralFormat, quoteWord } from "./quote";
 import { trimPrefix } from "./matching";
@@ -40,21 +41,31 @@ function headerLines(dir: "request" | "response", m: HeaderModifierIR): FilterLi
 function matchedPrefixLength(rule: RouteRuleIR): number | undefined {
   const p = rule.match.path;
   if (p === undefined) return 0;
-  if (p.type === "PathPrefix") return Buffer.byteLength(trimPrefix(p.value));
-  if (p.type === "Exact") return Buffer.byteLength(p.value);
-  return undefined;
+  return match(p)
+    .with({ type: "PathPrefix" }, ({ value }) => Buffer.byteLength(trimPrefix(value)))
+    .with({ type: "Exact" }, ({ value }) => Buffer.byteLength(value))
+    .with({ type: "RegularExpression" }, () => undefined)
+    .exhaustive();
 }
+
+type NewPath = { pre: string[]; format: string } | { error: string };
 
 /**
  * Lines that leave in `txn.newpath` the log-format text of the new path, or an error.
  * ReplacePrefixMatch keeps the rest of the path after the matched prefix (element-wise).
  */
-function newPath(rule: RouteRuleIR, path: PathModifier): { pre: string[]; format: string } | { error: string } {
+function newPath(rule: RouteRuleIR, path: PathModifier): NewPath {
   if (!isPrintable(path.value)) return { error: "path modifier has control characters" };
-  if (path.type === "ReplaceFullPath") return { pre: [], format: escapeLogFormat(path.value) };
+  return match(path)
+    .with({ type: "ReplaceFullPath" }, ({ value }): NewPath => ({ pre: [], format: escapeLogFormat(value) }))
+    .with({ type: "ReplacePrefixMatch" }, ({ value }) => replacePrefix(rule, value))
+    .exhaustive();
+}
+
+function replacePrefix(rule: RouteRuleIR, value: string): NewPath {
   const len = matchedPrefixLength(rule);
   if (len === undefined) return { error: "ReplacePrefixMatch needs a PathPrefix match" };
-  const replacement = trimPrefix(path.value);
+  const replacement = trimPrefix(value);
   const pre = [`http-request set-var(txn.rest) path,bytes(${len})`];
   if (replacement === "")
     pre.push("http-request set-var(txn.rest) str(/) if !{ var(txn.rest) -m found } || { var(txn.rest) -m len 0 }");
@@ -104,19 +115,12 @@ function mirrorLines(f: Mirror): FilterLines {
   return { lines: [`http-request ${MIRROR_ACTION} ${serviceBackendName(f.backend)}${sample}`] };
 }
 
-export function filterLines(port: PortIR, rule: RouteRuleIR, f: FilterIR): FilterLines {
-  switch (f.type) {
-    case "RequestHeaderModifier":
-      return headerLines("request", f.modifier);
-    case "ResponseHeaderModifier":
-      return headerLines("response", f.modifier);
-    case "RequestRedirect":
-      return redirectLines(port, rule, f);
-    case "URLRewrite":
-      return rewriteLines(rule, f);
-    case "RequestMirror":
-      return mirrorLines(f);
-    case "CORS":
-      return corsLines(f.cors);
-  }
-}
+export const filterLines = (port: PortIR, rule: RouteRuleIR, f: FilterIR): FilterLines =>
+  match(f)
+    .with({ type: "RequestHeaderModifier" }, (f) => headerLines("request", f.modifier))
+    .with({ type: "ResponseHeaderModifier" }, (f) => headerLines("response", f.modifier))
+    .with({ type: "RequestRedirect" }, (f) => redirectLines(port, rule, f))
+    .with({ type: "URLRewrite" }, (f) => rewriteLines(rule, f))
+    .with({ type: "RequestMirror" }, (f) => mirrorLines(f))
+    .with({ type: "CORS" }, (f) => corsLines(f.cors))
+    .exhaustive();

@@ -12,6 +12,7 @@
  *   the vhost id and on "beats the current best", so they only cost a request two integer
  *   compares unless they belong to its vhost.
  */
+import { match } from "ts-pattern";
 import type { MatchIR, PathMatchIR, RouteRuleIR } from "../engine/ir";
 import type { NumberedVhost } from "./hosts";
 import { isMapKeySafe, isPrintable, isSafeHeaderName, isSafeParamName, quoteWord } from "./quote";
@@ -59,16 +60,12 @@ function ancestors(path: string): string[] {
   }
 }
 
-function pathConditions(path: PathMatchIR): string[] {
-  switch (path.type) {
-    case "Exact":
-      return [`{ path -m str -- ${quoteWord(path.value)} }`];
-    case "PathPrefix":
-      return [`{ var(txn.ps) -m beg -- ${quoteWord(`${trimPrefix(path.value)}/`)} }`];
-    case "RegularExpression":
-      return [`{ path -m reg -- ${quoteWord(`^(?:${path.value})$`)} }`];
-  }
-}
+const pathConditions = (path: PathMatchIR): string[] =>
+  match(path)
+    .with({ type: "Exact" }, ({ value }) => [`{ path -m str -- ${quoteWord(value)} }`])
+    .with({ type: "PathPrefix" }, ({ value }) => [`{ var(txn.ps) -m beg -- ${quoteWord(`${trimPrefix(value)}/`)} }`])
+    .with({ type: "RegularExpression" }, ({ value }) => [`{ path -m reg -- ${quoteWord(`^(?:${value})$`)} }`])
+    .exhaustive();
 
 /** ACL terms for a non-simple match, or a reason it cannot be rendered. */
 export function matchConditions(m: MatchIR): { conditions: string[] } | { error: string } {
