@@ -35,6 +35,16 @@ const uniq = (xs: string[]) => [...new Set(xs)];
 const nsName = (o: KubernetesObject) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
 
 type Field = "gateways" | "listenerSets" | "httpRoutes" | "grpcRoutes" | "referenceGrants";
+type WarnedKind = "Gateway" | "ListenerSet" | "HTTPRoute" | "GRPCRoute" | "ReferenceGrant";
+
+/** The snapshot list that holds objects of each kind (a new kind does not compile until it has one). */
+const FIELD_OF: Record<WarnedKind, Field> = {
+  Gateway: "gateways",
+  ListenerSet: "listenerSets",
+  HTTPRoute: "httpRoutes",
+  GRPCRoute: "grpcRoutes",
+  ReferenceGrant: "referenceGrants",
+};
 
 /** The snapshot with `obj` in place of its stored version (or added). */
 export function withObject(snapshot: ClusterSnapshot, field: Field, obj: KubernetesObject): ClusterSnapshot {
@@ -117,7 +127,7 @@ export function routeWarnings(
   translate: Translate,
   opts: TranslateOptions,
 ): string[] {
-  const after = translate(withObject(snapshot, kind === "HTTPRoute" ? "httpRoutes" : "grpcRoutes", route), opts);
+  const after = translate(withObject(snapshot, FIELD_OF[kind], route), opts);
   const own = statusLines(findStatus(after, kind, route));
   return uniq([...own, ...affectedWarnings(translate(snapshot, opts), after, `${kind} ${nsName(route)}`)]);
 }
@@ -151,7 +161,7 @@ export function listenerOwnerWarnings(
   translate: Translate,
   opts: TranslateOptions,
 ): string[] {
-  const field = kind === "Gateway" ? "gateways" : "listenerSets";
+  const field = FIELD_OF[kind];
   const after = translate(withObject(snapshot, field, obj), opts);
   const before = translate(snapshot, opts);
   const warnings = statusLines(findStatus(after, kind, obj));

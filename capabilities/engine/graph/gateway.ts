@@ -3,7 +3,7 @@
  * merged listener list (Gateway first, then attached ListenerSets in precedence order).
  */
 import type { Gateway } from "../../crd";
-import { describe, gateway as C, listener as L } from "../conditions";
+import { describe, gateway as C, listener as L, Reason } from "../conditions";
 import { SUPPORTED_ADDRESS_TYPES } from "../features";
 import { asArray, generationOf, nameOf, nsOf, objects } from "../meta";
 import { buildListener, type ListenerSpec } from "./listener";
@@ -96,6 +96,7 @@ function markIfClashing(l: ListenerNode, others: ListenerNode[]): boolean {
       l.protocol,
       protocolClash.map((o) => o.desc),
     );
+    l.accepted = L.notAcceptedConflict(l.desc, Reason.ProtocolConflict);
   } else if (hostClash.length > 0) {
     l.conflicted = L.hostnameConflict(
       l.desc,
@@ -103,7 +104,7 @@ function markIfClashing(l: ListenerNode, others: ListenerNode[]): boolean {
       l.hostname,
       hostClash.map((o) => o.desc),
     );
+    l.accepted = L.notAcceptedConflict(l.desc, Reason.HostnameConflict);
   } else return false;
-  l.accepted = L.notAcceptedConflict(l.desc, l.conflicted.reason as never);
   return true;
 }
