@@ -26,6 +26,7 @@
 import { execFileSync } from "node:child_process";
 import {
   cpSync,
+  mkdirSync,
   existsSync,
   mkdtempSync,
   readFileSync,
@@ -126,6 +127,26 @@ function postProcess(dir: string, keep: Credentials | undefined) {
 }
 
 const CHART_POLICIES = join("crossway-chart", "templates", "crossway-policies.yaml");
+
+/**
+ * 5. crossway's own CRDs (crds/: RouteOwnershipPolicy): appended to the module YAML, and put in the
+ * chart's crds/ folder, which Helm installs before the templates (and never deletes on uninstall).
+ */
+function addCrds(dir: string) {
+  const dist = join(dir, "dist");
+  const chartCrds = join(dist, "crossway-chart", "crds");
+  mkdirSync(chartCrds, { recursive: true });
+  const moduleYaml = join(dist, MODULE_YAML);
+  let text = readFileSync(moduleYaml, "utf8").replace(/\n*$/, "\n");
+  for (const name of readdirSync(join(dir, "crds"))
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()) {
+    const crd = readFileSync(join(dir, "crds", name), "utf8");
+    writeFileSync(join(chartCrds, name), crd);
+    text += `---\n${crd.replace(/\n*$/, "\n")}`;
+  }
+  writeFileSync(moduleYaml, text);
+}
 const LABEL_SETTINGS = ["CROSSWAY_PROTECTED_LABELS", "CROSSWAY_LABEL_ADMINS", "CROSSWAY_LABEL_ADMIN_GROUPS"];
 
 /** 4. above: the install-time policy objects, in the module YAML and in the Helm chart. */
@@ -197,6 +218,7 @@ async function build(dir: string, rotate: boolean, offline = false) {
   if (offline) console.log("built inside an empty network namespace: no network was available to pepr build");
   postProcess(dir, keep);
   await addPolicies(dir);
+  addCrds(dir);
   console.log(
     `dist/ built in ${dir}${keep ? " (webhook credentials kept from the previous dist/)" : " (new webhook credentials)"}`,
   );
