@@ -524,6 +524,11 @@ export const ownership = {
       Reason.ClaimedByAnotherNamespace,
       `${r} is served, but would be cut back if the policy were in Enforce mode: ${problems.join("; ")}`,
     ),
+  /** One PartiallyInvalid for a route with both ownership refusals and unsupported values. */
+  alsoInvalid: (ownershipCond: Condition, invalid: Condition): Condition => ({
+    ...ownershipCond,
+    message: `${ownershipCond.message}; ${invalid.message}`,
+  }),
   policyAccepted: (policy: string, gateway: string, listeners: string[]) =>
     c(
       "Accepted",

@@ -8,7 +8,7 @@
  * reconcilers/gateway-status.ts): True only once a ready pod serves the published generation.
  */
 import type { ConditionOut, ObjectStatus } from "../result";
-import { listener as L, listenerNotProgrammedWhy as Why, type Condition } from "../conditions";
+import { listener as L, listenerNotProgrammedWhy as Why, ownership as O, type Condition } from "../conditions";
 import { SUPPORTED_FEATURES } from "../features";
 import { cmp } from "../meta";
 import type { Graph } from "../graph";
@@ -116,7 +116,7 @@ function countAccepted(l: ListenerNode): number {
 function routeConditions(p: ParentStatus, resolvedRefs: Condition, invalid: Condition | undefined): Condition[] {
   const out = [p.accepted, resolvedRefs];
   if (p.accepted.status !== "True") return out;
-  if (invalid && p.ownership) out.push({ ...p.ownership, message: `${p.ownership.message}; ${invalid.message}` });
+  if (invalid && p.ownership) out.push(O.alsoInvalid(p.ownership, invalid));
   else if (invalid ?? p.ownership) out.push((invalid ?? p.ownership)!);
   if (p.ownershipWarning) out.push(p.ownershipWarning);
   return out;
