@@ -25,6 +25,13 @@ export interface CoreOptions {
   reloadTimeoutMs: number;
   /** `haproxy` binary for a pre-check (`haproxy -c`), when the agent's image has one. */
   haproxyBin?: string;
+  /**
+   * The controller already checked these files with a haproxy printing this version line; the
+   * pre-check is skipped when ours prints the same (haproxyVersion).
+   */
+  vettedWith?: string;
+  /** Our haproxy's `-v` version line, when haproxyBin is set. */
+  haproxyVersion?: string;
   log: Logger;
 }
 
@@ -40,6 +47,16 @@ export interface ApplyResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The first line of `haproxy -v` (e.g. "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - …"). */
+export function haproxyVersion(bin: string): string | undefined {
+  try {
+    const r = spawnSync(bin, ["-v"], { encoding: "utf8", timeout: 5000 });
+    return r.status === 0 ? r.stdout.split("\n")[0].trim() || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function findHaproxy(): string | undefined {
   const bin = process.env.CROSSWAY_HAPROXY_BIN ?? "haproxy";
   try {
@@ -50,16 +67,21 @@ function findHaproxy(): string | undefined {
 }
 
 export function defaultOptions(): CoreOptions {
+  const bin = findHaproxy();
   const runDir = process.env.CROSSWAY_RUN_DIR ?? RUN_DIR;
   return {
     runDir,
     masterSocket: join(runDir, "master.sock"),
     startTimeoutMs: 120_000,
     reloadTimeoutMs: 30_000,
-    haproxyBin: findHaproxy(),
+    haproxyBin: bin,
+    haproxyVersion: bin ? haproxyVersion(bin) : undefined,
     log,
   };
 }
+
+/** The controller checked these files with the very haproxy version we would check them with. */
+const alreadyVetted = (o: CoreOptions) => !!o.vettedWith && o.vettedWith === o.haproxyVersion;
 
 /** `haproxy -c` in a scratch folder; the ALERT lines if it fails. */
 function precheck(bin: string, files: Files): string | undefined {
@@ -162,7 +184,7 @@ export async function applyConfig(
   const prev = readCurrent(o.runDir);
 
   if (!prev) {
-    if (o.haproxyBin) {
+    if (o.haproxyBin && !alreadyVetted(o)) {
       const reason = precheck(o.haproxyBin, files);
       if (reason) return { outcome: "rejected", generation, reason };
     }
@@ -190,7 +212,7 @@ export async function applyConfig(
     }
   }
 
-  if (o.haproxyBin) {
+  if (o.haproxyBin && !alreadyVetted(o)) {
     const reason = precheck(o.haproxyBin, files);
     if (reason) return { outcome: "rejected", generation, reason };
   }

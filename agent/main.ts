@@ -86,7 +86,10 @@ class Agent {
       return;
     }
     if (parsed.generation === this.applied) return;
-    const r: ApplyResult = await applyConfig(parsed.files, parsed.generation, this.opts);
+    const r: ApplyResult = await applyConfig(parsed.files, parsed.generation, {
+      ...this.opts,
+      vettedWith: parsed.vettedWith,
+    });
     log(r.outcome === "rejected" || r.outcome === "waiting" ? "warn" : "info", `config ${r.outcome}`, {
       generation: r.generation,
       worker: r.workerPid,

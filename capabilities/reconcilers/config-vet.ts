@@ -60,9 +60,22 @@ export function alertText(output: string, dir: string): string {
   return text.length > REASON_MAX ? `${text.slice(0, REASON_MAX)}…` : text;
 }
 
-/** A ConfigCheck running `<bin> -c -C <tmp> -f <tmp>/haproxy.cfg` (maps are relative to -C). */
-export function haproxyChecker(bin: string, timeoutMs = 60_000): ConfigCheck {
-  return async (files) => {
+/** The first line of `<bin> -v`: which HAProxy a config was checked with. */
+export function haproxyVersion(bin: string): string | undefined {
+  try {
+    const r = spawnSync(bin, ["-v"], { encoding: "utf8", timeout: 5000 });
+    return r.status === 0 ? r.stdout.split("\n")[0].trim() || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A ConfigCheck running `<bin> -c -C <tmp> -f <tmp>/haproxy.cfg` (maps are relative to -C); its
+ * `version` is the binary's version line (published with the config, see ANN_VETTED_WITH).
+ */
+export function haproxyChecker(bin: string, timeoutMs = 60_000): ConfigCheck & { version?: string } {
+  const check = async (files: Record<string, string>) => {
     const dir = await mkdtemp(join(tmpdir(), "crossway-vet-"));
     try {
       await Promise.all(Object.entries(files).map(([name, text]) => writeFile(join(dir, name), text)));
@@ -78,6 +91,7 @@ export function haproxyChecker(bin: string, timeoutMs = 60_000): ConfigCheck {
       await rm(dir, { recursive: true, force: true });
     }
   };
+  return Object.assign(check, { version: haproxyVersion(bin) });
 }
 
 export interface VetResult {

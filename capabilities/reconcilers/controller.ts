@@ -93,6 +93,7 @@ export class Controller {
         {
           log: this.#log,
           controllerName: deps.settings.controllerName,
+          vettedWith: this.#vetter ? (check as { version?: string }).version : undefined,
         },
       );
     this.loop = new ReconcileLoop(() => this.reconcile(), { ...deps.settings, log: this.#log });

@@ -20,6 +20,7 @@ import {
   ANN_CONFIG_HASH,
   ANN_REJECTED,
   ANN_SERVED_GENERATION,
+  ANN_VETTED_WITH,
   LABEL_COMPONENT,
   LABEL_GATEWAY,
   CONTROLLER_NAME,
@@ -139,6 +140,8 @@ export class DataPlaneSync {
   readonly #manifests: DataPlaneManifests;
   readonly #log: Logger;
   readonly #controllerName: string;
+  /** The HAProxy version line every published config was checked with (config-vet.ts), if any. */
+  readonly #vettedWith: string | undefined;
   /** What we last applied successfully, by object key → canonical JSON. Lost on restart (re-apply once). */
   #applied = new Map<string, string>();
 
@@ -147,7 +150,7 @@ export class DataPlaneSync {
     index: ObjectIndex,
     render: RenderGateway,
     manifests: DataPlaneManifests,
-    opts: { log?: Logger; controllerName?: string } = {},
+    opts: { log?: Logger; controllerName?: string; vettedWith?: string } = {},
   ) {
     this.#kube = kube;
     this.#index = index;
@@ -155,6 +158,7 @@ export class DataPlaneSync {
     this.#manifests = manifests;
     this.#log = (opts.log ?? rootLog).child({ sync: "dataplane" });
     this.#controllerName = opts.controllerName ?? CONTROLLER_NAME;
+    this.#vettedWith = opts.vettedWith;
   }
 
   /**
@@ -247,6 +251,7 @@ export class DataPlaneSync {
           [ANN_CONFIG_HASH]: hash,
           [ANN_METADATA_HASH]: metaHash,
           [ANN_CONTROLLER]: this.#controllerName,
+          ...(this.#vettedWith ? { [ANN_VETTED_WITH]: this.#vettedWith } : {}),
         }),
         ownerReferences: [ownerRef(gw)],
       },
