@@ -480,7 +480,9 @@ export const dataplaneProblem = {
   regex: (pattern: string, err: string) => `regular expression "${pattern}" is not supported: ${err}`,
   path: (path: string, why: string) => `path "${path}" is not supported: ${why}`,
   port: (port: number) => `port ${port} is reserved by the crossway data plane`,
-  queryName: (name: string) => `query parameter name "${name}" is not supported`,
+  queryName: (name: string) =>
+    `query parameter name "${name}" is not supported (letters, digits and . _ ~ ! * + - only)`,
+  queryValue: (name: string) => `value of query parameter "${name}" contains control characters`,
   retryCode: (code: number, supported: number[]) =>
     `retry code ${code} is not supported by the data plane (supported: ${supported.join(", ")})`,
   timeout: (ms: number, max: number) =>

@@ -3,7 +3,7 @@
  * but must not know the details of (HAProxy's header, regex and path rules).
  */
 import { dataplaneProblem } from "./conditions";
-import { isSafeHeaderName } from "../render/quote";
+import { isSafeHeaderName, isSafeParamName } from "../render/quote";
 import { regexProblem } from "../render/pcre";
 
 /**
@@ -82,6 +82,8 @@ export interface DataplaneValidator {
   headerName(name: string): string | undefined;
   headerValue(name: string, value: string): string | undefined;
   queryParamName(name: string): string | undefined;
+  /** An Exact query parameter match value. */
+  queryParamValue(name: string, value: string): string | undefined;
   /** A RegularExpression path/header/query match value. */
   regex(pattern: string): string | undefined;
   /** An Exact/PathPrefix path match, or a rewrite/redirect path. */
@@ -124,8 +126,9 @@ export function defaultValidator(opts: DefaultValidatorOptions = {}): DataplaneV
     // The renderer's own rule: an RFC 9110 token without `#` (a comment start in haproxy.cfg).
     headerName: (name) => (isSafeHeaderName(name) ? undefined : dataplaneProblem.headerName(name)),
     headerValue: (name, value) => (CONTROL.test(value) ? dataplaneProblem.headerValue(name) : undefined),
-    queryParamName: (name) =>
-      name === "" || CONTROL.test(name) || /[\s&=#]/.test(name) ? dataplaneProblem.queryName(name) : undefined,
+    // The renderer's own rule: characters it can write inside urlp(<name>).
+    queryParamName: (name) => (isSafeParamName(name) ? undefined : dataplaneProblem.queryName(name)),
+    queryParamValue: (name, value) => (CONTROL.test(value) ? dataplaneProblem.queryValue(name) : undefined),
     regex: (pattern) => {
       const why = regexProblem(pattern);
       return why === undefined ? undefined : dataplaneProblem.regex(pattern, why);

@@ -15,7 +15,7 @@
 import { match } from "ts-pattern";
 import type { MatchIR, PathMatchIR, RouteRuleIR } from "../engine/ir";
 import type { NumberedVhost } from "./hosts";
-import { isMapKeySafe, isPrintable, isSafeHeaderName, isSafeParamName, quoteWord } from "./quote";
+import { aclLiteral, isMapKeySafe, isPrintable, isSafeHeaderName, isSafeParamName, quoteWord } from "./quote";
 
 export interface NumberedRule {
   no: number;
@@ -80,13 +80,13 @@ export function matchConditions(m: MatchIR): { conditions: string[] } | { error:
     if (!isSafeHeaderName(h.name) || !isPrintable(h.value))
       return { error: `header match ${JSON.stringify(h.name)} cannot be rendered` };
     const value = h.type === "Exact" ? h.value : `^(?:${h.value})$`;
-    out.push(`{ req.fhdr(${h.name}) -m ${h.type === "Exact" ? "str" : "reg"} -- ${quoteWord(value)} }`);
+    out.push(`{ req.fhdr(${h.name}) -m ${h.type === "Exact" ? "str" : "reg"} -- ${aclLiteral(value)} }`);
   }
   for (const q of m.queryParams) {
     if (!isSafeParamName(q.name) || !isPrintable(q.value))
       return { error: `query param match ${JSON.stringify(q.name)} cannot be rendered` };
     const value = q.type === "Exact" ? q.value : `^(?:${q.value})$`;
-    out.push(`{ urlp(${q.name}) -m ${q.type === "Exact" ? "str" : "reg"} -- ${quoteWord(value)} }`);
+    out.push(`{ urlp(${q.name}) -m ${q.type === "Exact" ? "str" : "reg"} -- ${aclLiteral(value)} }`);
   }
   return { conditions: out };
 }

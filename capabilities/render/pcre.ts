@@ -8,8 +8,37 @@
 
 /** Longest regular expression a route may use (paths are at most 1024 characters in the CRD). */
 export const MAX_REGEX_LENGTH = 1024;
-/** PCRE2's largest `{n,m}` quantifier bound. */
-const MAX_QUANTIFIER = 65535;
+/**
+ * Largest `{n,m}` bound crossway takes. PCRE2 allows 65535, but repeats are compiled by copying:
+ * `(ab){65535}` makes a pattern "too large" to compile. At most one bound may exceed
+ * BIG_QUANTIFIER (nested big repeats multiply).
+ */
+const MAX_QUANTIFIER = 1000;
+const BIG_QUANTIFIER = 100;
+/** POSIX class names PCRE2 knows inside [...]. */
+const POSIX_CLASSES = new Set([
+  "alnum",
+  "alpha",
+  "ascii",
+  "blank",
+  "cntrl",
+  "digit",
+  "graph",
+  "lower",
+  "print",
+  "punct",
+  "space",
+  "upper",
+  "word",
+  "xdigit",
+]);
+/**
+ * Escapes PCRE2 knows (outside a class); any other letter after a backslash is an error there,
+ * while JavaScript reads it as the letter itself.
+ */
+const KNOWN_ESCAPES = new Set([..."aAbBcdDeEfGhHkKnNopPQrRsStvVwWxXzZ0123456789"]);
+/** Escapes matching a variable number of characters: not allowed inside a lookbehind. */
+const VARIABLE_ESCAPES = new Set(["R", "X"]);
 
 /** Escapes PCRE2 refuses: `\u`, `\U`, `\L`, `\l`, `\N{name}`, `\F`. */
 const UNSUPPORTED_ESCAPES = new Set(["u", "U", "L", "l", "F"]);
@@ -58,12 +87,19 @@ function dialectProblem(p: string): string | undefined {
   /** Inside a lookbehind: the depth of its group (a stack of open groups' kinds). */
   const open: ("lookbehind" | "group")[] = [];
   const inLookbehind = () => open.includes("lookbehind");
+  let big = 0;
   for (let i = 0; i < p.length; i++) {
     const c = p[i];
     if (c === "\\") {
       const e = p[i + 1];
       if (e === undefined) return "it ends with a lone backslash";
       if (UNSUPPORTED_ESCAPES.has(e)) return `\\${e} escapes are not supported by PCRE2 (write the character itself)`;
+      if (e === "g") return "\\g references are not supported (use \\k<name> with a named group)";
+      if (/[A-Za-z]/.test(e) && !KNOWN_ESCAPES.has(e)) return `\\${e} is not an escape PCRE2 knows`;
+      if ((e === "p" || e === "P") && !/^[A-Za-z{]/.test(p[i + 2] ?? ""))
+        return `\\${e} must name a property, as in \\${e}{L}`;
+      if (VARIABLE_ESCAPES.has(e) && inLookbehind())
+        return `a lookbehind must have a fixed length (no \\${e} inside it)`;
       if (e === "N" && p[i + 2] === "{") return "\\N{name} escapes are not supported by PCRE2";
       if (e === "c" && !/[\x20-\x7e]/.test(p[i + 2] ?? "")) return "\\c must be followed by a printable character";
       if (!inClass && /[1-9]/.test(e)) {
@@ -85,6 +121,10 @@ function dialectProblem(p: string): string | undefined {
       continue;
     }
     if (inClass) {
+      if (c === "[" && p[i + 1] === ":") {
+        const posix = /^\[:(\^?)([a-z]*):\]/.exec(p.slice(i));
+        if (posix && !POSIX_CLASSES.has(posix[2])) return `[:${posix[2]}:] is not a POSIX class PCRE2 knows`;
+      }
       if (c === "]" && i > classStart + 1) inClass = false;
       continue;
     }
@@ -100,6 +140,9 @@ function dialectProblem(p: string): string | undefined {
       open.push(p.startsWith("(?<=", i) || p.startsWith("(?<!", i) ? "lookbehind" : "group");
       continue;
     }
+    // Alternatives of different lengths are allowed only at a lookbehind's own top level.
+    if (c === "|" && inLookbehind() && open[open.length - 1] !== "lookbehind")
+      return "a lookbehind must have a fixed length (no alternatives inside a group in it)";
     if (c === ")") {
       open.pop();
       continue;
@@ -112,6 +155,8 @@ function dialectProblem(p: string): string | undefined {
       const [lo, hi] = [Number(q[1]), q[2] === undefined ? Number(q[1]) : q[2] === "" ? Infinity : Number(q[2])];
       if (lo > MAX_QUANTIFIER || (hi !== Infinity && hi > MAX_QUANTIFIER))
         return `quantifier bounds must be at most ${MAX_QUANTIFIER}`;
+      if (Math.max(lo, hi === Infinity ? 0 : hi) > BIG_QUANTIFIER && ++big > 1)
+        return `at most one quantifier bound may exceed ${BIG_QUANTIFIER} (repeats are compiled by copying)`;
       if (inLookbehind() && lo !== hi) return "a lookbehind must have a fixed length (no {n,m} inside it)";
     }
   }

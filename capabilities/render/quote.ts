@@ -9,6 +9,12 @@
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 export const isPrintable = (s: string): boolean => !/[\u0000-\u001f\u007f]/.test(s);
 
+/**
+ * An ACL pattern word holding `s` literally. HAProxy ends an anonymous ACL at a word `}` even when
+ * it is quoted; a backslash-escaped one is the literal character.
+ */
+export const aclLiteral = (s: string): string => (s === "}" ? "\\}" : quoteWord(s));
+
 /** A double-quoted config word holding `s` literally. */
 export const quoteWord = (s: string): string =>
   `"${s

@@ -174,7 +174,8 @@ const TAME: Flavor = {
   regexes: REGEX_PLAIN,
   controlWeight: 0,
   anyCharWeight: 2,
-  excludeChars: "#$'&", // refused in header names (HAProxy's comment start, quoting) or query names
+  // refused in header names (HAProxy's comment start) or query names (what urlp(<name>) can hold)
+  excludeChars: "#$'&%^`|",
   wildDurations: false,
   freeTextWeight: 0,
   unions: [

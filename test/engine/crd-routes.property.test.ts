@@ -36,7 +36,7 @@
  *  (d) with the controller's validator, the renderer never has to leave out what the engine
  *      accepted (no render warnings), and
  *  (e) HAProxy refuses nothing that validator let through (over-budget aside),
- * except for the KNOWN_GAPS listed below, each reproduced by an `it.failing` case.
+ * The gaps this test once found (REGRESSIONS below) each keep a case of their own.
  * It runs twice: with the validator the controller uses, and with a lax one (any regex, any
  * timeout), so that HAProxy itself refuses routes and the exclusion path (b) runs every time.
  * Coverage counters, with thresholds that scale with the number of runs (checked from 10 cases
@@ -397,18 +397,16 @@ interface Mode {
   validator?: DataplaneValidator;
   /**
    * The controller's own validator: (d) the renderer never leaves out what the engine accepted,
-   * and (e) HAProxy refuses nothing the validator let through (over-budget aside), KNOWN_GAPS aside.
+   * and (e) HAProxy refuses nothing the validator let through (over-budget aside).
    */
   strict: boolean;
 }
 
 /**
- * Places where the controller's validator lets through what the data plane cannot take. Each is
- * reproduced below by an `it.failing` case (the desired behaviour, failing today) and tolerated in
- * the property only as exactly that class; when one is fixed, its `it.failing` case starts to
- * pass, which jest reports as a failure: then delete the entry.
+ * Places where the controller's validator once let through what the data plane cannot take,
+ * found by this property: each keeps a case below (the engine refuses it, or HAProxy takes it).
  */
-const KNOWN_GAPS: { title: string; rule: Obj; haproxy?: RegExp; render?: RegExp }[] = [
+const REGRESSIONS: { title: string; rule: Obj; haproxy?: RegExp; render?: RegExp }[] = [
   {
     title: 'an Exact header or query value "}" closes HAProxy\'s anonymous ACL early ("no such ACL")',
     rule: { matches: [{ headers: [{ name: "x-a", value: "}" }], queryParams: [{ name: "q", value: "}" }] }] },
@@ -470,8 +468,6 @@ const KNOWN_GAPS: { title: string; rule: Obj; haproxy?: RegExp; render?: RegExp 
     render: /: query param match ".*" cannot be rendered; it matches nothing$/,
   },
 ];
-const knownRefusal = (why: string) => KNOWN_GAPS.some((g) => g.haproxy?.test(why));
-const knownWarning = (w: string) => KNOWN_GAPS.some((g) => g.render?.test(w));
 const overBudget = (why: string) => why.includes("over the budget");
 
 async function runCase(c: Case, mode: Mode, cov: Coverage): Promise<void> {
@@ -530,7 +526,7 @@ async function runCase(c: Case, mode: Mode, cov: Coverage): Promise<void> {
     const why = checked ? checked.why : await realCheck(published.files);
     expect(why).toBeUndefined();
     expectWordLimit(published.files["haproxy.cfg"]);
-    if (mode.strict) expect((published.warnings ?? []).filter((w) => !knownWarning(w))).toEqual([]); // (d)
+    if (mode.strict) expect(published.warnings ?? []).toEqual([]); // (d)
     observeIR(cov, first.ir);
     return;
   }
@@ -547,8 +543,7 @@ async function runCase(c: Case, mode: Mode, cov: Coverage): Promise<void> {
       );
   for (const why of verdict.refused.values()) if (overBudget(why)) cov.hit("refused over budget");
   // (e) with the controller's validator, HAProxy refuses only what is over the budget (or a known gap)
-  if (mode.strict)
-    expect([...verdict.refused.values()].filter((why) => !overBudget(why) && !knownRefusal(why))).toEqual([]);
+  if (mode.strict) expect([...verdict.refused.values()].filter((why) => !overBudget(why))).toEqual([]);
   const excluded = Object.fromEntries(verdict.refused);
   const second = translate(snapshot, { ...opts, excluded });
   expect(second.ir).toHaveLength(1);
@@ -556,7 +551,7 @@ async function runCase(c: Case, mode: Mode, cov: Coverage): Promise<void> {
   expect(await realCheck(out.files)).toBeUndefined();
   expectWordLimit(out.files["haproxy.cfg"]);
   expect(budgetBytes(out.files)).toBeLessThanOrEqual(CONFIG_BUDGET_BYTES);
-  if (mode.strict) expect((out.warnings ?? []).filter((w) => !knownWarning(w))).toEqual([]); // (d)
+  if (mode.strict) expect(out.warnings ?? []).toEqual([]); // (d)
   observeIR(cov, second.ir);
   for (const r of c.routes) {
     const key = keyOf(r);
@@ -683,8 +678,8 @@ describe("CRD-valid routes from the vendored schemas, through the engine, render
   });
 
   describe("known gaps in the controller's validator (reported; each fails today)", () => {
-    for (const gap of KNOWN_GAPS) {
-      it.failing(`the engine refuses, or HAProxy takes: ${gap.title}`, async () => {
+    for (const gap of REGRESSIONS) {
+      it(`the engine refuses, or HAProxy takes: ${gap.title}`, async () => {
         const c: Case = { tenants: ["team-a"], routes: [] };
         const route: GenRoute = {
           kind: "HTTPRoute",

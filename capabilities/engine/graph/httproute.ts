@@ -104,7 +104,7 @@ function convertQueryMatches(
     const value = String(q?.value ?? "");
     const problem =
       lookup.validator.queryParamName(name) ??
-      (type === "RegularExpression" ? lookup.validator.regex(value) : undefined);
+      (type === "RegularExpression" ? lookup.validator.regex(value) : lookup.validator.queryParamValue(name, value));
     if (problem) found.problems.push(V.validator(where, problem));
     out.push({ type, name, value });
   }
