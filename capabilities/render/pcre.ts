@@ -79,85 +79,105 @@ function groups(p: string): { count: number; names: Set<string> } {
   return { count, names };
 }
 
+interface Scan {
+  p: string;
+  count: number;
+  names: Set<string>;
+  inClass: boolean;
+  classStart: number;
+  inLookbehind: boolean;
+}
+
+/** What PCRE2 refuses in the escape at `i` (a backslash), given where it stands. */
+function escapeProblem(s: Scan, i: number): string | undefined {
+  const { p } = s;
+  const e = p[i + 1];
+  if (e === undefined) return "it ends with a lone backslash";
+  if (UNSUPPORTED_ESCAPES.has(e)) return `\\${e} escapes are not supported by PCRE2 (write the character itself)`;
+  if (e === "g") return "\\g references are not supported (use \\k<name> with a named group)";
+  if (/[A-Za-z]/.test(e) && !KNOWN_ESCAPES.has(e)) return `\\${e} is not an escape PCRE2 knows`;
+  if ((e === "p" || e === "P") && !/^[A-Za-z{]/.test(p[i + 2] ?? ""))
+    return `\\${e} must name a property, as in \\${e}{L}`;
+  if (VARIABLE_ESCAPES.has(e) && s.inLookbehind) return `a lookbehind must have a fixed length (no \\${e} inside it)`;
+  if (e === "N" && p[i + 2] === "{") return "\\N{name} escapes are not supported by PCRE2";
+  if (e === "c" && !/[\x20-\x7e]/.test(p[i + 2] ?? "")) return "\\c must be followed by a printable character";
+  return s.inClass ? classEscapeProblem(s, i, e) : referenceProblem(s, i, e);
+}
+
+/** A back-reference (`\\1`, `\\k<name>`) to a group that does not capture. */
+function referenceProblem(s: Scan, i: number, e: string): string | undefined {
+  if (/[1-9]/.test(e)) {
+    const n = Number(/^[0-9]+/.exec(s.p.slice(i + 1))![0]);
+    if (n > s.count) return `back-reference \\${n} refers to a group that does not exist`;
+  }
+  if (e !== "k") return undefined;
+  const ref = /^\\k(?:<([^>]*)>|\{([^}]*)\}|'([^']*)')/.exec(s.p.slice(i));
+  const name = ref?.[1] ?? ref?.[2] ?? ref?.[3];
+  if (name === undefined) return "\\k must name a group, as in \\k<name>";
+  return s.names.has(name) ? undefined : `back-reference \\k<${name}> refers to a group that does not exist`;
+}
+
+/** A class range with a shorthand (`\\w-.`) at either end. */
+function classEscapeProblem(s: Scan, i: number, e: string): string | undefined {
+  if (!SHORTHAND.has(e)) return undefined;
+  const before = s.p[i - 1] === "-" && i - 2 > s.classStart;
+  const after = s.p[i + 2] === "-" && s.p[i + 3] !== undefined && s.p[i + 3] !== "]";
+  return before || after ? `a character class range cannot start or end at \\${e}` : undefined;
+}
+
+/** A `{n,m}` quantifier at `i` PCRE2 refuses or compiles too large; `big` counts large bounds. */
+function quantifierProblem(s: Scan, i: number, big: { n: number }): string | undefined {
+  const q = /^\{([0-9]+)(?:,([0-9]*))?\}/.exec(s.p.slice(i));
+  if (!q) return undefined;
+  const [lo, hi] = [Number(q[1]), q[2] === undefined ? Number(q[1]) : q[2] === "" ? Infinity : Number(q[2])];
+  if (lo > MAX_QUANTIFIER || (hi !== Infinity && hi > MAX_QUANTIFIER))
+    return `quantifier bounds must be at most ${MAX_QUANTIFIER}`;
+  if (Math.max(lo, hi === Infinity ? 0 : hi) > BIG_QUANTIFIER && ++big.n > 1)
+    return `at most one quantifier bound may exceed ${BIG_QUANTIFIER} (repeats are compiled by copying)`;
+  if (s.inLookbehind && lo !== hi) return "a lookbehind must have a fixed length (no {n,m} inside it)";
+  return undefined;
+}
+
 /** The first construct PCRE2 rejects, as a sentence; undefined when there is none. */
 function dialectProblem(p: string): string | undefined {
   const { count, names } = groups(p);
-  let inClass = false;
-  let classStart = -1;
-  /** Inside a lookbehind: the depth of its group (a stack of open groups' kinds). */
+  const s: Scan = { p, count, names, inClass: false, classStart: -1, inLookbehind: false };
+  /** Kinds of the open groups, innermost last. */
   const open: ("lookbehind" | "group")[] = [];
-  const inLookbehind = () => open.includes("lookbehind");
-  let big = 0;
+  const big = { n: 0 };
   for (let i = 0; i < p.length; i++) {
     const c = p[i];
+    s.inLookbehind = open.includes("lookbehind");
     if (c === "\\") {
-      const e = p[i + 1];
-      if (e === undefined) return "it ends with a lone backslash";
-      if (UNSUPPORTED_ESCAPES.has(e)) return `\\${e} escapes are not supported by PCRE2 (write the character itself)`;
-      if (e === "g") return "\\g references are not supported (use \\k<name> with a named group)";
-      if (/[A-Za-z]/.test(e) && !KNOWN_ESCAPES.has(e)) return `\\${e} is not an escape PCRE2 knows`;
-      if ((e === "p" || e === "P") && !/^[A-Za-z{]/.test(p[i + 2] ?? ""))
-        return `\\${e} must name a property, as in \\${e}{L}`;
-      if (VARIABLE_ESCAPES.has(e) && inLookbehind())
-        return `a lookbehind must have a fixed length (no \\${e} inside it)`;
-      if (e === "N" && p[i + 2] === "{") return "\\N{name} escapes are not supported by PCRE2";
-      if (e === "c" && !/[\x20-\x7e]/.test(p[i + 2] ?? "")) return "\\c must be followed by a printable character";
-      if (!inClass && /[1-9]/.test(e)) {
-        const n = Number(/^[0-9]+/.exec(p.slice(i + 1))![0]);
-        if (n > count) return `back-reference \\${n} refers to a group that does not exist`;
-      }
-      if (!inClass && e === "k") {
-        const ref = /^\\k(?:<([^>]*)>|\{([^}]*)\}|'([^']*)')/.exec(p.slice(i));
-        const name = ref?.[1] ?? ref?.[2] ?? ref?.[3];
-        if (name === undefined) return "\\k must name a group, as in \\k<name>";
-        if (!names.has(name)) return `back-reference \\k<${name}> refers to a group that does not exist`;
-      }
-      if (inClass && SHORTHAND.has(e)) {
-        const before = p[i - 1] === "-" && i - 2 > classStart;
-        const after = p[i + 2] === "-" && p[i + 3] !== undefined && p[i + 3] !== "]";
-        if (before || after) return `a character class range cannot start or end at \\${e}`;
-      }
+      const problem = escapeProblem(s, i);
+      if (problem) return problem;
       i++;
       continue;
     }
-    if (inClass) {
-      if (c === "[" && p[i + 1] === ":") {
-        const posix = /^\[:(\^?)([a-z]*):\]/.exec(p.slice(i));
-        if (posix && !POSIX_CLASSES.has(posix[2])) return `[:${posix[2]}:] is not a POSIX class PCRE2 knows`;
-      }
-      if (c === "]" && i > classStart + 1) inClass = false;
+    if (s.inClass) {
+      const posix = c === "[" && p[i + 1] === ":" ? /^\[:(\^?)([a-z]*):\]/.exec(p.slice(i)) : null;
+      if (posix && !POSIX_CLASSES.has(posix[2])) return `[:${posix[2]}:] is not a POSIX class PCRE2 knows`;
+      if (c === "]" && i > s.classStart + 1) s.inClass = false;
       continue;
     }
     if (c === "[") {
       if (p[i + 1] === "]" || (p[i + 1] === "^" && p[i + 2] === "]"))
         return "empty character classes ([] and [^]) mean something else in PCRE2";
       if (p.startsWith("[:", i)) continue; // POSIX class start inside a class only; literal here
-      inClass = true;
-      classStart = p[i + 1] === "^" ? i + 1 : i;
+      s.inClass = true;
+      s.classStart = p[i + 1] === "^" ? i + 1 : i;
       continue;
     }
-    if (c === "(") {
-      open.push(p.startsWith("(?<=", i) || p.startsWith("(?<!", i) ? "lookbehind" : "group");
-      continue;
-    }
+    if (c === "(") open.push(p.startsWith("(?<=", i) || p.startsWith("(?<!", i) ? "lookbehind" : "group");
+    else if (c === ")") open.pop();
     // Alternatives of different lengths are allowed only at a lookbehind's own top level.
-    if (c === "|" && inLookbehind() && open[open.length - 1] !== "lookbehind")
+    else if (c === "|" && s.inLookbehind && open[open.length - 1] !== "lookbehind")
       return "a lookbehind must have a fixed length (no alternatives inside a group in it)";
-    if (c === ")") {
-      open.pop();
-      continue;
-    }
-    if ((c === "*" || c === "+" || c === "?") && inLookbehind() && p[i - 1] !== "(")
+    else if ((c === "*" || c === "+" || c === "?") && s.inLookbehind && p[i - 1] !== "(")
       return "a lookbehind must have a fixed length (no *, + or ? inside it)";
-    if (c === "{") {
-      const q = /^\{([0-9]+)(?:,([0-9]*))?\}/.exec(p.slice(i));
-      if (!q) continue;
-      const [lo, hi] = [Number(q[1]), q[2] === undefined ? Number(q[1]) : q[2] === "" ? Infinity : Number(q[2])];
-      if (lo > MAX_QUANTIFIER || (hi !== Infinity && hi > MAX_QUANTIFIER))
-        return `quantifier bounds must be at most ${MAX_QUANTIFIER}`;
-      if (Math.max(lo, hi === Infinity ? 0 : hi) > BIG_QUANTIFIER && ++big > 1)
-        return `at most one quantifier bound may exceed ${BIG_QUANTIFIER} (repeats are compiled by copying)`;
-      if (inLookbehind() && lo !== hi) return "a lookbehind must have a fixed length (no {n,m} inside it)";
+    else if (c === "{") {
+      const problem = quantifierProblem(s, i, big);
+      if (problem) return problem;
     }
   }
   return undefined;
