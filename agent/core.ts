@@ -16,6 +16,7 @@ import { configSkeleton, serverStates, type ServerState } from "../capabilities/
 import { checkFiles, readCurrent, sameFiles, writeFiles, type Files } from "./files";
 import { currentWorker, masterCommand, showProc, type ProcStatus } from "./master-cli";
 import { log, type Logger } from "./log";
+import { haproxyVersion } from "../capabilities/dataplane/haproxy-version";
 
 export interface CoreOptions {
   runDir: string;
@@ -46,16 +47,6 @@ export interface ApplyResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The first line of `haproxy -v` (e.g. "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - …"). */
-export function haproxyVersion(bin: string): string | undefined {
-  try {
-    const r = spawnSync(bin, ["-v"], { encoding: "utf8", timeout: 5000 });
-    return r.status === 0 ? r.stdout.split("\n")[0].trim() || undefined : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function findHaproxy(): string | undefined {
   const bin = process.env.CROSSWAY_HAPROXY_BIN ?? "haproxy";

@@ -7,7 +7,7 @@
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import type { ClusterSnapshot, TranslateOptions } from "../engine/snapshot";
 import { Reason } from "../engine/conditions";
-import { withObject, type Translate } from "./warnings";
+import { FIELD_OF, withObject, type Translate } from "./warnings";
 
 interface Cond {
   reason: string;
@@ -27,7 +27,7 @@ export function ownershipDenials(
   );
   if (denying.length === 0) return [];
   const descs = denying.map((p) => `RouteOwnershipPolicy ${p.metadata?.namespace}/${p.metadata?.name}`);
-  const after = translate(withObject(snapshot, kind === "HTTPRoute" ? "httpRoutes" : "grpcRoutes", route), opts);
+  const after = translate(withObject(snapshot, FIELD_OF[kind], route), opts);
   const status = after.statuses.find(
     (s) => s.kind === kind && s.name === route.metadata?.name && s.namespace === route.metadata?.namespace,
   );

@@ -38,7 +38,7 @@ type Field = "gateways" | "listenerSets" | "httpRoutes" | "grpcRoutes" | "refere
 type WarnedKind = "Gateway" | "ListenerSet" | "HTTPRoute" | "GRPCRoute" | "ReferenceGrant";
 
 /** The snapshot list that holds objects of each kind (a new kind does not compile until it has one). */
-const FIELD_OF: Record<WarnedKind, Field> = {
+export const FIELD_OF: Record<WarnedKind, Field> = {
   Gateway: "gateways",
   ListenerSet: "listenerSets",
   HTTPRoute: "httpRoutes",

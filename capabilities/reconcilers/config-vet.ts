@@ -25,6 +25,7 @@ import { routeKey } from "../engine/snapshot";
 import { encodeConfigFiles } from "../dataplane/secret-data";
 import type { RenderGateway } from "./dataplane";
 import { log as rootLog, type Logger } from "./log";
+import { haproxyVersion } from "../dataplane/haproxy-version";
 
 /** `haproxy -c` on a set of files: undefined when accepted, else HAProxy's reasons. */
 export type ConfigCheck = (files: Record<string, string>) => Promise<string | undefined>;
@@ -58,16 +59,6 @@ export function alertText(output: string, dir: string): string {
     );
   const text = alerts.length ? alerts.join("; ") : output.trim().split("\n").slice(-1)[0] || "rejected";
   return text.length > REASON_MAX ? `${text.slice(0, REASON_MAX)}…` : text;
-}
-
-/** The first line of `<bin> -v`: which HAProxy a config was checked with. */
-export function haproxyVersion(bin: string): string | undefined {
-  try {
-    const r = spawnSync(bin, ["-v"], { encoding: "utf8", timeout: 5000 });
-    return r.status === 0 ? r.stdout.split("\n")[0].trim() || undefined : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
