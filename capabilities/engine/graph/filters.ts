@@ -2,6 +2,7 @@
  * Route filters → FilterIR, shared by HTTPRoute and GRPCRoute. Unsupported filter types and
  * values the data plane cannot carry are reported (UnsupportedValue), never silently dropped.
  */
+import { match } from "ts-pattern";
 import type { FilterIR, HeaderModifierIR } from "../ir";
 import { describe, valueProblem as V } from "../conditions";
 import { asArray, objects } from "../meta";
@@ -58,6 +59,39 @@ export type FilterScope = "rule" | "backendRef";
 
 const REDIRECT_CODES = [301, 302, 303, 307, 308] as const;
 
+/** The filter types crossway serves: exactly the IR's filter union. */
+const FILTER_TYPES: readonly FilterIR["type"][] = [
+  "RequestHeaderModifier",
+  "ResponseHeaderModifier",
+  "RequestRedirect",
+  "URLRewrite",
+  "RequestMirror",
+  "CORS",
+];
+const isFilterType = (t: string): t is FilterIR["type"] => (FILTER_TYPES as readonly string[]).includes(t);
+
+function convertRedirect(
+  r: NonNullable<FilterSpec["requestRedirect"]>,
+  here: string,
+  lookup: Lookup,
+  found: Findings,
+): Extract<FilterIR, { type: "RequestRedirect" }> {
+  const statusCode = Number(r.statusCode ?? 302);
+  if (!(REDIRECT_CODES as readonly number[]).includes(statusCode))
+    found.problems.push(V.redirectStatus(here, statusCode));
+  const ir: Extract<FilterIR, { type: "RequestRedirect" }> = {
+    type: "RequestRedirect",
+    statusCode: statusCode as (typeof REDIRECT_CODES)[number],
+  };
+  if (r.scheme === "http" || r.scheme === "https") ir.scheme = r.scheme;
+  else if (r.scheme !== undefined && r.scheme !== null) found.problems.push(V.redirectScheme(here, String(r.scheme)));
+  if (r.hostname) ir.hostname = r.hostname;
+  if (r.port !== undefined && r.port !== null) ir.port = Number(r.port);
+  const path = convertPathModifier(r.path, here, lookup, found);
+  if (path) ir.path = path;
+  return ir;
+}
+
 export function convertFilters(
   specs: FilterSpec[] | undefined,
   scope: FilterScope,
@@ -76,64 +110,44 @@ export function convertFilters(
       found.problems.push(V.backendFilter(where, type));
       return;
     }
-    switch (type) {
-      case "RequestHeaderModifier":
-      case "ResponseHeaderModifier": {
-        const spec = type === "RequestHeaderModifier" ? f.requestHeaderModifier : f.responseHeaderModifier;
-        if (!spec) return void found.problems.push(V.filterMissingConfig(here, type));
-        out.push({ type, modifier: convertModifier(spec, here, lookup, found) });
-        return;
-      }
-      case "RequestRedirect": {
+    if (!isFilterType(type)) return void found.problems.push(V.filter(where, type || "(no type)"));
+    // Exhaustive over the IR's filter union: a new FilterIR type does not compile until it is converted.
+    match(type)
+      .with("RequestHeaderModifier", "ResponseHeaderModifier", (t) => {
+        const spec = t === "RequestHeaderModifier" ? f.requestHeaderModifier : f.responseHeaderModifier;
+        if (!spec) return void found.problems.push(V.filterMissingConfig(here, t));
+        out.push({ type: t, modifier: convertModifier(spec, here, lookup, found) });
+      })
+      .with("RequestRedirect", (t) => {
         const r = f.requestRedirect;
-        if (!r) return void found.problems.push(V.filterMissingConfig(here, type));
-        const statusCode = Number(r.statusCode ?? 302);
-        if (!(REDIRECT_CODES as readonly number[]).includes(statusCode))
-          found.problems.push(V.redirectStatus(here, statusCode));
-        const ir: Extract<FilterIR, { type: "RequestRedirect" }> = {
-          type,
-          statusCode: statusCode as (typeof REDIRECT_CODES)[number],
-        };
-        if (r.scheme === "http" || r.scheme === "https") ir.scheme = r.scheme;
-        else if (r.scheme !== undefined && r.scheme !== null)
-          found.problems.push(V.redirectScheme(here, String(r.scheme)));
-        if (r.hostname) ir.hostname = r.hostname;
-        if (r.port !== undefined && r.port !== null) ir.port = Number(r.port);
-        const path = convertPathModifier(r.path, here, lookup, found);
-        if (path) ir.path = path;
-        out.push(ir);
-        return;
-      }
-      case "URLRewrite": {
+        if (!r) return void found.problems.push(V.filterMissingConfig(here, t));
+        out.push(convertRedirect(r, here, lookup, found));
+      })
+      .with("URLRewrite", (t) => {
         const r = f.urlRewrite;
-        if (!r) return void found.problems.push(V.filterMissingConfig(here, type));
-        const ir: Extract<FilterIR, { type: "URLRewrite" }> = { type };
+        if (!r) return void found.problems.push(V.filterMissingConfig(here, t));
+        const ir: Extract<FilterIR, { type: "URLRewrite" }> = { type: t };
         if (r.hostname) ir.hostname = r.hostname;
         const path = convertPathModifier(r.path, here, lookup, found);
         if (path) ir.path = path;
         out.push(ir);
-        return;
-      }
-      case "RequestMirror": {
+      })
+      .with("RequestMirror", (t) => {
         const m = f.requestMirror;
-        if (!m?.backendRef) return void found.problems.push(V.filterMissingConfig(here, type));
+        if (!m?.backendRef) return void found.problems.push(V.filterMissingConfig(here, t));
         const mirrorWhere = describe.mirror(here);
         const r = resolveBackend(m.backendRef, [], { ...ctx, where: mirrorWhere, slot: `${slot}_m${i}` }, lookup);
         // Spec: an unresolved mirror backendRef is dropped (ResolvedRefs=False), never configured.
         if (r.problem) found.refProblems.push(r.problem);
-        else out.push({ type, backend: r.backend, percent: mirrorPercent(m) });
-        return;
-      }
-      case "CORS": {
+        else out.push({ type: t, backend: r.backend, percent: mirrorPercent(m) });
+      })
+      .with("CORS", (t) => {
         // GRPCRoute has no CORS filter in the spec
-        if (ctx.routeKind !== "HTTPRoute") return void found.problems.push(V.filter(where, type));
-        if (!f.cors) return void found.problems.push(V.filterMissingConfig(here, type));
-        out.push({ type, cors: convertCors(f.cors, here, lookup, found) });
-        return;
-      }
-      default:
-        found.problems.push(V.filter(where, type || "(no type)"));
-    }
+        if (ctx.routeKind !== "HTTPRoute") return void found.problems.push(V.filter(where, t));
+        if (!f.cors) return void found.problems.push(V.filterMissingConfig(here, t));
+        out.push({ type: t, cors: convertCors(f.cors, here, lookup, found) });
+      })
+      .exhaustive();
   });
   return out;
 }
