@@ -34,19 +34,38 @@ export interface Launched {
   startTicks: number;
 }
 
-/** The shell prologue run inside the new mount namespace before exec'ing the container. */
+/** Where the prologue stages mount sources: the first candidate no container mount covers. */
+const STAGE_CANDIDATES = ["/run/crossway-node-stage", "/var/lib/crossway-node-stage", "/crossway-node-stage"];
+const covers = (mountPath: string, p: string) => {
+  const m = path.resolve(mountPath);
+  return p === m || p.startsWith(m === "/" ? "/" : `${m}/`);
+};
+
+/**
+ * The shell prologue run inside the new mount namespace before exec'ing the container. Every
+ * source is first bound into a private staging tmpfs, then from there onto its mount path: a
+ * container mount that covers the node's own state (an emptyDir at /tmp while the checkout lives
+ * under /tmp) would otherwise hide the sources of the mounts after it.
+ */
 const mountScript = (spec: LaunchSpec): string => {
   const lines = ["set -e", `hostname ${shq(spec.hostname)}`];
   const mounts = [...spec.mounts].sort((a, b) => a.mountPath.length - b.mountPath.length);
-  for (const m of mounts) {
-    const isFile = fs.existsSync(m.hostPath) && !fs.statSync(m.hostPath).isDirectory();
+  const stage = STAGE_CANDIDATES.find((c) => !mounts.some((m) => covers(m.mountPath, c))) ?? STAGE_CANDIDATES[0];
+  if (mounts.length > 0) lines.push(`mkdir -p ${shq(stage)}`, `mount -t tmpfs crossway-stage ${shq(stage)}`);
+  const isFile = (m: Mount) => fs.existsSync(m.hostPath) && !fs.statSync(m.hostPath).isDirectory();
+  mounts.forEach((m, i) => {
+    const staged = shq(`${stage}/${i}`);
+    lines.push(isFile(m) ? `: > ${staged}` : `mkdir ${staged}`, `mount --bind ${shq(m.hostPath)} ${staged}`);
+  });
+  mounts.forEach((m, i) => {
     const dst = shq(m.mountPath);
     lines.push(
-      isFile ? `[ -e ${dst} ] || { mkdir -p ${shq(path.dirname(m.mountPath))}; : > ${dst}; }` : `mkdir -p ${dst}`,
+      isFile(m) ? `[ -e ${dst} ] || { mkdir -p ${shq(path.dirname(m.mountPath))}; : > ${dst}; }` : `mkdir -p ${dst}`,
     );
-    lines.push(`mount --bind ${shq(m.hostPath)} ${dst}`);
+    lines.push(`mount --bind ${shq(`${stage}/${i}`)} ${dst}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro ${dst}`);
-  }
+  });
+  if (mounts.length > 0) lines.push(`umount -l ${shq(stage)}`);
   // like a runtime, create a missing workingDir
   lines.push(`mkdir -p ${shq(spec.workingDir ?? "/")}`, `cd ${shq(spec.workingDir ?? "/")}`);
   lines.push('exec "$@"');
