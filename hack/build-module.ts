@@ -110,6 +110,14 @@ function postProcess(dir: string, keep: Credentials | undefined) {
   add(fresh.tlsCrt, want.tlsCrt);
   add(fresh.tlsKey, want.tlsKey);
   add(fresh.caBundle, want.caBundle);
+  // A build in a temporary folder reaches the repository's node_modules through a link, and esbuild
+  // writes the real path into the source map (`../../../<checkout>/node_modules/…`): name it as
+  // the map's own folder sees it, so the map is the same wherever the build ran and names no machine path.
+  for (const f of files(dist).filter((x) => x.endsWith(".map"))) {
+    const map = readFileSync(f, "utf8");
+    const fixed = map.replace(/"(?:\.\.\/)+[^"]*?\/node_modules\//g, '"../node_modules/');
+    if (fixed !== map) writeFileSync(f, fixed);
+  }
   for (const f of files(dist)) {
     if (f.endsWith(".js") || f.endsWith(".map") || f.endsWith(".gz")) continue;
     const before = readFileSync(f, "utf8");

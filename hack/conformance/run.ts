@@ -14,7 +14,7 @@
  */
 import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureCluster } from "../cluster/up";
 import { CACHE, KUBECONFIG, REPO } from "../cluster/config";
@@ -35,7 +35,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface GatewayClassStatus {
   status?: { conditions?: { type: string; status: string }[]; supportedFeatures?: { name: string }[] };
@@ -46,10 +46,11 @@ async function claimedFeatures(): Promise<string[]> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const gc = await kubectlJson<GatewayClassStatus>(["get", "gatewayclass", GATEWAY_CLASS, "-o", "json"]);
-    const accepted = gc.status?.conditions?.some(c => c.type === "Accepted" && c.status === "True");
-    const features = (gc.status?.supportedFeatures ?? []).map(f => f.name);
+    const accepted = gc.status?.conditions?.some((c) => c.type === "Accepted" && c.status === "True");
+    const features = (gc.status?.supportedFeatures ?? []).map((f) => f.name);
     if (accepted && features.length > 0) return features;
-    if (Date.now() > deadline) throw new Error(`GatewayClass ${GATEWAY_CLASS} not Accepted with supportedFeatures after 60s`);
+    if (Date.now() > deadline)
+      throw new Error(`GatewayClass ${GATEWAY_CLASS} not Accepted with supportedFeatures after 60s`);
     await sleep(500);
   }
 }
@@ -58,7 +59,7 @@ async function claimedFeatures(): Promise<string[]> {
 async function removeLeftovers() {
   const names = (await kubectl(["get", "namespaces", "-o", "name"]))
     .split("\n")
-    .filter(n => n.startsWith("namespace/gateway-conformance-"));
+    .filter((n) => n.startsWith("namespace/gateway-conformance-"));
   if (names.length === 0) return;
   console.log(`conformance: deleting leftovers of an earlier run: ${names.join(" ")}`);
   await kubectl(["delete", "--wait=true", "--timeout=120s", ...names]);
@@ -75,9 +76,11 @@ async function main() {
     const features = await claimedFeatures();
     const version = execFileSync("git", ["-C", REPO, "describe", "--always", "--dirty"]).toString().trim();
     const suiteArgs = [
-      "-test.run", "^TestConformance$",
+      "-test.run",
+      "^TestConformance$",
       "-test.v",
-      "-test.timeout", args.timeout!,
+      "-test.timeout",
+      args.timeout!,
       `--gateway-class=${GATEWAY_CLASS}`,
       `--conformance-profiles=${PROFILES.join(",")}`,
       `--supported-features=${features.join(",")}`,
@@ -91,17 +94,24 @@ async function main() {
       ...(args["skip-tests"] ? [`--skip-tests=${args["skip-tests"]}`] : []),
     ];
     mkdirSync(dirname(args.report!), { recursive: true });
-    const command = `KUBECONFIG=.local/kubeconfig conformance.test ${suiteArgs.map(a => (/[\s,]/.test(a) ? `'${a}'` : a)).join(" ")}`;
-    writeFileSync(`${args.report}.command`, `# produced by \`npm run conformance\` (hack/conformance/run.ts); conformance.test is\n# \`go test -c sigs.k8s.io/gateway-api/conformance\` at ${VERSION}, unmodified (hack/conformance/build.sh)\n${command}\n`);
+    // The recorded command names the report relative to the repository, not this machine's path.
+    const recorded = suiteArgs.map((a) =>
+      a.replace(`--report-output=${args.report}`, `--report-output=${relative(REPO, args.report!)}`),
+    );
+    const command = `KUBECONFIG=.local/kubeconfig conformance.test ${recorded.map((a) => (/[\s,]/.test(a) ? `'${a}'` : a)).join(" ")}`;
+    writeFileSync(
+      `${args.report}.command`,
+      `# produced by \`npm run conformance\` (hack/conformance/run.ts); conformance.test is\n# \`go test -c sigs.k8s.io/gateway-api/conformance\` at ${VERSION}, unmodified (hack/conformance/build.sh)\n${command}\n`,
+    );
     console.log(`conformance: ${command}`);
     const started = Date.now();
-    code = await new Promise<number>(resolve => {
+    code = await new Promise<number>((resolve) => {
       const child = spawn(suite, suiteArgs, {
         stdio: "inherit",
         cwd: join(REPO, "hack/conformance"),
         env: { ...process.env, KUBECONFIG },
       });
-      child.on("exit", c => resolve(c ?? 1));
+      child.on("exit", (c) => resolve(c ?? 1));
     });
     console.log(`conformance: exit ${code} after ${Math.round((Date.now() - started) / 1000)}s; report ${args.report}`);
   } finally {
@@ -110,7 +120,7 @@ async function main() {
   process.exit(code);
 }
 
-main().catch(err => {
+main().catch((err) => {
   console.error("conformance:", err instanceof Error ? err.message : JSON.stringify(err));
   process.exit(1);
 });

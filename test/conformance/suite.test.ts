@@ -28,24 +28,28 @@ interface ProfileReport {
 test("GATEWAY-HTTP and GATEWAY-GRPC: every core test and every claimed extended feature passes", async () => {
   const report = join(mkdtempSync(join(tmpdir(), "crossway-conformance-")), "report.yaml");
   const output: string[] = [];
-  const code = await new Promise<number>(resolve => {
-    const child = spawn(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "hack/conformance/run.ts"), "--report", report], {
-      cwd: REPO,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(
+      join(REPO, "node_modules/.bin/tsx"),
+      [join(REPO, "hack/conformance/run.ts"), "--report", report],
+      {
+        cwd: REPO,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     const keep = (c: Buffer) => {
       output.push(c.toString("utf8"));
       if (output.length > 4000) output.splice(0, output.length - 4000);
     };
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
-    child.on("exit", c => resolve(c ?? 1));
+    child.on("exit", (c) => resolve(c ?? 1));
   });
   const tail = output.join("").split("\n");
-  const failures = tail.filter(l => /^\s*--- FAIL/.test(l));
+  const failures = tail.filter((l) => /^\s*--- FAIL/.test(l));
   expect({ code, failures }).toEqual({ code: 0, failures: [] });
   const parsed = parse(readFileSync(report, "utf8")) as { profiles: ProfileReport[] };
-  expect(parsed.profiles.map(p => p.name).sort()).toEqual(["GATEWAY-GRPC", "GATEWAY-HTTP"]);
+  expect(parsed.profiles.map((p) => p.name).sort()).toEqual(["GATEWAY-GRPC", "GATEWAY-HTTP"]);
   for (const profile of parsed.profiles) {
     process.stderr.write(`conformance ${profile.name}: ${JSON.stringify(profile)}\n`);
     expect(profile.core.result).toBe("success");
@@ -55,6 +59,6 @@ test("GATEWAY-HTTP and GATEWAY-GRPC: every core test and every claimed extended 
       expect(profile.extended.statistics.Failed).toBe(0);
     }
   }
-  const http = parsed.profiles.find(p => p.name === "GATEWAY-HTTP")!;
+  const http = parsed.profiles.find((p) => p.name === "GATEWAY-HTTP")!;
   expect(http.core.statistics.Passed).toBeGreaterThanOrEqual(37);
 });
