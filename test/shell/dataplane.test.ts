@@ -16,6 +16,7 @@ import {
   dataPlaneName,
 } from "../../capabilities/dataplane/conventions";
 import { dataPlaneObjects } from "../../capabilities/dataplane/manifests";
+import { agentClusterRole, agentPolicy } from "../../capabilities/policy/admission-policies";
 import { liveKubeClient } from "../../capabilities/reconcilers/kube";
 import { renderGateway } from "../../capabilities/render/index";
 import { secretFiles } from "../../agent/secret";
@@ -291,6 +292,12 @@ describe("DataPlaneSync against the local API server", () => {
     await ensureCluster();
     process.env.KUBECONFIG = KUBECONFIG;
     await kubectl(["create", "namespace", NS]);
+    // What the module installs once (dist/, the dev module): the agents' ClusterRole, which their
+    // per-Gateway RoleBindings name, and the own-pod policy. Without it an agent cannot report.
+    await kubectl(
+      ["apply", "--server-side", "--force-conflicts", "-f", "-"],
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: [agentClusterRole(), ...agentPolicy()] }),
+    );
     // A real Gateway owns the objects (else the garbage collector deletes them); its class is not
     // ours, so no running crossway module acts on it.
     await kubectl(
@@ -485,7 +492,12 @@ describe("DataPlaneSync against the local API server", () => {
       const list = JSON.parse(
         await kubectl(["get", "pods", "-n", NS, "-l", `${LABEL_GATEWAY}=${TLS_GW}`, "-o", "json"]),
       ) as { items: Pod[] };
-      pod = list.items.find((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+      // Ready, and its agent has reported what it serves (the report follows readiness closely)
+      pod = list.items.find(
+        (p) =>
+          p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
+          p.metadata.annotations?.[ANN_SERVED_GENERATION] !== undefined,
+      );
       if (pod) break;
       await sleep(500);
     }
