@@ -531,12 +531,12 @@ export const ownership = {
     ...ownershipCond,
     message: `${ownershipCond.message}; ${invalid.message}`,
   }),
-  policyAccepted: (policy: string, gateway: string, listeners: string[]) =>
+  policyAccepted: (policy: string, gateway: string, listeners: string[], butConflicted?: string) =>
     c(
       "Accepted",
       true,
       Reason.Accepted,
-      `${policy} applies to ${listeners.length === 1 ? "listener" : "listeners"} ${listeners.map((l) => `"${l}"`).join(", ")} of ${gateway}`,
+      `${policy} applies to ${listeners.length === 1 ? "listener" : "listeners"} ${listeners.map((l) => `"${l}"`).join(", ")} of ${gateway}${butConflicted ? `; but ${butConflicted}` : ""}`,
     ),
   targetNotFound: (policy: string, target: string, why: string) =>
     c("Accepted", false, Reason.TargetNotFound, `${policy} targets ${target}, which ${why}`),

@@ -156,3 +156,63 @@ describe("route ownership in the data plane", () => {
     expect(deniedSomewhere).toBeGreaterThan(runs / 10);
   });
 });
+
+describe("several policies on one Gateway", () => {
+  it("a newer policy is in force where no older one is, and says where it is not", () => {
+    const s = emptySnapshot();
+    s.gatewayClasses.push({ metadata: { name: "gc" }, spec: { controllerName: CONTROLLER_NAME } } as never);
+    s.gateways.push({
+      metadata: { name: "gw", namespace: "infra", generation: 1 },
+      spec: {
+        gatewayClassName: "gc",
+        listeners: ["a", "b"].map((name) => ({
+          name,
+          port: 80,
+          protocol: "HTTP",
+          hostname: `${name}.test`,
+          allowedRoutes: { namespaces: { from: "All" } },
+        })),
+      },
+    } as never);
+    for (const n of ["infra", "x", "y"]) s.namespaces.push({ metadata: { name: n } } as never);
+    const policy = (name: string, created: string, sectionName?: string) => ({
+      metadata: { name, namespace: "infra", generation: 1, creationTimestamp: created },
+      spec: {
+        targetRefs: [
+          { group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw", ...(sectionName ? { sectionName } : {}) },
+        ],
+        claims: [{ namespaces: { names: ["x"] }, pathPrefixes: ["/x"] }],
+      },
+    });
+    s.routeOwnershipPolicies!.push(
+      policy("older", "2026-01-01T00:00:00Z", "a") as never,
+      policy("newer", "2026-02-01T00:00:00Z") as never,
+    );
+    // y's route for /x/1 on both listeners: refused on b by the newer policy, on a by the older one
+    s.httpRoutes.push({
+      metadata: { name: "r", namespace: "y", generation: 1 },
+      spec: {
+        parentRefs: [{ name: "gw", namespace: "infra" }],
+        hostnames: ["a.test", "b.test"],
+        rules: [{ matches: [{ path: { type: "PathPrefix", value: "/x/1" } }] }],
+      },
+    } as never);
+    const result = translate(s, { controllerName: CONTROLLER_NAME });
+    const ancestors = (name: string) =>
+      (
+        result.statuses.find((x) => x.name === name)!.status.ancestors as {
+          conditions: { status: string; message: string }[];
+        }[]
+      )[0].conditions[0];
+    expect(ancestors("newer").status).toBe("True");
+    expect(ancestors("newer").message).toMatch(
+      /applies to listener "b" .*; but .*"a".* RouteOwnershipPolicy infra\/older is older/,
+    );
+    const accepted = (
+      result.statuses.find((x) => x.name === "r")!.status.parents as {
+        conditions: { type: string; reason: string }[];
+      }[]
+    )[0].conditions[0];
+    expect(accepted).toMatchObject({ type: "Accepted", reason: "ClaimedByAnotherNamespace" });
+  });
+});

@@ -189,6 +189,7 @@ export function applyOwnership(
   lookup: Lookup,
 ): PolicyNode[] {
   const nodes: PolicyNode[] = [];
+  let inForce = false;
   const sorted = [...policies].sort(
     (a, b) => cmp(createdOf(a), createdOf(b)) || cmp(nsOf(a), nsOf(b)) || cmp(nameOf(a), nameOf(b)),
   );
@@ -229,6 +230,7 @@ export function applyOwnership(
       }
       const taken = listeners.filter((l) => l.ownership && l.ownership.policy !== node);
       const free = listeners.filter((l) => !l.ownership || l.ownership.policy === node);
+      if (free.length > 0) inForce = true;
       for (const l of free)
         l.ownership = {
           policy: node,
@@ -237,28 +239,32 @@ export function applyOwnership(
           claims,
         };
       const conditions: Condition[] = [];
-      if (taken.length > 0)
-        conditions.push(
-          O.conflicted(
-            node.desc,
-            gw.desc,
-            taken.map((l) => l.name),
-            taken[0].ownership!.policy.desc,
-          ),
-        );
+      const conflict =
+        taken.length > 0
+          ? O.conflicted(
+              node.desc,
+              gw.desc,
+              taken.map((l) => l.name),
+              taken[0].ownership!.policy.desc,
+            )
+          : undefined;
+      // In force on some listeners: Accepted, saying also where an older policy governs instead.
+      if (free.length === 0) conditions.push(conflict!);
       else
         conditions.push(
           O.policyAccepted(
             node.desc,
             gw.desc,
             free.map((l) => l.name),
+            conflict?.message,
           ),
         );
       node.ancestors.push({ ancestorRef, conditions });
     }
     nodes.push(node);
   }
-  for (const r of routes) judgeRoute(r);
+  // Judging walks every match of every route: only when some listener has a policy in force.
+  if (inForce) for (const r of routes) judgeRoute(r);
   return nodes;
 }
 
