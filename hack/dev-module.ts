@@ -151,18 +151,20 @@ const peprStoreCRD = {
 /**
  * What the deployed module installs for its data plane (dist/, capabilities/policy/admission-policies.ts):
  * the agents' ClusterRole (their RoleBindings point at it) and the policy that keeps each agent to
- * its own pod's annotations. Cluster-scoped, idempotent, left installed. (The label and controller
+ * its own pod's annotations, and the route-ownership policies (admission: Deny held by the API server
+ * with the index this module writes, also once it stops). Cluster-scoped, idempotent, left installed. (The label and controller
  * policies are not: this module runs with the kubeconfig's credentials and its webhook is the label policy.)
  */
 async function installDataPlanePolicies() {
   const { K8s, GenericKind } = await import("kubernetes-fluent-client");
   const { agentClusterRole, agentPolicy } = await import("../capabilities/policy/admission-policies");
+  const { ownershipAdmissionPolicy } = await import("../capabilities/policy/ownership-vap");
   const plural: Record<string, string> = {
     ClusterRole: "clusterroles",
     ValidatingAdmissionPolicy: "validatingadmissionpolicies",
     ValidatingAdmissionPolicyBinding: "validatingadmissionpolicybindings",
   };
-  for (const o of [agentClusterRole(), ...agentPolicy()]) {
+  for (const o of [agentClusterRole(), ...agentPolicy(), ...ownershipAdmissionPolicy()]) {
     const [group, version] = o.apiVersion.split("/");
     const gvk = { group, version, kind: o.kind, plural: plural[o.kind] };
     await K8s(GenericKind, { kindOverride: gvk } as never).Apply(o as never, { force: true });

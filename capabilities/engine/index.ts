@@ -13,6 +13,7 @@ import { buildLookup } from "./graph/lookup";
 import { buildGraph } from "./graph";
 import { buildStatuses } from "./status";
 import { buildIR } from "./ir/index";
+import { ownershipIndex } from "./graph/ownership-index";
 import { HEALTH_PORT } from "../dataplane/conventions";
 
 export type { ClusterSnapshot, TranslateOptions } from "./snapshot";
@@ -20,6 +21,8 @@ export { routeKey } from "./snapshot";
 export type { TranslateResult, ObjectStatus, ConditionOut, StatusKind } from "./result";
 export type { DataplaneValidator } from "./features";
 export { defaultValidator, SUPPORTED_FEATURES } from "./features";
+export type { OwnershipIndexSpec } from "./graph/ownership-index";
+export { OWNERSHIP_INDEX_NAME } from "./graph/ownership-index";
 
 export function translate(snapshot: ClusterSnapshot, opts: TranslateOptions): TranslateResult {
   const s = normalize(snapshot);
@@ -29,7 +32,10 @@ export function translate(snapshot: ClusterSnapshot, opts: TranslateOptions): Tr
   const validator = opts.validator ?? defaultValidator({ reservedPorts: [HEALTH_PORT] });
   const lookup = buildLookup(s, controllerName, validator, opts.excluded ?? {});
   const graph = buildGraph(s, lookup);
-  return { statuses: buildStatuses(graph, controllerName), ir: buildIR(graph) };
+  const result: TranslateResult = { statuses: buildStatuses(graph, controllerName), ir: buildIR(graph) };
+  const index = ownershipIndex(graph.gateways);
+  if (index.listeners.length > 0) result.ownershipIndex = index;
+  return result;
 }
 
 /** Copy every list sorted by namespace/name (missing lists become empty), so input order never matters. */

@@ -2,6 +2,7 @@
  * The engine's one output: the status every object should have, plus the data-plane IR.
  */
 import type { GatewayIR } from "./ir";
+import type { OwnershipIndexSpec } from "./graph/ownership-index";
 
 export type StatusKind =
   | "GatewayClass"
@@ -39,4 +40,9 @@ export interface TranslateResult {
   statuses: ObjectStatus[];
   /** One entry per Gateway we program, sorted by namespace/name. */
   ir: GatewayIR[];
+  /**
+   * Listeners whose RouteOwnershipPolicy refuses route writes at admission (`admission: Deny`),
+   * for the API server's own check (graph/ownership-index.ts). Absent when there are none.
+   */
+  ownershipIndex?: OwnershipIndexSpec;
 }

@@ -19,8 +19,12 @@
  *   say "only objects like these", and without it write access to Deployments and Secrets in every
  *   namespace would be the power to run anything as anyone.
  *
- * Pure data, no imports beyond conventions: the build imports it from the sources it builds.
+ * - ValidatingAdmissionPolicies `crossway-route-ownership-*`: RouteOwnershipPolicy `admission: Deny`
+ *   enforced by the API server (ownership-vap.ts), with the controller's RouteOwnershipIndex.
+ *
+ * Pure data: the build imports it from the sources it builds.
  */
+import { ownershipAdmissionPolicy } from "./ownership-vap";
 import { AGENT_CLUSTER_ROLE, AGENT_IMAGE, HAPROXY_IMAGE, LABEL_GATEWAY, SA_TOKEN_DIR } from "../dataplane/conventions";
 
 export const MODULE_NAMESPACE = "pepr-system";
@@ -350,5 +354,11 @@ export function controllerPolicy(
 
 /** Everything installed with the module, in apply order. */
 export function installObjects(settings: LabelPolicySettings, serviceAccount?: string): Obj[] {
-  return [agentClusterRole(), ...agentPolicy(), ...namespaceLabelPolicy(settings), ...controllerPolicy(serviceAccount)];
+  return [
+    agentClusterRole(),
+    ...agentPolicy(),
+    ...namespaceLabelPolicy(settings),
+    ...controllerPolicy(serviceAccount),
+    ...ownershipAdmissionPolicy(),
+  ];
 }

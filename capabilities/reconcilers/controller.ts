@@ -22,6 +22,7 @@ import type { Translate } from "../policy/warnings";
 import type { TranslateResult } from "../engine/result";
 import type { ClusterSnapshot } from "../engine/snapshot";
 import { ConfigVetter, type ConfigCheck } from "./config-vet";
+import { OwnershipIndexWriter } from "./ownership-index-writer";
 
 /** Vetting passes per run: each pass leaves out what the last one found; then give up for now. */
 const MAX_VET_PASSES = 6;
@@ -60,6 +61,7 @@ export class Controller {
   readonly #writer: StatusWriter;
   readonly #dataplane: DataPlaneSync | undefined;
   readonly #vetter: ConfigVetter | undefined;
+  readonly #ownershipIndex: OwnershipIndexWriter;
   /** Routes the data plane refused (routeKey → at which generation, why); dropped when they change. */
   #refused = new Map<string, { generation: number; why: string }>();
   /** Gateways whose data-plane sync failed, each waiting out its own backoff. */
@@ -78,6 +80,7 @@ export class Controller {
     const retry = { baseMs: deps.settings.objectBackoffBaseMs, maxMs: deps.settings.objectBackoffMaxMs };
     this.#writer = new StatusWriter(deps.kube, this.index, deps.settings.controllerName, { log: this.#log, retry });
     this.#dataPlaneRetries = new ObjectRetries(retry);
+    this.#ownershipIndex = new OwnershipIndexWriter(deps.kube, { log: this.#log, retry });
     const check = deps.dataPlane?.check;
     this.#vetter =
       deps.dataPlane && check
@@ -199,7 +202,8 @@ export class Controller {
       : withoutDataPlane(result.ir);
     const statuses = foldDataPlane(result.statuses, planes.gateways, this.#listenerSetParent);
     const summary = await this.#writer.write(statuses);
-    const due = [summary.retryInMs, this.#noteDataPlaneErrors(planes)].filter((ms) => ms !== undefined);
+    const indexRetry = await this.#ownershipIndex.write(result.ownershipIndex ?? { listeners: [] });
+    const due = [summary.retryInMs, this.#noteDataPlaneErrors(planes), indexRetry].filter((ms) => ms !== undefined);
     const outcome: RunOutcome = due.length ? { retryInMs: Math.min(...due) } : {};
     this.#log.info(
       {

@@ -67,5 +67,5 @@ export const CONTROLLER_MANAGER_PORT = 10257;
 
 export const NODE_AGENT = join(REPO, "hack/node/agent.ts");
 export const GATEWAY_API_CRDS = join(REPO, `vendor/gateway-api/${GATEWAY_API_VERSION}/standard-install.yaml`);
-/** crossway's own CRDs (RouteOwnershipPolicy), installed next to Gateway API's. */
-export const CROSSWAY_CRDS = join(REPO, "crds/routeownershippolicies.crossway.dev.yaml");
+/** crossway's own CRDs (RouteOwnershipPolicy, RouteOwnershipIndex): a folder, installed next to Gateway API's. */
+export const CROSSWAY_CRDS = join(REPO, "crds");

@@ -4,10 +4,10 @@
  * skipped when already done (idempotent), every wait bounded. ensureCluster() is the same code
  * for test suites (one shared cluster; `npm run local:down` stops it).
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
@@ -116,7 +116,10 @@ const hasCondition = (o: Conditions, type: string) =>
   o.status?.conditions?.some((c) => c.type === type && c.status === "True") ?? false;
 
 async function installCrds() {
-  const names = [GATEWAY_API_CRDS, CROSSWAY_CRDS].flatMap((file) =>
+  const crosswayFiles = readdirSync(CROSSWAY_CRDS)
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => join(CROSSWAY_CRDS, f));
+  const names = [GATEWAY_API_CRDS, ...crosswayFiles].flatMap((file) =>
     parseAllDocuments(readFileSync(file, "utf8"))
       .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
       .filter((d) => d?.kind === "CustomResourceDefinition")

@@ -132,4 +132,49 @@ describe("Controller", () => {
     expect(parents[0].conditions.find((x) => x.type === "Accepted")!.status).toBe("True");
     await c.stop();
   });
+
+  it("keeps the API server's ownership index (RouteOwnershipIndex) equal to the admission: Deny policies", async () => {
+    const kube = new FakeKube();
+    seeded(kube);
+    const c = controller(kube);
+    await c.start();
+    await c.loop.idle();
+    const indexes = () => kube.applied.filter((o) => o.kind === "RouteOwnershipIndex");
+    const listeners = (o: KubernetesObject) => (o as { spec: { listeners: { sectionName: string }[] } }).spec.listeners;
+    // written once on the first run (a restart must not leave an older index in force), empty
+    expect(indexes().map(listeners)).toEqual([[]]);
+    const policy = {
+      apiVersion: "crossway.dev/v1alpha1",
+      kind: "RouteOwnershipPolicy",
+      metadata: { name: "paths", namespace: "infra-ns", uid: "uid-p", resourceVersion: "1", generation: 1 },
+      spec: {
+        targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "shared-gateway" }],
+        mode: "Enforce",
+        admission: "Deny",
+        claims: [{ namespaces: { names: ["careers"] }, pathPrefixes: ["/careers"] }],
+      },
+    } as KubernetesObject;
+    kube.put(policy);
+    c.upserted("RouteOwnershipPolicy")(policy);
+    await c.loop.idle();
+    expect(indexes()).toHaveLength(2);
+    const written = listeners(indexes()[1]) as unknown as Record<string, unknown>[];
+    expect(written.map((l) => [l.sectionName, l.policy])).toEqual([
+      ["shared-http", "RouteOwnershipPolicy infra-ns/paths"],
+    ]);
+    // nothing changed: nothing rewritten
+    await c.reconcile();
+    expect(indexes()).toHaveLength(2);
+    // only warning at admission: the API server has nothing to refuse
+    const warnOnly = {
+      ...policy,
+      metadata: { ...policy.metadata, resourceVersion: "999999", generation: 2 },
+      spec: { ...(policy as { spec: object }).spec, admission: "Warn" },
+    } as KubernetesObject;
+    kube.put(warnOnly);
+    c.upserted("RouteOwnershipPolicy")(warnOnly);
+    await c.loop.idle();
+    expect(indexes().map(listeners)).toEqual([[], written, []]);
+    await c.stop();
+  });
 });

@@ -31,6 +31,8 @@ export interface ClaimNode {
   hostnames: string[];
   /** Trimmed element-wise prefixes (`/careers`, `` for `/`); empty = every path. */
   prefixes: string[];
+  /** As written (for the admission index, which evaluates it against live namespace labels). */
+  namespaces: OwnershipClaim["namespaces"];
 }
 
 /** The one policy in force on a listener. */
@@ -38,6 +40,8 @@ export interface ListenerOwnership {
   policy: PolicyNode;
   enforce: boolean;
   denyUnclaimed: boolean;
+  /** `admission: Deny` (with Enforce): route writes it would cut back are refused at admission. */
+  admissionDeny: boolean;
   claims: ClaimNode[];
 }
 
@@ -99,11 +103,12 @@ function claimNode(c: OwnershipClaim, index: number, lookup: Lookup): ClaimNode 
     ownersDesc,
     hostnames: asArray(c?.hostnames).map((h) => String(h).toLowerCase()),
     prefixes: asArray(c?.pathPrefixes).map((p) => trim(String(p))),
+    namespaces: c?.namespaces ?? {},
   };
 }
 
 /** How specific a claimed hostname pattern is: exact beats any wildcard, deeper wildcards beat shallower. */
-const patternRank = (p: string): number => (p.startsWith("*.") ? 1 + p.split(".").length - 1 : 1000);
+export const patternRank = (p: string): number => (p.startsWith("*.") ? 1 + p.split(".").length - 1 : 1000);
 
 /**
  * Specificity of a claim for a hostname: its most specific pattern covering the host (a claim
@@ -236,6 +241,7 @@ export function applyOwnership(
           policy: node,
           enforce: (spec?.mode ?? "Enforce") === "Enforce",
           denyUnclaimed: spec?.unclaimed === "Deny",
+          admissionDeny: (spec?.mode ?? "Enforce") === "Enforce" && spec?.admission === "Deny",
           claims,
         };
       const conditions: Condition[] = [];
