@@ -17,6 +17,7 @@ import { CONTROLLER_NAME } from "../../capabilities/dataplane/conventions.js";
 import { ownershipAdmissionPolicy, ownershipPolicyName } from "../../capabilities/policy/ownership-vap.js";
 import { ownershipDenials } from "../../capabilities/policy/ownership-admission.js";
 import { emptySnapshot } from "../engine/fixtures.js";
+import { ownershipArbitraries } from "../engine/ownership-arbitraries.js";
 
 jest.setTimeout(300_000);
 
@@ -287,24 +288,7 @@ describe("route ownership at admission, enforced by the API server (no module ru
 });
 
 describe("the API server and the engine agree on generated cases", () => {
-  const NAMES = [NS.careers, NS.product, NS.hr];
-  const segment = fc.constantFrom("p", "q", "pq");
-  const path = fc.array(segment, { maxLength: 3 }).map((s) => `/${s.join("/")}`);
-  const hostName = fc.constantFrom("x.test", "y.test", "z.x.test");
-  const hostPattern = fc.oneof(hostName, fc.constantFrom("*.test", "*.x.test"));
-  const claimArb = fc.record({
-    names: fc.subarray(NAMES, { minLength: 1, maxLength: 2 }),
-    hostnames: fc.option(fc.array(hostPattern, { minLength: 1, maxLength: 2 }), { nil: undefined }),
-    pathPrefixes: fc.option(fc.array(path, { minLength: 1, maxLength: 2 }), { nil: undefined }),
-  });
-  const routeArb = fc.record({
-    ns: fc.constantFrom(...NAMES),
-    hostnames: fc.array(hostPattern, { maxLength: 2 }),
-    matches: fc.array(fc.record({ type: fc.constantFrom("PathPrefix", "Exact"), value: path }), {
-      minLength: 1,
-      maxLength: 3,
-    }),
-  });
+  const { claimArb, routeArb } = ownershipArbitraries([NS.careers, NS.product, NS.hr]);
 
   test("refused exactly when the engine would cut the route back, with the same sentences", async () => {
     const runs = Number(process.env.VAP_PROPERTY_RUNS ?? 12);

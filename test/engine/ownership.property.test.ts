@@ -12,26 +12,10 @@ import { translate } from "../../capabilities/engine";
 import type { GatewayIR, RouteRuleIR } from "../../capabilities/engine/ir";
 import { CONTROLLER_NAME } from "../../capabilities/dataplane/conventions";
 import { emptySnapshot } from "./fixtures";
+import { ownershipArbitraries } from "./ownership-arbitraries";
 
 const NAMESPACES = ["a", "b", "c"];
-const hostName = fc.constantFrom("x.test", "y.test", "z.x.test");
-const hostPattern = fc.oneof(hostName, fc.constantFrom("*.test", "*.x.test"));
-const segment = fc.constantFrom("p", "q", "pq");
-const path = fc.array(segment, { maxLength: 3 }).map((s) => `/${s.join("/")}`);
-
-const routeArb = fc.record({
-  ns: fc.constantFrom(...NAMESPACES),
-  hostnames: fc.array(hostPattern, { maxLength: 2 }),
-  matches: fc.array(fc.record({ type: fc.constantFrom("PathPrefix", "Exact"), value: path }), {
-    minLength: 1,
-    maxLength: 3,
-  }),
-});
-const claimArb = fc.record({
-  names: fc.subarray(NAMESPACES, { minLength: 1, maxLength: 2 }),
-  hostnames: fc.option(fc.array(hostPattern, { minLength: 1, maxLength: 2 }), { nil: undefined }),
-  pathPrefixes: fc.option(fc.array(path, { minLength: 1, maxLength: 2 }), { nil: undefined }),
-});
+const { hostName, path, routeArb, claimArb } = ownershipArbitraries(NAMESPACES);
 
 const trim = (p: string) => p.replace(/\/+$/, "");
 const hostMatches = (pattern: string | undefined, host: string) =>
