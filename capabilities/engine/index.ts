@@ -20,6 +20,7 @@ export { routeKey } from "./snapshot";
 export type { TranslateResult, ObjectStatus, ConditionOut, StatusKind } from "./result";
 export type { DataplaneValidator } from "./features";
 export { defaultValidator, SUPPORTED_FEATURES } from "./features";
+export { secretsToRead, type SecretRef, type SecretInputs } from "./secrets";
 
 export function translate(snapshot: ClusterSnapshot, opts: TranslateOptions): TranslateResult {
   const s = normalize(snapshot);
