@@ -49,9 +49,8 @@ When(a.Service).IsCreatedOrUpdated().Watch(upserted("Service"));
 When(a.Service).IsDeleted().Watch(deleted("Service"));
 When(a.EndpointSlice).IsCreatedOrUpdated().Watch(upserted("EndpointSlice"));
 When(a.EndpointSlice).IsDeleted().Watch(deleted("EndpointSlice"));
-// Secrets: the index keeps only kubernetes.io/tls ones and our config Secrets
-When(a.Secret).IsCreatedOrUpdated().Watch(upserted("Secret"));
-When(a.Secret).IsDeleted().Watch(deleted("Secret"));
+// No Secret binding: a Secret watch would list every Secret in the cluster. The controller reads
+// the ones it needs by name (reconcilers/secrets.ts).
 
 // Our data-plane pods report the config generation they serve
 When(a.Pod).IsCreatedOrUpdated().WithLabel(LABEL_GATEWAY).Watch(upserted("Pod"));

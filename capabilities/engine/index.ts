@@ -23,6 +23,7 @@ export type { DataplaneValidator } from "./features";
 export { defaultValidator, SUPPORTED_FEATURES } from "./features";
 export type { OwnershipIndexSpec } from "./graph/ownership-index";
 export { OWNERSHIP_INDEX_NAME } from "./graph/ownership-index";
+export { secretsToRead, type SecretRef, type SecretInputs } from "./secrets";
 
 export function translate(snapshot: ClusterSnapshot, opts: TranslateOptions): TranslateResult {
   const s = normalize(snapshot);

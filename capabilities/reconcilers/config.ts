@@ -34,6 +34,11 @@ export interface ModuleSettings {
    * hold it). 0 = off.
    */
   catchUpResyncSeconds: number;
+  /**
+   * Each Secret the controller needs (certificateRefs, its config Secrets) is read by name again
+   * this often (±20 %), which is how a rotated certificate reaches the data plane.
+   */
+  secretRefreshSeconds: number;
 }
 
 const list = (raw: string | undefined, fallback: string): string[] =>
@@ -69,5 +74,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, problems: str
     objectBackoffMaxMs: num("CROSSWAY_OBJECT_BACKOFF_MAX_MS", 60_000, 1),
     resyncSeconds: num("CROSSWAY_RESYNC_SECONDS", 300, 0),
     catchUpResyncSeconds: num("CROSSWAY_CATCH_UP_RESYNC_SECONDS", 15, 0),
+    secretRefreshSeconds: num("CROSSWAY_SECRET_REFRESH_SECONDS", 30, 1),
   };
 }

@@ -12,7 +12,7 @@ import type { ModuleSettings } from "./config";
 import { DataPlaneSync, type DataPlaneManifests, type RenderGateway, type SyncResult } from "./dataplane";
 import type { GatewayIR } from "../engine/ir";
 import { foldDataPlane } from "./gateway-status";
-import { INDEX_KINDS, ObjectIndex, type IndexKind } from "./index";
+import { INDEX_KINDS, LISTED_KINDS, ObjectIndex, type IndexKind } from "./index";
 import { API_VERSIONS, MODELS, type KubeClient } from "./kube";
 import { describeError, log as rootLog, type Logger } from "./log";
 import { ReconcileLoop, type RunOutcome } from "./loop";
@@ -23,10 +23,17 @@ import type { TranslateResult } from "../engine/result";
 import type { ClusterSnapshot } from "../engine/snapshot";
 import { ConfigVetter, type ConfigCheck } from "./config-vet";
 import { OwnershipIndexWriter } from "./ownership-index-writer";
+import { secretsToRead } from "../engine/secrets";
+import { configSecretName } from "../dataplane/conventions";
+import { SecretReader, type WantedSecret } from "./secrets";
 
 /** Vetting passes per run: each pass leaves out what the last one found; then give up for now. */
 const MAX_VET_PASSES = 6;
 const ROUTE_KINDS = new Set(["HTTPRoute", "GRPCRoute"]);
+/** Kinds that decide which Secrets are needed (engine/secrets.ts, and our config Secrets). */
+const SECRET_INPUTS = new Set<IndexKind>(["GatewayClass", "Gateway", "ListenerSet", "ReferenceGrant"]);
+/** How long the first run waits at startup for the Secrets it needs to be read once. */
+const PRIME_SECRETS_MS = 15_000;
 
 export interface ControllerDeps {
   settings: ModuleSettings;
@@ -67,6 +74,11 @@ export class Controller {
   /** Gateways whose data-plane sync failed, each waiting out its own backoff. */
   readonly #dataPlaneRetries: ObjectRetries;
   readonly #log: Logger;
+  /** The Secrets the engine and the data-plane sync need, read by name (secrets.ts). */
+  readonly #secrets: SecretReader;
+  #secretsDue = false;
+  /** Set once the index is first complete: from then on, changes re-decide the needed Secrets. */
+  #secretsLive = false;
   #primed = false;
   #resyncTimer: NodeJS.Timeout | undefined;
   #catchUpTimer: NodeJS.Timeout | undefined;
@@ -100,6 +112,53 @@ export class Controller {
         },
       );
     this.loop = new ReconcileLoop(() => this.reconcile(), { ...deps.settings, log: this.#log });
+    this.#secrets = new SecretReader(deps.kube, this.index, {
+      refreshMs: deps.settings.secretRefreshSeconds * 1000,
+      onChange: () => this.loop.markDirty(),
+      log: this.#log,
+    });
+  }
+
+  /**
+   * What to read: the certificateRefs the engine may use, and the config Secret of every Gateway
+   * (ours: kept current, so a deleted or edited one is republished; others': read once, so the
+   * data plane of a Gateway that is no longer ours is found and removed).
+   */
+  #wantedSecrets(): WantedSecret[] {
+    const inputs = {
+      gatewayClasses: this.index.list<GatewayClass>("GatewayClass"),
+      gateways: this.index.list<Gateway>("Gateway"),
+      listenerSets: this.index.list("ListenerSet") as never,
+      referenceGrants: this.index.list("ReferenceGrant") as never,
+    };
+    const wanted = new Map<string, WantedSecret>();
+    for (const r of secretsToRead(inputs, this.settings.controllerName))
+      wanted.set(`${r.namespace}/${r.name}`, { ...r, refresh: true });
+    for (const gw of inputs.gateways) {
+      const namespace = gw.metadata?.namespace ?? "";
+      const name = configSecretName(gw.metadata?.name ?? "");
+      const key = `${namespace}/${name}`;
+      wanted.set(key, { namespace, name, refresh: this.isOurs(gw) || !!wanted.get(key)?.refresh });
+    }
+    return [...wanted.values()];
+  }
+
+  /** True if a Secret no longer needed was dropped from the index. */
+  #refreshSecrets(): boolean {
+    this.#secretsDue = false;
+    return this.#secrets.want(this.#wantedSecrets());
+  }
+
+  /**
+   * A change to what decides the needed Secrets: start reading new ones now, during the loop's
+   * debounce, rather than in the run (a burst of events computes the set once).
+   */
+  #secretInputsChanged(kind: IndexKind) {
+    if (!SECRET_INPUTS.has(kind) || this.#secretsDue || !this.#secretsLive) return;
+    this.#secretsDue = true;
+    setImmediate(() => {
+      if (this.#secretsDue && this.#refreshSecrets()) this.loop.markDirty();
+    });
   }
 
   /** What translate() gets, here and in admission warnings: the same input, the same verdicts. */
@@ -166,11 +225,15 @@ export class Controller {
   }
 
   upserted = (kind: IndexKind) => (obj: KubernetesObject) => {
-    if (this.index.upsert(kind, obj).inputChanged) this.loop.markDirty();
+    if (!this.index.upsert(kind, obj).inputChanged) return;
+    this.loop.markDirty();
+    this.#secretInputsChanged(kind);
   };
 
   deleted = (kind: IndexKind) => (obj: KubernetesObject) => {
-    if (this.index.remove(kind, obj).inputChanged) this.loop.markDirty();
+    if (!this.index.remove(kind, obj).inputChanged) return;
+    this.loop.markDirty();
+    this.#secretInputsChanged(kind);
   };
 
   isOurs = (gw: Gateway): boolean => {
@@ -195,6 +258,9 @@ export class Controller {
    */
   async reconcile(): Promise<RunOutcome> {
     const started = Date.now();
+    // Reads of newly needed Secrets start here at the latest; they are not awaited (their
+    // answers mark the loop dirty): one slow GET must not hold up every other Gateway.
+    this.#refreshSecrets();
     const { result, refused } = await this.#translateVetted(this.index.snapshot());
     const translated = Date.now();
     const planes = this.#dataplane
@@ -252,11 +318,10 @@ export class Controller {
     return this.#dataPlaneRetries.nextRetryInMs();
   }
 
-  /** List every kind into the index (drops what a missed DELETE left behind). */
-  /** Relists every kind into the index; returns the kinds whose content changed. */
+  /** Relists every listed kind into the index (drops what a missed DELETE left behind); returns the kinds whose content changed. */
   async resync(): Promise<IndexKind[]> {
     const changed: IndexKind[] = [];
-    for (const kind of INDEX_KINDS) {
+    for (const kind of LISTED_KINDS) {
       const { items, resourceVersion } = await this.#deps.kube.list(kind);
       if (this.index.replaceAll(kind, items, resourceVersion)) changed.push(kind);
     }
@@ -283,11 +348,17 @@ export class Controller {
       }
     }
     if (this.#stopped) return;
+    // The first run sees the Secrets it needs (a listener is not reported without its
+    // certificate because a read was still under way). Bounded: a hung read is retried later.
+    this.#secretsLive = true;
+    this.#refreshSecrets();
+    if (!(await this.#secrets.settled(PRIME_SECRETS_MS)))
+      this.#log.warn({ waitedMs: PRIME_SECRETS_MS }, "some needed Secrets were not read yet; starting without them");
     this.#primed = true;
     this.loop.markDirty();
     this.loop.start();
     this.#log.info(
-      { counts: Object.fromEntries(INDEX_KINDS.map((k) => [k, this.index.size(k)])) },
+      { counts: Object.fromEntries(INDEX_KINDS.map((k) => [k, this.index.size(k)])), secretReads: this.#secrets.reads },
       "controller started",
     );
     if (this.settings.resyncSeconds > 0) {
@@ -315,17 +386,20 @@ export class Controller {
    */
   async startWatchingDirectly(): Promise<void> {
     // Warnings depend on attachment and reference resolution, not on endpoints or pods.
-    const needed = INDEX_KINDS.filter((k) => k !== "EndpointSlice" && k !== "Pod");
+    // Secrets are read by name, as in the controller (certificates: the verdict on a listener).
+    const needed = LISTED_KINDS.filter((k) => k !== "EndpointSlice" && k !== "Pod");
     for (const kind of needed) {
-      const source = kind === "Secret" ? K8s(MODELS.Secret).WithField("type", "kubernetes.io/tls") : K8s(MODELS[kind]);
-      const watcher = source.Watch((obj, phase) => {
+      const watcher = K8s(MODELS[kind]).Watch((obj, phase) => {
         const o = { ...obj, apiVersion: obj.apiVersion ?? API_VERSIONS[kind], kind: obj.kind ?? kind };
-        if (String(phase) === "DELETED") this.index.remove(kind, o);
-        else this.index.upsert(kind, o);
+        const change = String(phase) === "DELETED" ? this.index.remove(kind, o) : this.index.upsert(kind, o);
+        if (change.inputChanged) this.#secretInputsChanged(kind);
       });
       this.#watchers.push(watcher);
       await watcher.start();
     }
+    this.#secretsLive = true;
+    this.#refreshSecrets();
+    await this.#secrets.settled(PRIME_SECRETS_MS);
     this.#primed = true;
     this.#log.info("admission index watching");
   }
@@ -335,6 +409,7 @@ export class Controller {
     clearInterval(this.#resyncTimer);
     clearTimeout(this.#catchUpTimer);
     this.#watchers.forEach((w) => w.close());
+    this.#secrets.stop();
     this.loop.stop();
   }
 }

@@ -228,14 +228,18 @@ export class DataPlaneSync {
       annotations: JSON.stringify(propagatedAnnotations(infra)),
       controller: this.#controllerName,
     });
-    // The index may not have seen the Secret yet (startup); the API server is authoritative.
+    // The index holds what we wrote or last read (secrets.ts re-reads it); if it holds nothing
+    // yet (a read under way), the API server is asked.
     const existing =
       this.#index.get("Secret", namespace, secretName) ??
       (await this.#kube.get("Secret", { namespace, name: secretName }));
     const ann = existing?.metadata?.annotations ?? {};
     const current = Number(ann[ANN_CONFIG_GENERATION] ?? "0") || 0;
     const sameFiles = !!existing && ann[ANN_CONFIG_HASH] === hash;
-    if (sameFiles && ann[ANN_METADATA_HASH] === metaHash) return current;
+    // A Gateway deleted and created again under the same name: the garbage collector is about to
+    // delete the old Secret, unless it is applied again with the new owner.
+    const owned = (existing?.metadata?.ownerReferences ?? []).some((r) => r.uid === gw.metadata?.uid);
+    if (sameFiles && owned && ann[ANN_METADATA_HASH] === metaHash) return current;
     // Never go backwards, even if the Secret was deleted: pods report what they serve.
     const generation = sameFiles ? current : Math.max(current, this.#servedMax(namespace, gwName)) + 1;
     const secret = {

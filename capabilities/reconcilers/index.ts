@@ -7,6 +7,8 @@
  * - removes on delete only if the uid matches what it holds (a recreated object survives the
  *   late delete of its predecessor),
  * - remembers deleted uids (bounded) so a late update cannot resurrect a deleted object.
+ * Secrets are not watched: they come one by one from secrets.ts (GET by name) and the data-plane
+ * sync (what it wrote).
  * `snapshot()` turns it into the engine's ClusterSnapshot, sorted so equal clusters give equal input.
  */
 import type { KubernetesObject } from "kubernetes-fluent-client";
@@ -28,9 +30,14 @@ export const INDEX_KINDS = [
   "RouteOwnershipPolicy",
 ] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
+/**
+ * Kinds the controller lists and watches. Secrets are not among them: the controller reads the
+ * few it needs one by one, by name (secrets.ts), and holds them here like the rest.
+ */
+export type ListedKind = Exclude<IndexKind, "Secret">;
+export const LISTED_KINDS = INDEX_KINDS.filter((k): k is ListedKind => k !== "Secret");
 
 const TOMBSTONE_LIMIT = 10_000;
-const TLS_SECRET = "kubernetes.io/tls";
 
 const objectKey = (namespace: string | undefined, name: string): string => `${namespace ?? ""}/${name}`;
 
@@ -49,15 +56,14 @@ function isOlder(candidate?: string, held?: string): boolean {
   return BigInt(candidate) < BigInt(held);
 }
 
-/** Secrets the engine needs (TLS) and the config Secrets we write; anything else is not kept. */
+/** Only data-plane pods are kept. (Secrets are only ever the ones read by name: all kept.) */
 function isRelevant(kind: IndexKind, obj: KubernetesObject): boolean {
-  if (kind === "Secret") {
-    const s = obj as { type?: string };
-    return s.type === TLS_SECRET || obj.metadata?.labels?.[LABEL_GATEWAY] !== undefined;
-  }
   if (kind === "Pod") return obj.metadata?.labels?.[LABEL_GATEWAY] !== undefined;
   return true;
 }
+
+/** Our config Secrets are the data plane's output, never the engine's input. */
+const isConfigSecret = (s: KubernetesObject) => s.metadata?.labels?.[LABEL_GATEWAY] !== undefined;
 
 const GATEWAY_API_KINDS = new Set<IndexKind>([
   "GatewayClass",
@@ -107,7 +113,7 @@ export class ObjectIndex {
     const key = objectKey(obj.metadata?.namespace, name);
     const held = map.get(key);
     if (!isRelevant(kind, obj)) {
-      // e.g. a Secret whose type or label changed: forget it.
+      // e.g. a Pod whose label changed: forget it.
       if (!held) return NO_CHANGE;
       map.delete(key);
       this.#version++;
@@ -138,6 +144,16 @@ export class ObjectIndex {
     map.delete(key);
     this.#version++;
     return { stored: false, inputChanged: true };
+  }
+
+  /**
+   * Drop what the index holds under this name without remembering its uid (unlike a DELETE): it
+   * is no longer needed, and may be needed, and read, again later.
+   */
+  forget(kind: IndexKind, namespace: string | undefined, name: string): boolean {
+    if (!this.#objects.get(kind)!.delete(objectKey(namespace, name))) return false;
+    this.#version++;
+    return true;
   }
 
   /**
@@ -193,7 +209,8 @@ export class ObjectIndex {
       namespaces: l("Namespace"),
       services: l("Service"),
       endpointSlices: l("EndpointSlice"),
-      secrets: l<{ type?: string }>("Secret").filter((s) => s.type === TLS_SECRET) as never,
+      // whatever type: the engine says why a certificateRef to an Opaque Secret is refused
+      secrets: this.list("Secret").filter((s) => !isConfigSecret(s)) as never,
       routeOwnershipPolicies: l("RouteOwnershipPolicy"),
     };
   }

@@ -11,7 +11,7 @@ import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy } from
 import { GatewayClass, Gateway, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant, RouteOwnershipPolicy } from "../crd";
 import { FIELD_MANAGER, LABEL_GATEWAY } from "../dataplane/conventions";
 import type { StatusKind } from "../engine/result";
-import type { IndexKind } from "./index";
+import type { IndexKind, ListedKind } from "./index";
 import { errorStatus } from "./log";
 
 export interface ObjectName {
@@ -38,10 +38,11 @@ export interface KubeClient {
   ): Promise<KubernetesObject | undefined>;
   /** Server-side apply with our field manager, forcing ownership of the fields we set. */
   apply(obj: KubernetesObject): Promise<KubernetesObject>;
-  /** undefined when not found. */
+  /** One Secret by name (the only way the controller reads Secrets); undefined when not found. */
   get(kind: "Secret", ref: ObjectName): Promise<KubernetesObject | undefined>;
   delete(obj: KubernetesObject): Promise<void>;
-  list(kind: IndexKind): Promise<{ items: KubernetesObject[]; resourceVersion?: string }>;
+  /** Every object of a kind (never Secrets: those are read by name). */
+  list(kind: ListedKind): Promise<{ items: KubernetesObject[]; resourceVersion?: string }>;
 }
 
 export const MODELS: Record<IndexKind, GenericClass> = {
@@ -77,10 +78,6 @@ export const API_VERSIONS: Record<IndexKind, string> = {
 /** List items come without kind/apiVersion; the index and the engine want them. */
 const typed = (k: IndexKind, items: KubernetesObject[]) =>
   items.map((i) => ({ ...i, apiVersion: i.apiVersion ?? API_VERSIONS[k], kind: i.kind ?? k }));
-
-/** The lower of two integer resourceVersions (a list pair is only as fresh as its older half). */
-const olderRv = (a?: string, b?: string) =>
-  a && b && /^\d+$/.test(a) && /^\d+$/.test(b) ? (BigInt(a) < BigInt(b) ? a : b) : undefined;
 
 const isNotFound = (e: unknown) => errorStatus(e) === 404;
 
@@ -139,7 +136,8 @@ export function liveKubeClient(): KubeClient {
     async get(_k, ref) {
       try {
         const q = K8s(kind.Secret);
-        return await (ref.namespace ? q.InNamespace(ref.namespace) : q).Get(ref.name);
+        const s = await (ref.namespace ? q.InNamespace(ref.namespace) : q).Get(ref.name);
+        return { ...s, apiVersion: s.apiVersion ?? "v1", kind: s.kind ?? "Secret" };
       } catch (e) {
         if (isNotFound(e)) return undefined;
         throw e;
@@ -160,15 +158,6 @@ export function liveKubeClient(): KubeClient {
         // only data-plane pods
         const res = await K8s(kind.Pod).WithLabel(LABEL_GATEWAY).Get();
         return { items: typed(k, res.items), resourceVersion: res.metadata?.resourceVersion };
-      }
-      if (k === "Secret") {
-        // TLS Secrets (listener certificates) and our config Secrets, never the rest
-        const tls = await K8s(kind.Secret).WithField("type", "kubernetes.io/tls").Get();
-        const ours = await K8s(kind.Secret).WithLabel(LABEL_GATEWAY).Get();
-        const seen = new Set(tls.items.map((i) => i.metadata?.uid));
-        const items = [...tls.items, ...ours.items.filter((i) => !seen.has(i.metadata?.uid))];
-        const rv = olderRv(tls.metadata?.resourceVersion, ours.metadata?.resourceVersion);
-        return { items: typed(k, items), resourceVersion: rv };
       }
       try {
         const res = await K8s(MODELS[k]).Get();

@@ -19,6 +19,7 @@ import { readSettings } from "../../capabilities/reconcilers/config";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
 type Policy = {
+  metadata: { name: string };
   spec: { matchConditions?: { expression: string }[]; variables?: { name: string; expression: string }[] };
 };
 
@@ -38,13 +39,25 @@ describe("install-time admission policies", () => {
         );
   });
 
-  it("the module's RBAC binds exactly the agents' ClusterRole and nothing else", () => {
+  it("the module's RBAC binds exactly the agents' ClusterRole, and grants beyond its own rights only in Roles the policy shapes", () => {
     const binds = (pkg.pepr.rbac as { resources: string[]; verbs: string[]; resourceNames?: string[] }[]).filter(
       (r) => r.verbs.includes("bind") || r.verbs.includes("escalate") || r.verbs.includes("*"),
     );
+    // namespaced Roles only: the agent's Role grants list/watch of its config Secret, which the
+    // controller (Secrets by name: get only) does not hold itself
     expect(binds).toEqual([
+      expect.objectContaining({ resources: ["roles"], verbs: ["escalate", "bind"] }),
       expect.objectContaining({ resources: ["clusterroles"], resourceNames: [AGENT_CLUSTER_ROLE], verbs: ["bind"] }),
     ]);
+    const roles = (controllerPolicy() as unknown as Policy[]).find((p) => p.metadata.name.endsWith("-roles"));
+    expect(JSON.stringify(roles)).toContain("r.verbs.all(v, v in ['list', 'watch'])");
+  });
+
+  it("the module's RBAC reads Secrets only by name: no list or watch", () => {
+    const secrets = (pkg.pepr.rbac as { resources: string[]; verbs: string[] }[]).filter((r) =>
+      r.resources.includes("secrets"),
+    );
+    expect(secrets.flatMap((r) => r.verbs).sort()).toEqual(["create", "delete", "get", "patch"]);
   });
 
   it("write the label policy's settings into its expressions; the build's defaults are the module's", () => {

@@ -276,7 +276,9 @@ describe("least privilege: dist's RBAC and policies, as the module's ServiceAcco
       ["update", "deployments.apps"],
       ["get", "configmaps"],
       ["delete", "namespaces"],
-      ["escalate", "roles.rbac.authorization.k8s.io"],
+      ["escalate", "clusterroles.rbac.authorization.k8s.io"],
+      ["list", "secrets"],
+      ["watch", "secrets"],
       ["bind", "clusterroles.rbac.authorization.k8s.io/cluster-admin"],
       ["patch", "customresourcedefinitions.apiextensions.k8s.io/httproutes.gateway.networking.k8s.io"],
     ]) {

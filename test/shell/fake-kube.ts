@@ -2,7 +2,7 @@
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import type { KubeClient, ObjectName } from "../../capabilities/reconcilers/kube";
 import type { StatusKind } from "../../capabilities/engine/result";
-import type { IndexKind } from "../../capabilities/reconcilers/index";
+import type { ListedKind } from "../../capabilities/reconcilers/index";
 
 export interface PatchCall {
   kind: StatusKind;
@@ -83,7 +83,27 @@ export class FakeKube implements KubeClient {
     return withRv;
   }
 
+  /** Every GET, as `namespace/name`, in order (the API server's request log for Secrets). */
+  gets: string[] = [];
+  /** Names (ns/name) whose GET fails with the given HTTP response. */
+  failGet = new Map<string, { status: number; statusText: string; data: unknown }>();
+  /** Names (ns/name) whose GET does not answer until `release(name)`. */
+  #held = new Map<string, (() => void)[]>();
+  holdGet = new Set<string>();
+
+  release(name: string) {
+    this.holdGet.delete(name);
+    (this.#held.get(name) ?? []).forEach((r) => r());
+    this.#held.delete(name);
+  }
+
   async get(kind: "Secret", ref: ObjectName) {
+    const name = `${ref.namespace ?? ""}/${ref.name}`;
+    this.gets.push(name);
+    if (this.holdGet.has(name))
+      await new Promise<void>((r) => this.#held.set(name, [...(this.#held.get(name) ?? []), r]));
+    const fail = this.failGet.get(name);
+    if (fail) throw { ok: false, ...fail };
     return this.objects.get(this.key(kind, ref.namespace, ref.name));
   }
 
@@ -92,7 +112,7 @@ export class FakeKube implements KubeClient {
     this.objects.delete(this.key(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!));
   }
 
-  async list(kind: IndexKind) {
+  async list(kind: ListedKind) {
     return {
       items: [...this.objects.values()].filter((o) => o.kind === kind),
       resourceVersion: String(this.#rv),

@@ -59,7 +59,7 @@ describe("ObjectIndex", () => {
     expect(spec.inputChanged).toBe(true);
   });
 
-  it("keeps only TLS Secrets and our config Secrets; only TLS ones reach the snapshot", () => {
+  it("holds the Secrets it is given (read by name); our config Secrets never reach the engine", () => {
     const idx = new ObjectIndex();
     const secret = (name: string, type: string, labels: Record<string, string> = {}) => ({
       apiVersion: "v1",
@@ -68,10 +68,30 @@ describe("ObjectIndex", () => {
       metadata: { name, namespace: "a", uid: name, resourceVersion: "1", labels },
     });
     idx.upsert("Secret", secret("cert", "kubernetes.io/tls"));
-    idx.upsert("Secret", secret("token", "Opaque"));
+    // a certificateRef may name an Opaque Secret: the engine is to say it has the wrong type
+    idx.upsert("Secret", secret("opaque", "Opaque"));
     idx.upsert("Secret", secret("crossway-g-config", "Opaque", { "crossway.dev/gateway": "g" }));
-    expect(idx.size("Secret")).toBe(2);
-    expect(idx.snapshot().secrets.map((s) => s.metadata?.name)).toEqual(["cert"]);
+    expect(idx.size("Secret")).toBe(3);
+    expect(idx.snapshot().secrets.map((s) => s.metadata?.name)).toEqual(["cert", "opaque"]);
+  });
+
+  it("forget drops an object without a tombstone: read again later, it is held again", () => {
+    const idx = new ObjectIndex();
+    const cert = {
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "kubernetes.io/tls",
+      metadata: { name: "cert", namespace: "a", uid: "u1", resourceVersion: "5" },
+    };
+    idx.upsert("Secret", cert);
+    const v = idx.version;
+    expect(idx.forget("Secret", "a", "cert")).toBe(true);
+    expect(idx.version).toBe(v + 1);
+    expect(idx.forget("Secret", "a", "cert")).toBe(false);
+    expect(idx.upsert("Secret", cert)).toEqual({ stored: true, inputChanged: true });
+    // whereas a DELETE remembers the uid, so a late event cannot resurrect it
+    idx.remove("Secret", cert);
+    expect(idx.upsert("Secret", cert).stored).toBe(false);
   });
 
   it("snapshot is sorted by namespace/name whatever the event order", () => {

@@ -6,7 +6,7 @@
 import type { ListenerTLSIR } from "../ir";
 import { certProblem, describe, listener as L, listenerRefusal } from "../conditions";
 import { CORE_GROUP, GATEWAY_GROUP, key, objects } from "../meta";
-import { referenceAllowed } from "./referencegrant";
+import { referenceAllowed, type GrantIndex } from "./referencegrant";
 import { formatSelector, selectorMatches } from "./selector";
 import type { Lookup } from "./lookup";
 import type { GatewayNode, GroupKind, LabelSelector, ListenerNode, OwnerKind, RouteKind } from "./types";
@@ -68,7 +68,7 @@ export function buildListener(
     attached: new Map(),
   };
 
-  const mode = String(spec?.tls?.mode ?? "Terminate");
+  const mode = tlsMode(spec);
   const served = PROTOCOL_KINDS[protocol] !== undefined && (protocol !== "HTTPS" || mode === "Terminate");
   // Route kinds are checked whatever the protocol: an HTTPRoute on a TLS listener is an invalid
   // kind there (conformance ListenerSetAllowedRoutesSupportedKinds).
@@ -98,7 +98,7 @@ export function buildListener(
     node.accepted = L.clientValidationUnsupported(desc, gateway.desc);
   }
   node.attachable = true;
-  if (protocol === "HTTPS") {
+  if (terminatesTLS(spec)) {
     const certs = resolveCertificates(spec, owner, desc, lookup);
     if ("problem" in certs) node.resolvedRefs = certs.problem;
     else node.tls = certs.tls;
@@ -129,27 +129,62 @@ function resolveKinds(spec: ListenerSpec, allowed: readonly RouteKind[]): { vali
   return { valid, invalid };
 }
 
+const tlsMode = (spec: ListenerSpec): string => String(spec?.tls?.mode ?? "Terminate");
+
+/** A listener whose certificates the engine resolves: HTTPS, terminated here. */
+export const terminatesTLS = (spec: ListenerSpec): boolean =>
+  String(spec?.protocol ?? "") === "HTTPS" && tlsMode(spec) === "Terminate";
+
 type CertResult = { tls: ListenerTLSIR } | { problem: ListenerNode["resolvedRefs"] };
 
-function resolveCertificates(spec: ListenerSpec, owner: ListenerOwner, desc: string, lookup: Lookup): CertResult {
+/** A certificateRef the listener may use: the core Secret it names, as `describe.secret` words it. */
+type CertTarget = { namespace: string; name: string; desc: string };
+
+/**
+ * The listener's certificateRefs in order, each either a Secret it may use (same namespace, or a
+ * ReferenceGrant permits it) or the problem that stops resolution there. The one place that decides
+ * which Secrets a listener may read: resolution below and `secretsToRead` (the shell fetches
+ * exactly those) both walk it.
+ */
+export function* certificateTargets(
+  spec: ListenerSpec,
+  owner: Pick<ListenerOwner, "kind" | "namespace">,
+  desc: string,
+  grants: GrantIndex,
+): Generator<CertTarget | { problem: ListenerNode["resolvedRefs"] }> {
   const refs = objects(spec?.tls?.certificateRefs);
-  if (refs.length === 0) return { problem: L.invalidCertificateRef(desc, certProblem.noRefs()) };
-  const certificates: ListenerTLSIR["certificates"] = [];
+  if (refs.length === 0) {
+    yield { problem: L.invalidCertificateRef(desc, certProblem.noRefs()) };
+    return;
+  }
   for (const ref of refs) {
     const group = ref?.group ?? CORE_GROUP;
     const kind = ref?.kind ?? "Secret";
     if (group !== CORE_GROUP || kind !== "Secret") {
-      return { problem: L.invalidCertificateRef(desc, certProblem.wrongKind(group, kind)) };
+      yield { problem: L.invalidCertificateRef(desc, certProblem.wrongKind(group, kind)) };
+      return;
     }
     const namespace = ref.namespace ?? owner.namespace;
     const name = String(ref.name ?? "");
     const secretDesc = describe.secret(namespace, name);
     const permitted = referenceAllowed(
-      lookup.grants,
+      grants,
       { group: GATEWAY_GROUP, kind: owner.kind, namespace: owner.namespace },
       { group: CORE_GROUP, kind: "Secret", namespace, name },
     );
-    if (!permitted) return { problem: L.certRefNotPermitted(desc, secretDesc, owner.kind, owner.namespace) };
+    if (!permitted) {
+      yield { problem: L.certRefNotPermitted(desc, secretDesc, owner.kind, owner.namespace) };
+      return;
+    }
+    yield { namespace, name, desc: secretDesc };
+  }
+}
+
+function resolveCertificates(spec: ListenerSpec, owner: ListenerOwner, desc: string, lookup: Lookup): CertResult {
+  const certificates: ListenerTLSIR["certificates"] = [];
+  for (const target of certificateTargets(spec, owner, desc, lookup.grants)) {
+    if ("problem" in target) return { problem: target.problem };
+    const { namespace, name, desc: secretDesc } = target;
     const secret = lookup.secrets.get(key(namespace, name));
     if (!secret) return { problem: L.invalidCertificateRef(desc, certProblem.notFound(secretDesc)) };
     if (secret.type !== "kubernetes.io/tls") {

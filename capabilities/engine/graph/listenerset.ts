@@ -22,11 +22,10 @@ export function buildListenerSets(
   );
   const nodes: ListenerSetNode[] = [];
   for (const ls of ordered) {
-    const ref = ls?.spec?.parentRef;
-    if (!ref || (ref.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (ref.kind ?? "Gateway") !== "Gateway") continue;
-    const namespace = nsOf(ls);
-    const gw = gateways.get(key(ref.namespace ?? namespace, String(ref.name ?? "")));
+    const parent = parentGatewayKey(ls);
+    const gw = parent === undefined ? undefined : gateways.get(parent);
     if (!gw) continue; // not a Gateway of ours: not ours to report on
+    const namespace = nsOf(ls);
     const name = nameOf(ls);
     const desc = describe.listenerSet(namespace, name);
     const node: ListenerSetNode = {
@@ -73,6 +72,13 @@ export function buildListenerSets(
   for (const ls of nodes)
     ls.conditions.push(ls.accepted ? C.programmed(ls.desc) : C.notProgrammed(ls.desc, ls.conditions[0].reason));
   return nodes;
+}
+
+/** `namespace/name` of the Gateway a ListenerSet's parentRef names (undefined: not a Gateway). */
+export function parentGatewayKey(ls: ListenerSet): string | undefined {
+  const ref = ls?.spec?.parentRef;
+  if (!ref || (ref.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (ref.kind ?? "Gateway") !== "Gateway") return undefined;
+  return key(ref.namespace ?? nsOf(ls), String(ref.name ?? ""));
 }
 
 function notAllowedWhy(gw: GatewayNode, lsNs: string, lookup: Lookup): string | undefined {
