@@ -15,6 +15,10 @@
  *    and the module's own ServiceAccount may write. Appended to the module YAML (label policy
  *    settings from package.json pepr.env) and written to the chart as templates/crossway-policies.yaml
  *    (settings from the chart's `admission.env`, ServiceAccount from `uuid`).
+ * 5. crossway's own CRDs (crds/), in the module YAML and the chart's crds/.
+ * 6. The watcher pod (the reconcile loop) gets the `haproxy-vet` sidecar, which checks configs for
+ *    the controller with the data plane's own HAProxy image (capabilities/dataplane/vet-sidecar.ts),
+ *    a shared emptyDir and CROSSWAY_VET_DIR; zarf.yaml lists that image.
  *
  * `npm run build -- --from-head` builds the committed sources instead of the working tree (what
  * dist/ must hold when it is committed while others have uncommitted edits).
@@ -39,7 +43,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { parseAllDocuments, stringify } from "yaml";
+import { Scalar, parseAllDocuments, parseDocument, stringify, type YAMLMap, type YAMLSeq } from "yaml";
 
 const REPO = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const MODULE_YAML = "pepr-module-crossway.yaml";
@@ -207,6 +211,76 @@ async function addPolicies(dir: string) {
   writeFileSync(join(dist, CHART_POLICIES), chart);
 }
 
+/**
+ * 6. above: pepr generates the watcher Deployment and offers no way to add a container, so the
+ * sidecar, its emptyDir and the watcher's mount and env are added here, from the same module the
+ * tests run (capabilities/dataplane/vet-sidecar.ts). In the module YAML the watcher Deployment is
+ * re-rendered alone (other documents keep pepr's text); in the chart, lines are inserted at anchors
+ * of pepr's template, and the build fails if an anchor is missing.
+ */
+async function addVetSidecar(dir: string) {
+  const dist = join(dir, "dist");
+  const vet = await import(pathToFileURL(join(dir, "capabilities", "dataplane", "vet-sidecar.ts")).href);
+  const { HAPROXY_IMAGE } = await import(pathToFileURL(join(dir, "capabilities", "dataplane", "conventions.ts")).href);
+  const uuid: string = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).pepr.uuid;
+  const watcher = `pepr-${uuid}-watcher`;
+  type Deployment = { kind?: string; metadata?: { name?: string } };
+
+  // Edited as a YAML Document, so pepr's quoting and folding of everything else are kept.
+  const moduleYaml = join(dist, MODULE_YAML);
+  const docs = readFileSync(moduleYaml, "utf8").split(/^---\n/m);
+  const at = docs.findIndex((t) => {
+    const d = parseDocument(t).toJS() as Deployment | null;
+    return d?.kind === "Deployment" && d.metadata?.name === watcher;
+  });
+  if (at < 0) throw new Error(`build: no Deployment ${watcher} in ${MODULE_YAML}`);
+  const doc = parseDocument(docs[at]);
+  const pod = ["spec", "template", "spec"];
+  const containers = (doc.getIn([...pod, "containers"]) as YAMLSeq).items as YAMLMap[];
+  const main = containers.findIndex((c) => c.get("name") === "watcher");
+  if (main < 0) throw new Error(`build: ${watcher} has no container "watcher"`);
+  doc.addIn([...pod, "containers", main, "env"], vet.vetWatcherEnv());
+  doc.addIn([...pod, "containers", main, "volumeMounts"], vet.vetWatcherMount());
+  const sidecar = doc.createNode(vet.vetSidecarContainer()) as YAMLMap;
+  // the script as written (a literal block), not folded at 80 columns
+  for (const arg of (sidecar.get("command", true) as unknown as YAMLSeq).items as Scalar[])
+    if (String(arg.value).includes("\n")) arg.type = Scalar.BLOCK_LITERAL;
+  doc.addIn([...pod, "containers"], sidecar);
+  doc.addIn([...pod, "volumes"], vet.vetVolume());
+  docs[at] = doc.toString();
+  writeFileSync(moduleYaml, docs.join("---\n"));
+
+  const chartFile = join(dist, "crossway-chart", "templates", "watcher-deployment.yaml");
+  let chart = readFileSync(chartFile, "utf8");
+  const indent = (text: string, n: number) =>
+    text
+      .replace(/\n$/, "")
+      .split("\n")
+      .map((l) => (l ? " ".repeat(n) + l : l))
+      .join("\n") + "\n";
+  const insert = (anchor: RegExp, what: string, after = true) => {
+    if (!anchor.test(chart)) throw new Error(`build: ${relative(dir, chartFile)} no longer has ${anchor}`);
+    chart = chart.replace(anchor, (m) => (after ? m + what : what + m));
+  };
+  insert(/^ {12}- name: PEPR_WATCH_MODE\n {14}value: "true"\n/m, indent(stringify([vet.vetWatcherEnv()]), 12));
+  insert(
+    /^ {12}- name: module\n {14}mountPath: \/app\/load\n {14}readOnly: true\n/m,
+    indent(stringify([vet.vetWatcherMount()]), 12),
+  );
+  insert(/^ {6}volumes:\n/m, indent(stringify([vet.vetSidecarContainer()], { lineWidth: 0 }), 8), false);
+  insert(/^ {6}volumes:\n/m, indent(stringify([vet.vetVolume()]), 8));
+  writeFileSync(chartFile, chart);
+
+  const zarf = join(dist, "zarf.yaml");
+  const z = readFileSync(zarf, "utf8");
+  const image = /^( *)- ghcr\.io\/defenseunicorns\/pepr\/controller:\S+\n/m;
+  if (!image.test(z)) throw new Error("build: zarf.yaml lists no pepr controller image");
+  writeFileSync(
+    zarf,
+    z.replace(image, (m, sp: string) => `${m}${sp}- ${HAPROXY_IMAGE}\n`),
+  );
+}
+
 /** Root with util-linux: run the build in a fresh network namespace (no network at all). */
 const canIsolate = () => {
   if (process.getuid?.() !== 0) return false;
@@ -227,6 +301,7 @@ async function build(dir: string, rotate: boolean, offline = false) {
   postProcess(dir, keep);
   await addPolicies(dir);
   addCrds(dir);
+  await addVetSidecar(dir);
   console.log(
     `dist/ built in ${dir}${keep ? " (webhook credentials kept from the previous dist/)" : " (new webhook credentials)"}`,
   );

@@ -27,8 +27,22 @@ import type { RenderGateway } from "./dataplane";
 import { log as rootLog, type Logger } from "./log";
 import { haproxyVersion } from "../dataplane/haproxy-version";
 
-/** `haproxy -c` on a set of files: undefined when accepted, else HAProxy's reasons. */
+/**
+ * `haproxy -c` on a set of files: undefined when accepted, else HAProxy's reasons. Throws
+ * CheckUnavailable when the check could not run (no verdict either way).
+ */
 export type ConfigCheck = (files: Record<string, string>) => Promise<string | undefined>;
+/** A ConfigCheck that knows its `haproxy -v` line (published with vetted configs, ANN_VETTED_WITH). */
+export type VersionedCheck = ConfigCheck & { readonly version?: string };
+
+/**
+ * The check could not run (binary gone, killed, timed out, the vet sidecar not answering). Never a
+ * verdict: the config is neither refused nor marked vetted, and is published as if unchecked, so
+ * the data-plane agents run their own check (the behaviour without a haproxy binary).
+ */
+export class CheckUnavailable extends Error {
+  override name = "CheckUnavailable";
+}
 
 /** Bytes of Secret data (base64) a Gateway's config may use: a Secret holds at most 1 MiB. */
 export const CONFIG_BUDGET_BYTES = 900 * 1024;
@@ -65,17 +79,28 @@ export function alertText(output: string, dir: string): string {
  * A ConfigCheck running `<bin> -c -C <tmp> -f <tmp>/haproxy.cfg` (maps are relative to -C); its
  * `version` is the binary's version line (published with the config, see ANN_VETTED_WITH).
  */
-export function haproxyChecker(bin: string, timeoutMs = 60_000): ConfigCheck & { version?: string } {
+export function haproxyChecker(bin: string, timeoutMs = 60_000): VersionedCheck {
   const check = async (files: Record<string, string>) => {
     const dir = await mkdtemp(join(tmpdir(), "crossway-vet-"));
     try {
       await Promise.all(Object.entries(files).map(([name, text]) => writeFile(join(dir, name), text)));
-      return await new Promise<string | undefined>((resolve) => {
+      return await new Promise<string | undefined>((resolve, reject) => {
         execFile(
           bin,
           ["-c", "-C", dir, "-f", join(dir, "haproxy.cfg")],
           { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
-          (err, stdout, stderr) => resolve(err ? alertText(`${stdout}\n${stderr}`, dir) : undefined),
+          (err, stdout, stderr) => {
+            if (!err) return resolve(undefined);
+            // Only an exit code is HAProxy's verdict; a spawn error, signal or timeout is not.
+            if (typeof err.code === "number" && !err.killed) return resolve(alertText(`${stdout}\n${stderr}`, dir));
+            reject(
+              new CheckUnavailable(
+                err.killed
+                  ? `${bin} -c gave no verdict within ${timeoutMs} ms`
+                  : `${bin} -c could not run: ${err.signal ?? err.code ?? err.message}`,
+              ),
+            );
+          },
         );
       });
     } finally {
@@ -90,6 +115,11 @@ export interface VetResult {
   refused: Map<string, string>;
   /** Gateways (`ns/name`) whose own parts HAProxy refuses → why. Nothing new is published for them. */
   gateways: Map<string, string>;
+  /**
+   * Set when a check could not run (CheckUnavailable): then nothing was refused or accepted in this
+   * pass, and what is published now is unvetted.
+   */
+  unavailable?: string;
 }
 
 export interface VetterOptions {
@@ -163,7 +193,14 @@ export class ConfigVetter {
 
   async vet(irs: GatewayIR[]): Promise<VetResult> {
     const out: VetResult = { refused: new Map(), gateways: new Map() };
-    for (const ir of irs) await this.#vetOne(ir, out);
+    try {
+      for (const ir of irs) await this.#vetOne(ir, out);
+    } catch (e) {
+      // A Gateway's accepted parts are recorded only once its pass completes: nothing is marked
+      // good on a check that did not run, and the next run checks again.
+      if (e instanceof CheckUnavailable) return { refused: new Map(), gateways: new Map(), unavailable: e.message };
+      throw e;
+    }
     return out;
   }
 

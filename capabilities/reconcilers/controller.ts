@@ -21,7 +21,7 @@ import { StatusWriter } from "./status-writer";
 import type { Translate } from "../policy/warnings";
 import type { TranslateResult } from "../engine/result";
 import type { ClusterSnapshot } from "../engine/snapshot";
-import { ConfigVetter, type ConfigCheck } from "./config-vet";
+import { ConfigVetter, type VersionedCheck } from "./config-vet";
 import { OwnershipIndexWriter } from "./ownership-index-writer";
 import { secretsToRead } from "../engine/secrets";
 import { configSecretName } from "../dataplane/conventions";
@@ -44,7 +44,7 @@ export interface ControllerDeps {
    * `check` (`haproxy -c` of the data plane's version), every rendering is vetted before it is
    * published and routes HAProxy refuses are left out (config-vet.ts).
    */
-  dataPlane?: { render: RenderGateway; manifests: DataPlaneManifests; check?: ConfigCheck };
+  dataPlane?: { render: RenderGateway; manifests: DataPlaneManifests; check?: VersionedCheck };
   log?: Logger;
 }
 
@@ -71,6 +71,11 @@ export class Controller {
   readonly #ownershipIndex: OwnershipIndexWriter;
   /** Routes the data plane refused (routeKey → at which generation, why); dropped when they change. */
   #refused = new Map<string, { generation: number; why: string }>();
+  /**
+   * Why vetting could not run in the last run (CheckUnavailable), if it could not: what that run
+   * published is unvetted, so it goes out without ANN_VETTED_WITH and the agents check it.
+   */
+  #vetUnavailable: string | undefined;
   /** Gateways whose data-plane sync failed, each waiting out its own backoff. */
   readonly #dataPlaneRetries: ObjectRetries;
   readonly #log: Logger;
@@ -108,7 +113,7 @@ export class Controller {
         {
           log: this.#log,
           controllerName: deps.settings.controllerName,
-          vettedWith: this.#vetter ? (check as { version?: string }).version : undefined,
+          vettedWith: () => (this.#vetter && this.#vetUnavailable === undefined ? check?.version : undefined),
         },
       );
     this.loop = new ReconcileLoop(() => this.reconcile(), { ...deps.settings, log: this.#log });
@@ -199,6 +204,8 @@ export class Controller {
     if (!this.#vetter) return { result, refused: new Map() };
     for (let pass = 1; ; pass++) {
       const v = await this.#vetter.vet(result.ir);
+      this.#noteVetting(v.unavailable);
+      if (v.unavailable !== undefined) return { result, refused: new Map() };
       if (v.refused.size === 0) return { result, refused: v.gateways };
       for (const [key, why] of v.refused) {
         const generation = this.#routeOf(key)?.metadata?.generation;
@@ -208,6 +215,8 @@ export class Controller {
       if (pass >= MAX_VET_PASSES) {
         // Still refusals after this many passes: publish nothing new for those Gateways this run.
         const left = await this.#vetter.vet(result.ir);
+        this.#noteVetting(left.unavailable);
+        if (left.unavailable !== undefined) return { result, refused: new Map() };
         const gateways = new Map(left.gateways);
         for (const ir of result.ir) {
           const gw = `${ir.gateway.namespace}/${ir.gateway.name}`;
@@ -217,6 +226,22 @@ export class Controller {
         return { result, refused: gateways };
       }
     }
+  }
+
+  /**
+   * A check that could not run is no verdict: like a controller without haproxy, publish what the
+   * engine made, unvetted (the data-plane agents check it, and keep serving their last good config
+   * if HAProxy refuses it). Logged when vetting stops and when it works again.
+   */
+  #noteVetting(unavailable: string | undefined): void {
+    if (unavailable !== undefined && this.#vetUnavailable === undefined)
+      this.#log.warn(
+        { reason: unavailable },
+        "config vetting unavailable: publishing unvetted configs (the data-plane agents check them) until it works again",
+      );
+    else if (unavailable === undefined && this.#vetUnavailable !== undefined)
+      this.#log.info({ was: this.#vetUnavailable }, "config vetting works again");
+    this.#vetUnavailable = unavailable;
   }
 
   /** True once every kind has been listed: before that the index is partial. */

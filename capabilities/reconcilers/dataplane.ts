@@ -140,8 +140,11 @@ export class DataPlaneSync {
   readonly #manifests: DataPlaneManifests;
   readonly #log: Logger;
   readonly #controllerName: string;
-  /** The HAProxy version line every published config was checked with (config-vet.ts), if any. */
-  readonly #vettedWith: string | undefined;
+  /**
+   * The HAProxy version line the configs published now were checked with (config-vet.ts), if they
+   * were: asked at each publish, as a check may be unavailable for a while (config-checks.ts).
+   */
+  readonly #vettedWith: () => string | undefined;
   /** What we last applied successfully, by object key → canonical JSON. Lost on restart (re-apply once). */
   #applied = new Map<string, string>();
 
@@ -150,7 +153,7 @@ export class DataPlaneSync {
     index: ObjectIndex,
     render: RenderGateway,
     manifests: DataPlaneManifests,
-    opts: { log?: Logger; controllerName?: string; vettedWith?: string } = {},
+    opts: { log?: Logger; controllerName?: string; vettedWith?: () => string | undefined } = {},
   ) {
     this.#kube = kube;
     this.#index = index;
@@ -158,7 +161,7 @@ export class DataPlaneSync {
     this.#manifests = manifests;
     this.#log = (opts.log ?? rootLog).child({ sync: "dataplane" });
     this.#controllerName = opts.controllerName ?? CONTROLLER_NAME;
-    this.#vettedWith = opts.vettedWith;
+    this.#vettedWith = opts.vettedWith ?? (() => undefined);
   }
 
   /**
@@ -242,6 +245,7 @@ export class DataPlaneSync {
     if (sameFiles && owned && ann[ANN_METADATA_HASH] === metaHash) return current;
     // Never go backwards, even if the Secret was deleted: pods report what they serve.
     const generation = sameFiles ? current : Math.max(current, this.#servedMax(namespace, gwName)) + 1;
+    const vettedWith = this.#vettedWith();
     const secret = {
       apiVersion: "v1",
       kind: "Secret",
@@ -255,7 +259,7 @@ export class DataPlaneSync {
           [ANN_CONFIG_HASH]: hash,
           [ANN_METADATA_HASH]: metaHash,
           [ANN_CONTROLLER]: this.#controllerName,
-          ...(this.#vettedWith ? { [ANN_VETTED_WITH]: this.#vettedWith } : {}),
+          ...(vettedWith ? { [ANN_VETTED_WITH]: vettedWith } : {}),
         }),
         ownerReferences: [ownerRef(gw)],
       },

@@ -17,7 +17,7 @@ import { Controller } from "./controller";
 import { admissionHandlers } from "./admission";
 import { liveKubeClient } from "./kube";
 import { describeError, log } from "./log";
-import { findHaproxy, haproxyChecker, type ConfigCheck } from "./config-vet";
+import { chooseConfigCheck } from "./config-checks";
 
 /** The data-plane objects of one Gateway: one Service port per IR port. */
 const gatewayManifests: DataPlaneManifests = (gw, ir) => {
@@ -33,17 +33,8 @@ const gatewayManifests: DataPlaneManifests = (gw, ir) => {
   ) as unknown as KubernetesObject[];
 };
 
-/** `haproxy -c` for vetting configs before they are published, when a haproxy binary is here. */
-function configCheck(): ConfigCheck | undefined {
-  if (process.env.PEPR_MODE === "build") return undefined;
-  const bin = findHaproxy();
-  if (bin) log.info({ haproxy: bin }, "configs are checked with haproxy -c before they are published");
-  else
-    log.warn(
-      "no haproxy binary (CROSSWAY_HAPROXY_BIN): configs are published unchecked; the data-plane agents still refuse configs HAProxy rejects",
-    );
-  return bin ? haproxyChecker(bin) : undefined;
-}
+/** `haproxy -c` for vetting configs before they are published (config-checks.ts picks which). */
+const configCheck = () => (process.env.PEPR_MODE === "build" ? undefined : chooseConfigCheck(process.env, log));
 
 const problems: string[] = [];
 const settings = readSettings(process.env, problems);

@@ -3,10 +3,13 @@
  * left out on its own (status says why), the other teams' routes keep being published, and a
  * steady cluster costs no further checks.
  */
-import { describe, expect, it } from "@jest/globals";
-import { readFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import { defaultValidator, translate } from "../../capabilities/engine";
 import type { GatewayIR } from "../../capabilities/engine/ir";
@@ -17,7 +20,13 @@ import {
   haproxyChecker,
   restrictIR,
   type ConfigCheck,
+  type VersionedCheck,
 } from "../../capabilities/reconcilers/config-vet";
+import { sidecarChecker } from "../../capabilities/reconcilers/config-checks";
+import { vetSidecarCommand } from "../../capabilities/dataplane/vet-sidecar";
+import { ANN_VETTED_WITH } from "../../capabilities/dataplane/conventions";
+import { haproxyVersion } from "../../capabilities/dataplane/haproxy-version";
+import { eventually } from "../../hack/lib/eventually";
 import { Controller } from "../../capabilities/reconcilers/controller";
 import { readSettings } from "../../capabilities/reconcilers/config";
 import { decodeConfigData } from "../../capabilities/dataplane/secret-data";
@@ -117,51 +126,107 @@ describe("ConfigVetter", () => {
   });
 });
 
+/** The ACME seed with the product team's route using a regex only HAProxy refuses; a Controller vetting with `check`. */
+function acmeController(check: VersionedCheck, log: Logger = quiet) {
+  const kube = new FakeKube();
+  const docs = parseAllDocuments(readFileSync(new URL("./testdata/acme.yaml", import.meta.url), "utf8"));
+  docs.forEach((d, i) => {
+    const o = d.toJS() as KubernetesObject;
+    o.metadata = { uid: `uid-${i}`, resourceVersion: "1", ...o.metadata };
+    kube.put(o);
+  });
+  // The product team's route uses a regex that the engine's validator is told to let through
+  // (standing in for any PCRE2 construct the validator does not know): only HAProxy refuses it.
+  const product = kube.objects.get(kube.key("HTTPRoute", "product", "product")) as unknown as {
+    spec: { rules: { matches: unknown[] }[] };
+  };
+  product.spec.rules[0].matches = [{ path: { type: "RegularExpression", value: "/product\\u0041" } }];
+  const permissive = { ...defaultValidator(), regex: () => undefined };
+  const c = new Controller({
+    settings: { ...readSettings({}), debounceMs: 10, maxWaitMs: 50, resyncSeconds: 0, catchUpResyncSeconds: 0 },
+    kube,
+    translate: (s, o) => translate(s, { ...o, validator: permissive }),
+    dataPlane: { render: (ir) => renderGateway(ir), manifests: () => [], check },
+    log,
+  });
+  const accepted = (name: string) =>
+    (
+      kube.patches.filter((p) => p.ref.name === name).at(-1)!.status.parents as {
+        conditions: { type: string; status: string; reason: string; message: string }[];
+      }[]
+    )[0].conditions.find((x) => x.type === "Accepted")!;
+  const secret = () =>
+    kube.applied.filter((o) => o.kind === "Secret").at(-1) as unknown as {
+      metadata: { annotations: Record<string, string> };
+      data: Record<string, string>;
+    };
+  const published = () => {
+    const decoded = decodeConfigData(secret().data);
+    if ("error" in decoded) throw new Error(decoded.error);
+    return decoded.files;
+  };
+  return { c, accepted, secret, published };
+}
+
 describe("Controller with the vetter", () => {
   it("a route HAProxy refuses is Accepted=False with HAProxy's reason; the others are published", async () => {
-    const kube = new FakeKube();
-    const docs = parseAllDocuments(readFileSync(new URL("./testdata/acme.yaml", import.meta.url), "utf8"));
-    docs.forEach((d, i) => {
-      const o = d.toJS() as KubernetesObject;
-      o.metadata = { uid: `uid-${i}`, resourceVersion: "1", ...o.metadata };
-      kube.put(o);
-    });
-    // The product team's route uses a regex that the engine's validator is told to let through
-    // (standing in for any PCRE2 construct the validator does not know): only HAProxy refuses it.
-    const product = kube.objects.get(kube.key("HTTPRoute", "product", "product")) as unknown as {
-      spec: { rules: { matches: unknown[] }[] };
-    };
-    product.spec.rules[0].matches = [{ path: { type: "RegularExpression", value: "/product\\u0041" } }];
-    const permissive = { ...defaultValidator(), regex: () => undefined };
-    const c = new Controller({
-      settings: { ...readSettings({}), debounceMs: 10, maxWaitMs: 50, resyncSeconds: 0, catchUpResyncSeconds: 0 },
-      kube,
-      translate: (s, o) => translate(s, { ...o, validator: permissive }),
-      dataPlane: {
-        render: (ir) => renderGateway(ir),
-        manifests: () => [],
-        check: haproxyChecker(bin!),
-      },
-      log: quiet,
-    });
+    const { c, accepted, secret, published } = acmeController(haproxyChecker(bin!));
     await c.start();
     await c.loop.idle();
-    const accepted = (name: string) =>
-      (
-        kube.patches.filter((p) => p.ref.name === name).at(-1)!.status.parents as {
-          conditions: { type: string; status: string; reason: string; message: string }[];
-        }[]
-      )[0].conditions.find((x) => x.type === "Accepted")!;
     expect(accepted("product")).toMatchObject({ status: "False", reason: "UnsupportedValue" });
     expect(accepted("product").message).toMatch(/data plane refused .*PCRE2 does not support/);
     expect(accepted("careers")).toMatchObject({ status: "True" });
-    const secret = kube.applied.filter((o) => o.kind === "Secret").at(-1) as unknown as {
-      data: Record<string, string>;
-    };
-    const decoded = decodeConfigData(secret.data);
-    if ("error" in decoded) throw new Error(decoded.error);
-    expect(decoded.files["haproxy.cfg"]).not.toContain("u0041");
-    expect(Object.values(decoded.files).join("\n")).toContain("/careers");
+    expect(published()["haproxy.cfg"]).not.toContain("u0041");
+    expect(Object.values(published()).join("\n")).toContain("/careers");
+    expect(secret().metadata.annotations[ANN_VETTED_WITH]).toBe(haproxyVersion(bin!));
     await c.stop();
+  });
+
+  describe("through the haproxy-vet sidecar (its exact command, as in the watcher pod)", () => {
+    let dir: string;
+    let sidecar: ChildProcess | undefined;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), "crossway-vet-controller-"));
+    });
+    afterEach(async () => {
+      if (sidecar && sidecar.exitCode === null && sidecar.signalCode === null) {
+        sidecar.kill("SIGKILL");
+        await new Promise((r) => sidecar!.once("exit", r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const startSidecar = async () => {
+      const [cmd, ...args] = vetSidecarCommand(dir);
+      sidecar = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
+      await eventually("the sidecar's version", async () => existsSync(join(dir, "version")) || undefined, 5_000, 50);
+    };
+
+    it("refuses the route with HAProxy's words and publishes the rest, vetted with the sidecar's version", async () => {
+      await startSidecar();
+      const { c, accepted, secret, published } = acmeController(sidecarChecker(dir, { runMs: 10_000 }));
+      await c.start();
+      await c.loop.idle();
+      expect(accepted("product")).toMatchObject({ status: "False", reason: "UnsupportedValue" });
+      expect(accepted("product").message).toMatch(/data plane refused .*PCRE2 does not support/);
+      expect(accepted("careers")).toMatchObject({ status: "True" });
+      expect(Object.values(published()).join("\n")).toContain("/careers");
+      expect(secret().metadata.annotations[ANN_VETTED_WITH]).toBe(haproxyVersion(bin!));
+      await c.stop();
+    });
+
+    it("a dead sidecar is no verdict: nothing refused, published unvetted for the agents to check, logged", async () => {
+      const lines: { level: number; msg: string; reason?: string }[] = [];
+      const log = pino({ level: "info" }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+      const { c, accepted, secret, published } = acmeController(sidecarChecker(dir, { pickupMs: 500 }), log);
+      await c.start();
+      await c.loop.idle();
+      expect(accepted("product")).toMatchObject({ status: "True" });
+      expect(published()["haproxy.cfg"]).toContain("u0041");
+      expect(secret().metadata.annotations[ANN_VETTED_WITH]).toBeUndefined();
+      const warn = lines.find((l) => l.msg.startsWith("config vetting unavailable"));
+      expect(warn).toMatchObject({ level: 40 });
+      expect(warn?.reason).toMatch(/haproxy-vet sidecar did not take the check within 500 ms/);
+      await c.stop();
+    });
   });
 });

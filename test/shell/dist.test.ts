@@ -5,7 +5,8 @@
  * controllerName nobody uses, so it never writes to objects other suites own.
  * Least privilege: with dist's own RBAC and policies installed, the module's ServiceAccount can
  * write a Gateway's data plane (server-side apply, as the controller does) and nothing else, and
- * the watcher runs on that ServiceAccount's token without a single refused request.
+ * the watcher runs on that ServiceAccount's token without a single refused request. The watcher
+ * pod carries the haproxy-vet sidecar (the command test/shell/vet-sidecar.test.ts runs).
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from "@jest/globals";
 import { execFile, spawn } from "node:child_process";
@@ -18,7 +19,20 @@ import { promisify } from "node:util";
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { BIN, KUBECONFIG } from "../../hack/cluster/config.js";
 import { dataPlaneObjects } from "../../capabilities/dataplane/manifests.js";
-import { LABEL_COMPONENT, LABEL_GATEWAY, configSecretName } from "../../capabilities/dataplane/conventions.js";
+import {
+  HAPROXY_IMAGE,
+  LABEL_COMPONENT,
+  LABEL_GATEWAY,
+  configSecretName,
+} from "../../capabilities/dataplane/conventions.js";
+import {
+  VET_CONTAINER,
+  VET_DIR,
+  VET_DIR_ENV,
+  VET_SCRIPT,
+  VET_VOLUME,
+  vetSidecarCommand,
+} from "../../capabilities/dataplane/vet-sidecar.js";
 import { propagatedLabels } from "../../capabilities/dataplane/metadata.js";
 import { MODULE_NAMESPACE, MODULE_SERVICE_ACCOUNT } from "../../capabilities/policy/admission-policies.js";
 import { eventually } from "../../hack/lib/eventually.js";
@@ -49,6 +63,31 @@ test("the module YAML passes a server-side dry-run apply", async () => {
   ]) {
     expect(stdout).toContain(what);
   }
+});
+
+test("the watcher pod carries the haproxy-vet sidecar, with the command the unit tests run, in YAML and chart", () => {
+  type Container = { name: string; image: string; command?: string[]; env?: object[]; volumeMounts?: object[] };
+  const docs = parseAllDocuments(readFileSync(join(DIST, "pepr-module-crossway.yaml"), "utf8")).map((d) => d.toJS());
+  const watcher = docs.find((d) => d?.kind === "Deployment" && d.metadata.name === "pepr-crossway-watcher");
+  const pod = watcher.spec.template.spec as { containers: Container[]; volumes: object[] };
+  expect(pod.containers.find((c) => c.name === VET_CONTAINER)).toMatchObject({
+    image: HAPROXY_IMAGE,
+    command: vetSidecarCommand(),
+    volumeMounts: [{ name: VET_VOLUME, mountPath: VET_DIR }],
+    securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true, seccompProfile: { type: "RuntimeDefault" } },
+  });
+  const main = pod.containers.find((c) => c.name === "watcher")!;
+  expect(main.env).toContainEqual({ name: VET_DIR_ENV, value: VET_DIR });
+  expect(main.volumeMounts).toContainEqual({ name: VET_VOLUME, mountPath: VET_DIR });
+  expect(pod.volumes).toContainEqual({ name: VET_VOLUME, emptyDir: expect.anything() });
+  // the admission controller runs no loop: no sidecar there
+  const admission = docs.find((d) => d?.kind === "Deployment" && d.metadata.name === "pepr-crossway");
+  expect(admission.spec.template.spec.containers.map((c: Container) => c.name)).not.toContain(VET_CONTAINER);
+  const chart = readFileSync(join(DIST, "crossway-chart", "templates", "watcher-deployment.yaml"), "utf8");
+  expect(chart).toContain(`- name: ${VET_CONTAINER}\n          image: ${HAPROXY_IMAGE}\n`);
+  for (const line of VET_SCRIPT.split("\n")) expect(chart).toContain(line);
+  expect(chart).toContain(`- name: ${VET_DIR_ENV}\n              value: ${VET_DIR}\n`);
+  expect(readFileSync(join(DIST, "zarf.yaml"), "utf8")).toContain(`- ${HAPROXY_IMAGE}\n`);
 });
 
 /** Run the bundle for a while in one role and collect its JSON log lines. */
