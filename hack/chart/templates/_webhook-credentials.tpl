@@ -18,6 +18,9 @@ Each template file renders on its own, so the result is kept in .Values under a 
 {{- $ns := "pepr-system" -}}
 {{- $svc := .Values.uuid -}}
 {{- $days := int .Values.webhookCredentials.validityDays -}}
+{{- if le $days (int .Values.webhookCredentials.renewDaysBefore) -}}
+{{- fail (printf "webhookCredentials.validityDays (%d) must be more than renewDaysBefore (%d): every upgrade would make a new certificate" $days (int .Values.webhookCredentials.renewDaysBefore)) -}}
+{{- end -}}
 {{- $tls := lookup "v1" "Secret" $ns (printf "%s-tls" $svc) -}}
 {{- $api := lookup "v1" "Secret" $ns (printf "%s-api-path" $svc) -}}
 {{- $c := dict "crt" (dig "data" "tls.crt" "" $tls) "key" (dig "data" "tls.key" "" $tls) "ca" (dig "data" "ca.crt" "" $tls) "expires" (dig "metadata" "annotations" "crossway.dev/certificate-expires" "" $tls) -}}
@@ -41,7 +44,8 @@ Each template file renders on its own, so the result is kept in .Values under a 
 {{- end -}}
 {{- $token := dig "data" "value" "" $api | b64dec -}}
 {{- if not $token -}}
-{{- $token = randAlphaNum 64 -}}
+{{- /* lowercase: the API server accepts a webhook path segment only as an RFC 1123 name */ -}}
+{{- $token = randAlphaNum 64 | lower -}}
 {{- end -}}
 {{- $_ := set $c "apiToken" $token -}}
 {{- $_ := set $c "fingerprint" (sha256sum $c.crt | trunc 16) -}}
