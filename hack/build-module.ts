@@ -74,6 +74,14 @@ function postProcess(dir: string) {
     if (text !== before) writeFileSync(f, text);
   }
   stripCredentials(dir, cfg);
+  // pepr writes the package description into Chart.yaml unquoted: ours has ": " in it, which makes
+  // Chart.yaml invalid YAML and the chart unloadable (helm: "mapping values are not allowed")
+  const chartYaml = join(dist, "crossway-chart", "Chart.yaml");
+  const chart = readFileSync(chartYaml, "utf8");
+  writeFileSync(
+    chartYaml,
+    chart.replace(/^description: ([^"'].*)$/m, (_m, d: string) => `description: ${JSON.stringify(d)}`),
+  );
   for (const f of files(dist)) {
     const t = readFileSync(f, "utf8");
     if (f.includes("webhook") && /\{\{ \.Values\.admission\.webhookTimeout \}\}[0-9a-f]/.test(t)) {
