@@ -1,14 +1,19 @@
 /**
  * `npm run build`: `pepr build` (offline: it bundles with esbuild and renders YAML; the controller
- * image is only named, never pulled), then three fixes so that dist/ is reproducible and correct:
+ * image is only named, never pulled), then these fixes so that dist/ is reproducible, holds no
+ * secret and is correct:
  *
- * 1. pepr generates fresh webhook credentials on every build (TLS CA/cert/key and the api-path
- *    token). The build reuses the ones already in dist/ (`--rotate` makes new ones), so the same
- *    sources give byte-identical output.
+ * 1. pepr generates webhook credentials on every build (TLS CA/cert/key and the api-path token) and
+ *    writes them into the YAML, so every install would share one private key. They are taken out
+ *    (hack/build-module-credentials.ts): the module YAML has no TLS or api-path Secret, its webhook has
+ *    no caBundle and the placeholder path /validate/credentials-not-installed (`npm run credentials`,
+ *    hack/credentials.ts, writes a per-install kustomize overlay; dist/kustomization.yaml is its base);
+ *    the chart makes them at install (hack/chart/templates/: genCA, genSignedCert, randAlphaNum,
+ *    kept on upgrade through lookup, renewed within 30 days of expiry). Nothing random is left in dist/.
  * 2. `buildTimestamp` annotations are pinned to "0" (rollouts follow the module hash instead).
  * 3. pepr 1.1.4 templates the Helm webhook by global string replacement: every "10" (the webhook
- *    timeout) inside the api path or caBundle becomes `{{ .Values.admission.webhookTimeout }}`,
- *    which breaks the chart's webhook path. The real values are written back.
+ *    timeout) inside the api path or caBundle becomes `{{ .Values.admission.webhookTimeout }}`; those
+ *    mangled forms are replaced too (1.), and the build fails if any is left.
  * 4. What pepr cannot generate is added (capabilities/policy/admission-policies.ts, imported from
  *    the sources being built): the agents' ClusterRole and the ValidatingAdmissionPolicies that
  *    keep the namespace label policy holding while the module is down and narrow what the agents
@@ -24,8 +29,8 @@
  * dist/ must hold when it is committed while others have uncommitted edits).
  * `npm run build:check` builds the committed sources (git archive HEAD) in a temporary directory
  * (inside an empty network namespace when run as root, proving the build needs no network)
- * with the committed dist/ credentials and compares the result with the committed dist/ byte for
- * byte; it exits non-zero and lists the files that differ.
+ * and compares the result with the committed dist/ byte for byte; it exits non-zero and lists the
+ * files that differ.
  */
 import { execFileSync } from "node:child_process";
 import {
@@ -43,42 +48,11 @@ import {
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { Scalar, parseAllDocuments, parseDocument, stringify, type YAMLMap, type YAMLSeq } from "yaml";
+import { Scalar, parseDocument, stringify, type YAMLMap, type YAMLSeq } from "yaml";
+import { stripCredentials } from "./build-module-credentials";
 
 const REPO = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const MODULE_YAML = "pepr-module-crossway.yaml";
-
-interface Credentials {
-  apiPath: string;
-  tlsCrt: string;
-  tlsKey: string;
-  caBundle: string;
-}
-
-type Doc = {
-  kind?: string;
-  metadata?: { name?: string };
-  data?: Record<string, string>;
-  webhooks?: { clientConfig?: { caBundle?: string } }[];
-};
-
-function readCredentials(dist: string): Credentials | undefined {
-  const file = join(dist, MODULE_YAML);
-  if (!existsSync(file)) return undefined;
-  const docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS() as Doc);
-  const find = (kind: string, suffix: string) =>
-    docs.find((d) => d?.kind === kind && d.metadata?.name?.endsWith(suffix));
-  const api = find("Secret", "-api-path")?.data?.value;
-  const tls = find("Secret", "-tls")?.data;
-  const ca = find("ValidatingWebhookConfiguration", "")?.webhooks?.[0]?.clientConfig?.caBundle;
-  if (!api || !tls?.["tls.crt"] || !tls["tls.key"] || !ca) return undefined;
-  return {
-    apiPath: Buffer.from(api, "base64").toString(),
-    tlsCrt: tls["tls.crt"],
-    tlsKey: tls["tls.key"],
-    caBundle: ca,
-  };
-}
 
 const files = (dir: string): string[] =>
   readdirSync(dir).flatMap((n) => {
@@ -86,34 +60,9 @@ const files = (dir: string): string[] =>
     return statSync(p).isDirectory() ? files(p) : [p];
   });
 
-/** What pepr's Helm templating does to a string inside the webhook YAML (see 3. above). */
-function templated(v: string, cfg: { uuid: string; onError?: string; webhookTimeout?: number }): string {
-  return v
-    .split(`pepr-${cfg.uuid}`)
-    .join("{{ .Values.uuid }}")
-    .split(cfg.onError === "reject" ? "Fail" : "Ignore")
-    .join("{{ .Values.admission.failurePolicy }}")
-    .split(String(cfg.webhookTimeout ?? 10))
-    .join("{{ .Values.admission.webhookTimeout }}");
-}
-
-function postProcess(dir: string, keep: Credentials | undefined) {
+function postProcess(dir: string) {
   const dist = join(dir, "dist");
-  const fresh = readCredentials(dist);
-  if (!fresh) throw new Error(`pepr build wrote no webhook credentials to ${join(dist, MODULE_YAML)}`);
-  const want = keep ?? fresh;
   const cfg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).pepr;
-  const pairs: [string, string][] = [];
-  const add = (from: string, to: string) => {
-    pairs.push([from, to]);
-    const t = templated(from, cfg);
-    if (t !== from) pairs.push([t, to]);
-  };
-  add(fresh.apiPath, want.apiPath);
-  add(Buffer.from(fresh.apiPath).toString("base64"), Buffer.from(want.apiPath).toString("base64"));
-  add(fresh.tlsCrt, want.tlsCrt);
-  add(fresh.tlsKey, want.tlsKey);
-  add(fresh.caBundle, want.caBundle);
   // A build in a temporary folder reaches the repository's node_modules through a link, and esbuild
   // writes the real path into the source map (`../../../<checkout>/node_modules/…`): name it as
   // the map's own folder sees it, so the map is the same wherever the build ran and names no machine path.
@@ -125,11 +74,18 @@ function postProcess(dir: string, keep: Credentials | undefined) {
   for (const f of files(dist)) {
     if (f.endsWith(".js") || f.endsWith(".map") || f.endsWith(".gz")) continue;
     const before = readFileSync(f, "utf8");
-    let text = before;
-    for (const [from, to] of pairs) text = text.split(from).join(to);
-    text = text.replace(/buildTimestamp: (['"])\d+\1/g, "buildTimestamp: $10$1");
+    const text = before.replace(/buildTimestamp: (['"])\d+\1/g, "buildTimestamp: $10$1");
     if (text !== before) writeFileSync(f, text);
   }
+  stripCredentials(dir, cfg);
+  // pepr writes the package description into Chart.yaml unquoted: ours has ": " in it, which makes
+  // Chart.yaml invalid YAML and the chart unloadable (helm: "mapping values are not allowed")
+  const chartYaml = join(dist, "crossway-chart", "Chart.yaml");
+  const chart = readFileSync(chartYaml, "utf8");
+  writeFileSync(
+    chartYaml,
+    chart.replace(/^description: ([^"'].*)$/m, (_m, d: string) => `description: ${JSON.stringify(d)}`),
+  );
   for (const f of files(dist)) {
     const t = readFileSync(f, "utf8");
     if (f.includes("webhook") && /\{\{ \.Values\.admission\.webhookTimeout \}\}[0-9a-f]/.test(t)) {
@@ -292,19 +248,16 @@ const canIsolate = () => {
   }
 };
 
-async function build(dir: string, rotate: boolean, offline = false) {
-  const keep = rotate ? undefined : readCredentials(join(dir, "dist"));
+async function build(dir: string, offline = false) {
   const pepr = join(dir, "node_modules", ".bin", "pepr");
   const [cmd, args] = offline ? ["unshare", ["-n", "--", pepr, "build"]] : [pepr, ["build"]];
   execFileSync(cmd, args, { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
   if (offline) console.log("built inside an empty network namespace: no network was available to pepr build");
-  postProcess(dir, keep);
+  postProcess(dir);
   await addPolicies(dir);
   addCrds(dir);
   await addVetSidecar(dir);
-  console.log(
-    `dist/ built in ${dir}${keep ? " (webhook credentials kept from the previous dist/)" : " (new webhook credentials)"}`,
-  );
+  console.log(`dist/ built in ${dir} (without webhook credentials: \`npm run credentials\` makes an install's own)`);
 }
 
 /** A pristine copy of the committed sources (HEAD) to build from, sharing node_modules. */
@@ -316,12 +269,12 @@ function headCopy(): string {
 }
 
 /** Build HEAD's sources (not the working tree) into the repo's dist/, e.g. before committing it. */
-async function buildFromHead(rotate: boolean) {
+async function buildFromHead() {
   const tmp = headCopy();
   try {
     rmSync(join(tmp, "dist"), { recursive: true, force: true });
     if (existsSync(join(REPO, "dist"))) cpSync(join(REPO, "dist"), join(tmp, "dist"), { recursive: true });
-    await build(tmp, rotate);
+    await build(tmp);
     rmSync(join(REPO, "dist"), { recursive: true, force: true });
     cpSync(join(tmp, "dist"), join(REPO, "dist"), { recursive: true });
     console.log("dist/ now holds the build of HEAD");
@@ -336,7 +289,7 @@ async function check(): Promise<number> {
     if (!existsSync(join(tmp, "dist", MODULE_YAML))) throw new Error("no committed dist/ to compare with");
     const committed = join(tmp, "dist.committed");
     cpSync(join(tmp, "dist"), committed, { recursive: true });
-    await build(tmp, false, canIsolate());
+    await build(tmp, canIsolate());
     const a = files(committed)
       .map((f) => relative(committed, f))
       .sort();
@@ -362,11 +315,10 @@ async function check(): Promise<number> {
   }
 }
 
-const rotate = process.argv.includes("--rotate");
 const main = async () => {
   if (process.argv.includes("--check")) process.exitCode = await check();
-  else if (process.argv.includes("--from-head")) await buildFromHead(rotate);
-  else await build(REPO, rotate);
+  else if (process.argv.includes("--from-head")) await buildFromHead();
+  else await build(REPO);
 };
 main().catch((e) => {
   console.error(e);

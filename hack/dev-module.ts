@@ -122,9 +122,9 @@ async function k8s() {
   return { K8s, kind };
 }
 
-/** pepr's PeprStore CRD (pepr/src/lib/assets/store.ts), which the controller needs to start. */
+/** pepr's PeprStore CRD (pepr/src/lib/assets/store.ts), which the controller needs to start (the image's entrypoint applies it). */
 const STORE_GVK = { group: "pepr.dev", version: "v1", kind: "PeprStore", plural: "peprstores" };
-const peprStoreCRD = {
+export const peprStoreCRD = {
   apiVersion: "apiextensions.k8s.io/v1",
   kind: "CustomResourceDefinition",
   metadata: { name: "peprstores.pepr.dev" },

@@ -6,6 +6,8 @@
  *   then the reconcile loop;
  * - admission (pepr's webhook Deployment runs no watches): own watches to keep the index that
  *   the warnings read current.
+ * - watcher and admission (not dev): the webhook certificate's expiry, reported at start and daily
+ *   (certificate-expiry.ts).
  */
 import { translate } from "../engine";
 import { renderGateway } from "../render";
@@ -18,6 +20,7 @@ import { admissionHandlers } from "./admission";
 import { liveKubeClient } from "./kube";
 import { describeError, log } from "./log";
 import { chooseConfigCheck } from "./config-checks";
+import { watchCertificateExpiry } from "./certificate-expiry";
 
 /** The data-plane objects of one Gateway: one Service port per IR port. */
 const gatewayManifests: DataPlaneManifests = (gw, ir) => {
@@ -67,6 +70,9 @@ export function startForRole(env: NodeJS.ProcessEnv = process.env): void {
     // Started by hack/dev-module.ts: do not outlive it.
     process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
   }
+  // in the cluster both roles serve pepr's HTTPS endpoints with the install's webhook certificate
+  // (dev mode uses a throwaway one), at pepr's default path unless SSL_CERT_PATH names another
+  if (env.PEPR_MODE !== "dev") watchCertificateExpiry(env.SSL_CERT_PATH || "/etc/certs/tls.crt", log);
   const started = role === "controller" ? controller.start() : controller.startWatchingDirectly();
   started.catch((e) => log.error(describeError(e), `crossway ${role} failed to start`));
 }

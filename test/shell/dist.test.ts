@@ -7,13 +7,17 @@
  * write a Gateway's data plane (server-side apply, as the controller does) and nothing else, and
  * the watcher runs on that ServiceAccount's token without a single refused request. The watcher
  * pod carries the haproxy-vet sidecar (the command test/shell/vet-sidecar.test.ts runs).
+ * Per-install credentials: dist/ holds none; the overlay `npm run credentials` writes builds with
+ * kustomize into YAML the API server accepts, and the bundle serves admission with them the way
+ * the API server calls it (caBundle trust, the Service's name, the token in the path).
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from "@jest/globals";
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ensureCluster } from "../../hack/cluster/up.js";
@@ -36,15 +40,60 @@ import {
 import { propagatedLabels } from "../../capabilities/dataplane/metadata.js";
 import { MODULE_NAMESPACE, MODULE_SERVICE_ACCOUNT } from "../../capabilities/policy/admission-policies.js";
 import { eventually } from "../../hack/lib/eventually.js";
+import { peprStoreCRD } from "../../hack/dev-module.js";
 
 jest.setTimeout(120_000);
 const run = promisify(execFile);
 const REPO = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const DIST = join(REPO, "dist");
 
+/** This install's credentials, as a GitOps user makes them: `npm run credentials -- --out <dir>`. */
+const OVERLAY = mkdtempSync(join(tmpdir(), "crossway-dist-overlay-"));
+const creds = { cert: "", key: "", ca: "", token: "", caBundle: "" };
+
 beforeAll(async () => {
+  await run(process.execPath, ["--import", "tsx", join(REPO, "hack", "credentials.ts"), "--out", OVERLAY], {
+    cwd: REPO,
+  });
+  const secrets = parseAllDocuments(readFileSync(join(OVERLAY, "webhook-credentials.yaml"), "utf8")).map((d) =>
+    d.toJS(),
+  );
+  const data = (name: string) => secrets.find((x) => x.metadata.name === name).data as Record<string, string>;
+  const d = (v: string) => Buffer.from(v, "base64").toString();
+  Object.assign(creds, {
+    cert: d(data("pepr-crossway-tls")["tls.crt"]),
+    key: d(data("pepr-crossway-tls")["tls.key"]),
+    ca: d(data("pepr-crossway-tls")["ca.crt"]),
+    token: d(data("pepr-crossway-api-path").value),
+  });
   await ensureCluster();
+  // What the installed module finds in place: its namespace (dist/ creates it, a dry run does not)
+  // and pepr's PeprStore CRD (the image's entrypoint applies it; here the bundle runs without it).
+  // pepr serves its webhook paths only once its store in that namespace is ready.
+  const apply = run(
+    BIN.kubectl,
+    ["--kubeconfig", KUBECONFIG, "apply", "--server-side", "--force-conflicts", "-f", "-"],
+    {
+      timeout: 60_000,
+    },
+  );
+  apply.child.stdin!.end(
+    [{ apiVersion: "v1", kind: "Namespace", metadata: { name: MODULE_NAMESPACE } }, peprStoreCRD]
+      .map((o) => stringify(o))
+      .join("---\n"),
+  );
+  await apply;
+  await run(BIN.kubectl, [
+    "--kubeconfig",
+    KUBECONFIG,
+    "wait",
+    "--for=condition=Established",
+    `crd/${peprStoreCRD.metadata.name}`,
+    "--timeout=30s",
+  ]);
 });
+
+afterAll(() => rmSync(OVERLAY, { recursive: true, force: true }));
 
 test("the module YAML passes a server-side dry-run apply", async () => {
   // A dev module (hack/dev-module.ts) may hold a webhook of the same name with a url client
@@ -90,30 +139,59 @@ test("the watcher pod carries the haproxy-vet sidecar, with the command the unit
   expect(readFileSync(join(DIST, "zarf.yaml"), "utf8")).toContain(`- ${HAPROXY_IMAGE}\n`);
 });
 
-/** Run the bundle for a while in one role and collect its JSON log lines. */
+test("the credentials overlay builds with kustomize on dist/ and passes a server-side dry-run apply", async () => {
+  expect(readFileSync(join(OVERLAY, "kustomization.yaml"), "utf8")).toContain(`- ${relative(OVERLAY, DIST)}\n`);
+  const built = await run(BIN.kubectl, ["kustomize", OVERLAY], { timeout: 60_000 });
+  const docs = parseAllDocuments(built.stdout).map((d) => d.toJS());
+  const webhook = docs.find((d) => d?.kind === "ValidatingWebhookConfiguration");
+  expect(Buffer.from(webhook.webhooks[0].clientConfig.caBundle, "base64").toString()).toBe(creds.ca);
+  expect(webhook.webhooks[0].clientConfig.service).toEqual({
+    name: "pepr-crossway",
+    namespace: "pepr-system",
+    path: `/validate/${creds.token}`,
+  });
+  const secretNames = docs.filter((d) => d?.kind === "Secret").map((d) => d.metadata.name);
+  expect(secretNames).toEqual(expect.arrayContaining(["pepr-crossway-tls", "pepr-crossway-api-path"]));
+  const fingerprints = docs
+    .filter((d) => d?.kind === "Deployment")
+    .map((d) => d.spec.template.metadata.annotations["crossway.dev/webhook-certificate"]);
+  expect(fingerprints).toHaveLength(2);
+  expect(new Set(fingerprints).size).toBe(1);
+  expect(fingerprints[0]).toMatch(/^[0-9a-f]{16}$/);
+  for (const d of docs)
+    if (d?.kind === "ValidatingWebhookConfiguration") d.metadata.name = `pepr-crossway-dryrun-${process.pid}`;
+  const p = run(BIN.kubectl, ["--kubeconfig", KUBECONFIG, "apply", "--server-side", "--dry-run=server", "-f", "-"], {
+    timeout: 60_000,
+  });
+  p.child.stdin!.end(docs.map((d) => stringify(d)).join("---\n"));
+  const { stdout } = await p;
+  for (const what of [
+    "secret/pepr-crossway-tls",
+    "secret/pepr-crossway-api-path",
+    "deployment.apps/pepr-crossway ",
+    "validatingwebhookconfiguration.admissionregistration.k8s.io/pepr-crossway-dryrun",
+  ]) {
+    expect(stdout).toContain(what);
+  }
+});
+
+const WEBHOOK_PORT = 3900 + (process.pid % 50);
+
+/**
+ * Run the bundle for a while in one role, with this install's credentials, and collect its JSON
+ * log lines; `during` runs once `until` is logged, while it still runs.
+ */
 async function boot(
   role: "watcher" | "admission",
   until: string,
   kubeconfig = KUBECONFIG,
+  during?: () => Promise<void>,
 ): Promise<Record<string, unknown>[]> {
   const dir = mkdtempSync(join(tmpdir(), "crossway-dist-test-"));
   const cert = join(dir, "tls.crt");
   const key = join(dir, "tls.key");
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "1",
-    "-subj",
-    "/CN=localhost",
-  ]);
+  writeFileSync(cert, creds.cert);
+  writeFileSync(key, creds.key);
   const child = spawn(process.execPath, [join(DIST, "pepr-crossway.js")], {
     cwd: REPO,
     env: {
@@ -122,10 +200,10 @@ async function boot(
       PEPR_MODE: "",
       KUBECONFIG: kubeconfig,
       PEPR_WATCH_MODE: role === "watcher" ? "true" : "false",
-      PEPR_API_PATH: "dist-test",
+      PEPR_API_PATH: creds.token,
       SSL_KEY_PATH: key,
       SSL_CERT_PATH: cert,
-      CROSSWAY_WEBHOOK_PORT: String(3900 + (process.pid % 50)),
+      CROSSWAY_WEBHOOK_PORT: String(WEBHOOK_PORT),
       CROSSWAY_CONTROLLER_NAME: `dist-test.example.com/${process.pid}`,
       LOG_LEVEL: "warn",
       CROSSWAY_LOG_LEVEL: "info",
@@ -152,7 +230,11 @@ async function boot(
   while (Date.now() < deadline && !lines.some((l) => l.msg === until) && child.exitCode === null) {
     await new Promise((r) => setTimeout(r, 200));
   }
-  child.kill("SIGTERM");
+  try {
+    if (during && child.exitCode === null) await during();
+  } finally {
+    child.kill("SIGTERM");
+  }
   await new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
   rmSync(dir, { recursive: true, force: true });
   return lines;
@@ -166,11 +248,66 @@ test("the bundle boots as the watcher: primes the index and reconciles", async (
   expect(lines.filter((l) => l.level === 50)).toEqual([]);
 });
 
-test("the bundle boots as the admission controller with its own watches", async () => {
-  const lines = await boot("admission", "admission index watching");
+/** POST an AdmissionReview as the API server does: trusting only the caBundle, to the Service's name. */
+function review(path: string): Promise<{ status?: number; body: string }> {
+  const body = JSON.stringify({
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: `dist-test-${process.pid}`,
+      kind: { group: "", version: "v1", kind: "Namespace" },
+      resource: { group: "", version: "v1", resource: "namespaces" },
+      operation: "CREATE",
+      name: `dist-test-${process.pid}`,
+      object: { apiVersion: "v1", kind: "Namespace", metadata: { name: `dist-test-${process.pid}` } },
+      userInfo: { username: "dist-test" },
+    },
+  });
+  return new Promise((done) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: WEBHOOK_PORT,
+        method: "POST",
+        path,
+        ca: creds.ca,
+        servername: "pepr-crossway.pepr-system.svc",
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c) => (text += c));
+        res.on("end", () => done({ status: res.statusCode, body: text }));
+      },
+    );
+    req.on("error", (e) => done({ body: String(e) }));
+    req.end(body);
+  });
+}
+
+test("the bundle boots as the admission controller with its own watches, and answers the API server's call with this install's credentials", async () => {
+  const answers: { status?: number; body: string }[] = [];
+  const lines = await boot("admission", "admission index watching", KUBECONFIG, async () => {
+    // pepr binds its webhook paths once its store is ready, a moment after the watches start
+    const answer = await eventually(
+      "pepr to serve its webhook path",
+      async () => {
+        const a = await review(`/validate/${creds.token}`);
+        return a.status === 404 ? undefined : a;
+      },
+      30_000,
+      250,
+    );
+    answers.push(answer, await review("/validate/not-the-token"));
+  });
   expect(lines.find((l) => l.msg === "crossway starting")).toMatchObject({ role: "admission" });
   expect(lines.some((l) => l.msg === "admission index watching")).toBe(true);
   expect(lines.filter((l) => l.level === 50)).toEqual([]);
+  expect(answers[0].status).toBe(200);
+  expect(JSON.parse(answers[0].body).response).toMatchObject({ uid: `dist-test-${process.pid}`, allowed: true });
+  expect(answers[1].status).toBe(401);
+  // the certificate it serves, and when it expires
+  expect(lines.find((l) => l.msg === "webhook certificate")).toMatchObject({ daysLeft: 364 });
 });
 
 describe("least privilege: dist's RBAC and policies, as the module's ServiceAccount", () => {
