@@ -68,6 +68,8 @@ export const AGENT_SCRIPT_PATH = "/opt/crossway/agent.js";
  */
 export const HEALTH_PORT = 8936;
 export const HEALTH_PATH = "/healthz";
+/** Additive: HAProxy's Prometheus exporter, on HEALTH_PORT too (never on a listener port). */
+export const METRICS_PATH = "/metrics";
 
 /**
  * Additive, least privilege: every data-plane container runs as this fixed non-root UID/GID (one

@@ -23,6 +23,7 @@ import {
   HEALTH_PATH,
   HEALTH_PORT,
   LABEL_COMPONENT,
+  METRICS_PATH,
   LABEL_GATEWAY,
   MASTER_SOCKET,
   RUN_DIR,
@@ -94,6 +95,17 @@ export const API_TOKEN_VOLUME = {
   },
 };
 
+/**
+ * The conventional scrape annotations on the data-plane pods: HAProxy's Prometheus exporter on the
+ * health port, which no listener and no Service port uses. The Gateway's infrastructure
+ * annotations override them (e.g. `prometheus.io/scrape: "false"`).
+ */
+export const SCRAPE_ANNOTATIONS = {
+  "prometheus.io/scrape": "true",
+  "prometheus.io/port": String(HEALTH_PORT),
+  "prometheus.io/path": METRICS_PATH,
+};
+
 export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agentJs: string = AGENT_JS): KubeObject[] {
   const ports = [...new Set(listenerPorts)].sort((a, b) => a - b);
   const name = dataPlaneName(gw.name);
@@ -157,7 +169,7 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
         replicas: 1,
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels: { ...labels }, ...withAnnotations },
+          metadata: { labels: { ...labels }, annotations: { ...SCRAPE_ANNOTATIONS, ...annotations } },
           spec: {
             serviceAccountName: name,
             // Only the agent container gets the token (API_TOKEN_VOLUME); haproxy, which faces
@@ -185,7 +197,11 @@ export function dataPlaneObjects(gw: GatewayOwner, listenerPorts: number[], agen
                 name: "haproxy",
                 image: HAPROXY_IMAGE,
                 command: HAPROXY_COMMAND,
-                ports: ports.map((p) => ({ name: `p${p}`, containerPort: p, protocol: "TCP" })),
+                ports: [
+                  ...ports.map((p) => ({ name: `p${p}`, containerPort: p, protocol: "TCP" })),
+                  // health and metrics (for a PodMonitor); never a Service port
+                  { name: "metrics", containerPort: HEALTH_PORT, protocol: "TCP" },
+                ],
                 // HAProxy's own health frontend (rendered into every config): ready once it serves one.
                 readinessProbe: {
                   httpGet: { path: HEALTH_PATH, port: HEALTH_PORT },

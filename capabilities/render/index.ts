@@ -9,6 +9,8 @@ import { renderGlobal } from "./sections/global";
 import { renderFrontend } from "./sections/frontend";
 import { renderBackends } from "./sections/backends";
 import { MIRROR_LUA, MIRROR_LUA_FILE } from "./mirror-lua";
+import { targetValue } from "./targets";
+import { BACKENDS_MAP, backendsMap, routesMap } from "./access-log";
 
 export { configSkeleton, serverStates, type ServerState } from "./skeleton";
 export type { RenderOptions } from "./view";
@@ -23,7 +25,7 @@ export interface RenderedConfig {
 /** Section templates, in file order. */
 const SECTIONS: ((view: RenderView) => string[])[] = [
   renderGlobal,
-  (view) => view.ports.flatMap(renderFrontend),
+  (view) => view.ports.flatMap((p) => renderFrontend(view, p)),
   renderBackends,
 ];
 
@@ -38,15 +40,21 @@ function portFiles(view: RenderView): Record<string, string> {
     if (p.prefixMap.length) files[p.files.prefix] = mapFile(p.prefixMap);
     if (!p.direct)
       files[p.files.targets] = mapFile(
-        p.targets.targets.filter((t) => t.choices.length === 1).map((t) => [String(t.no), t.choices[0].backend]),
+        p.targets.targets
+          .filter((t) => t.choices.length === 1)
+          .map((t) => [String(t.no), targetValue(t.choices[0].backend, t.no)]),
       );
     if (p.hosts.maxChain > 1) files[p.files.next] = mapFile(p.hosts.next);
+    const routes = routesMap(p);
+    if (routes.length) files[p.files.routes] = mapFile(routes);
     if (p.matching.complex.length > 0) files[p.files.chains] = mapFile(p.hosts.chains);
     if (p.crtList) {
       files[p.files.crtList] = p.crtList.map((c) => `${c.file}${c.sni ? ` ${c.sni}` : ""}\n`).join("");
       for (const c of p.crtList) files[c.file] = c.pem;
     }
   }
+  const backends = backendsMap(view);
+  if (backends.length) files[BACKENDS_MAP] = mapFile(backends);
   return files;
 }
 
@@ -54,7 +62,7 @@ export function renderGateway(ir: GatewayIR, options: Partial<RenderOptions> = {
   const view = buildView(ir, { runDir: options.runDir ?? RUN_DIR, bindAddress: options.bindAddress ?? "" });
   const cfg = [
     `# crossway: Gateway ${ir.gateway.namespace}/${ir.gateway.name}`,
-    "# Load with `haproxy -C <this folder> -f haproxy.cfg`: map files in use_backend lines are relative to the working directory.",
+    "# Load with `haproxy -C <this folder> -f haproxy.cfg`: map files in use_backend and log-format lines are relative to the working directory.",
     "",
   ];
   for (const section of SECTIONS) cfg.push(...section(view));

@@ -12,8 +12,19 @@ import type { NumberedRule } from "./matching";
 export const BE_404 = "be_404";
 export const BE_500 = "be_500";
 
+/**
+ * What a rule with one target puts into `txn.be` (through the direct-mode path maps or the
+ * rule → target map): `<backend>/<rule no>`. use_backend takes the part before the `/` (no backend
+ * name has one); the access log looks the rule number up in `p<port>-routes.map` when it writes
+ * the line, so naming the route costs a request nothing.
+ */
+export const targetValue = (backend: string, no: number) => `${backend}/${no}`;
+
 export interface ServiceBackend {
   name: string;
+  /** The Service port it sends to, for the access log (`<namespace>/<name>:<port>`). */
+  service: { namespace: string; name: string };
+  port: number;
   endpoints: EndpointIR[];
   appProtocol?: string;
 }
@@ -62,7 +73,8 @@ export function serviceBackends(ports: PortIR[]): ServiceBackend[] {
   const visit = (b: BackendIR) => {
     if (b.kind !== "service") return;
     const name = serviceBackendName(b);
-    if (!byName.has(name)) byName.set(name, { name, endpoints: b.endpoints, appProtocol: b.appProtocol });
+    if (!byName.has(name))
+      byName.set(name, { name, service: b.service, port: b.port, endpoints: b.endpoints, appProtocol: b.appProtocol });
   };
   for (const port of ports)
     for (const l of port.listeners)

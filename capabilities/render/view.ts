@@ -6,7 +6,14 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import type { GatewayIR, PortIR } from "../engine/ir";
 import { hostDispatch, keyByHost, keyableByHost, type HostDispatch } from "./hosts";
 import { portMatching, type PortMatching } from "./matching";
-import { portTargets, serviceBackends, type PortTargets, type RuleBackend, type ServiceBackend } from "./targets";
+import {
+  portTargets,
+  serviceBackends,
+  targetValue,
+  type PortTargets,
+  type RuleBackend,
+  type ServiceBackend,
+} from "./targets";
 
 /** Direct-mode map value of a weighted rule: the frontend then picks a backend at random. */
 export const weightedMarker = (no: number) => `~w${no}`;
@@ -26,6 +33,8 @@ export interface PortFiles {
   targets: string;
   next: string;
   chains: string;
+  /** rule number → route, for the access log (access-log.ts) */
+  routes: string;
   crtList: string;
 }
 
@@ -58,6 +67,7 @@ export interface PortView {
 }
 
 export interface RenderView {
+  gateway: { namespace: string; name: string };
   runDir: string;
   /** RenderOptions.bindAddress, for frontends that are not listener ports (health). */
   bindAddress: string;
@@ -77,6 +87,7 @@ const portFiles = (port: number): PortFiles => ({
   targets: `p${port}-targets.map`,
   next: `p${port}-next.map`,
   chains: `p${port}-chains.map`,
+  routes: `p${port}-routes.map`,
   crtList: `p${port}.crtlist`,
 });
 
@@ -131,7 +142,10 @@ export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
     const targets = portTargets(port.port, matching.rules, byName);
     const direct = matching.complex.length === 0;
     const target = new Map(
-      targets.targets.map((t) => [t.no, t.choices.length === 1 ? t.choices[0].backend : weightedMarker(t.no)]),
+      targets.targets.map((t) => [
+        t.no,
+        t.choices.length === 1 ? targetValue(t.choices[0].backend, t.no) : weightedMarker(t.no),
+      ]),
     );
     const hostKeyed = keyableByHost(hosts, direct);
     const values = (entries: [string, number][]): [string, string | number][] => {
@@ -155,6 +169,7 @@ export function buildView(ir: GatewayIR, opts: RenderOptions): RenderView {
   }
   const hasMirror = ports.some((p) => p.ruleBackends.some((rb) => rb.filters.some((f) => f.type === "RequestMirror")));
   return {
+    gateway: ir.gateway,
     runDir: opts.runDir,
     bindAddress: opts.bindAddress,
     hasTls: ports.some((p) => p.crtList),

@@ -21,9 +21,11 @@ const quiet = () => undefined;
 /** A config with `extra` additional routes /v0../v<extra-1>, all backed by `main`'s endpoint(s). */
 function render(main: Echo | Echo[], extra = 0) {
   const ep = (Array.isArray(main) ? main : [main]).map((e) => ({ ip: "127.0.0.1", port: e.port }));
+  // Stable route names (the builder numbers them): they are in the files, like the real ones.
+  const route = (name: string) => ({ route: { kind: "HTTPRoute" as const, namespace: "default", name } });
   const rules = [
-    ...Array.from({ length: extra }, (_, i) => rule(prefix(`/v${i}`), [svc(`extra${i}`, ep)])),
-    rule(prefix("/"), [svc("main", ep)]),
+    ...Array.from({ length: extra }, (_, i) => rule(prefix(`/v${i}`), [svc(`extra${i}`, ep)], [], route(`v${i}`))),
+    rule(prefix("/"), [svc("main", ep)], [], route("main")),
   ];
   return renderGateway(gateway([port(P, [listener("http", undefined, [vhost("*", rules)])])]), {
     runDir: dir,

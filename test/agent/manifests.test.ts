@@ -8,7 +8,12 @@ import type { ClusterSnapshot } from "../../capabilities/engine/snapshot";
 import { renderGateway } from "../../capabilities/render/index";
 import { gateway, listener, match, port, rule, svc, vhost } from "../render/ir-builders";
 import { makeCert, sleep, tempDir, writeFiles } from "../render/harness";
-import { dataPlaneObjects, HAPROXY_COMMAND, type KubeObject } from "../../capabilities/dataplane/manifests";
+import {
+  dataPlaneObjects,
+  HAPROXY_COMMAND,
+  SCRAPE_ANNOTATIONS,
+  type KubeObject,
+} from "../../capabilities/dataplane/manifests";
 import {
   AGENT_CLUSTER_ROLE,
   AGENT_IMAGE,
@@ -19,6 +24,7 @@ import {
   LABEL_COMPONENT,
   LABEL_GATEWAY,
   LABEL_GATEWAY_NAME,
+  METRICS_PATH,
   RUN_DIR,
   SA_TOKEN_DIR,
   agentPodsBindingName,
@@ -192,7 +198,11 @@ describe("data-plane manifests", () => {
         [LABEL_COMPONENT]: "data-plane",
         [LABEL_GATEWAY_NAME]: "shared",
       });
-      expect(m.annotations).toEqual({ "example.com/owner": "alice" });
+      // the pods also carry the scrape annotations
+      expect(m.annotations).toEqual({
+        ...(m === d.spec.template.metadata ? SCRAPE_ANNOTATIONS : {}),
+        "example.com/owner": "alice",
+      });
     }
     // Selectors stay our own labels only, so changing infrastructure labels never needs a new selector.
     const selector = { [LABEL_GATEWAY]: "shared", [LABEL_COMPONENT]: "data-plane" };
@@ -207,6 +217,29 @@ describe("data-plane manifests", () => {
       expect(o.metadata.annotations).toBeUndefined();
     }
     expect(one("Deployment").spec.template.metadata.labels[LABEL_GATEWAY_NAME]).toBe("shared");
+  });
+
+  it("asks Prometheus to scrape the pods on the health port, which no Service port exposes", () => {
+    const template = one("Deployment").spec.template;
+    expect(template.metadata.annotations).toEqual({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": String(HEALTH_PORT),
+      "prometheus.io/path": METRICS_PATH,
+    });
+    expect(template.spec.containers[0].ports).toContainEqual({
+      name: "metrics",
+      containerPort: HEALTH_PORT,
+      protocol: "TCP",
+    });
+    expect(one("Service").spec.ports.map((p: { port: number }) => p.port)).not.toContain(HEALTH_PORT);
+    // the Gateway's infrastructure annotations win (a Gateway can opt out)
+    const optOut = dataPlaneObjects(
+      { ...gw, infrastructure: { annotations: { "prometheus.io/scrape": "false" } } },
+      [80],
+      "// agent",
+    );
+    const d = optOut.find((o) => o.kind === "Deployment") as KubeObject & { spec: any };
+    expect(d.spec.template.metadata.annotations["prometheus.io/scrape"]).toBe("false");
   });
 });
 

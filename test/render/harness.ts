@@ -70,11 +70,11 @@ async function within(p: Promise<void>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+async function waitForPort(port: number, timeoutMs: number, address = "127.0.0.1"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
+      const s = net.connect(port, address);
       s.once("connect", () => {
         s.destroy();
         resolve(true);
@@ -84,7 +84,7 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
     if (ok) return;
     await sleep(50);
   }
-  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs}ms`);
+  throw new Error(`nothing listens on ${address}:${port} after ${timeoutMs}ms`);
 }
 
 export function writeFiles(dir: string, files: Record<string, string>): void {
@@ -98,8 +98,11 @@ export interface Haproxy {
   stop: () => Promise<void>;
 }
 
-/** `haproxy -W -db -S <dir>/master.sock -C <dir> -f <dir>/haproxy.cfg`, running once `port` accepts. */
-export async function startHaproxy(dir: string, port: number): Promise<Haproxy> {
+/**
+ * `haproxy -W -db -S <dir>/master.sock -C <dir> -f <dir>/haproxy.cfg`, running once `port` accepts
+ * on `address` (the config's bindAddress).
+ */
+export async function startHaproxy(dir: string, port: number, address = "127.0.0.1"): Promise<Haproxy> {
   let out = "";
   const proc = spawn(
     "haproxy",
@@ -112,7 +115,7 @@ export async function startHaproxy(dir: string, port: number): Promise<Haproxy> 
   proc.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
   try {
-    await waitForPort(port, 5000);
+    await waitForPort(port, 5000, address);
   } catch (e) {
     proc.kill("SIGKILL");
     throw new Error(`${e}\n${out}`);
@@ -147,13 +150,24 @@ export interface RequestOpts {
   agent?: http.Agent;
   tls?: { servername: string; ca: string };
   timeoutMs?: number;
+  /** Where to connect (default 127.0.0.1) and from which local address. */
+  address?: string;
+  localAddress?: string;
 }
 
-/** One request to 127.0.0.1:port; resolves with what a client would see. */
+/** One request to 127.0.0.1:port (or `address`); resolves with what a client would see. */
 export function request(port: number, path: string, o: RequestOpts = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers = { ...(o.host ? { host: o.host } : {}), ...(o.headers ?? {}) };
-    const common = { host: "127.0.0.1", port, path, method: o.method ?? "GET", headers, timeout: o.timeoutMs ?? 5000 };
+    const common = {
+      host: o.address ?? "127.0.0.1",
+      ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+      port,
+      path,
+      method: o.method ?? "GET",
+      headers,
+      timeout: o.timeoutMs ?? 5000,
+    };
     const req = o.tls
       ? https.request({ ...common, servername: o.tls.servername, ca: o.tls.ca, agent: false })
       : http.request({ ...common, agent: o.agent ?? false });

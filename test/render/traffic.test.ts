@@ -335,8 +335,11 @@ describe("HTTPS", () => {
     const r1 = await request(Q, "/x", {
       host: "secure.test",
       tls: { servername: "secure.test", ca: certs.secure.certPem },
+      headers: { "X-Forwarded-Proto": "http" },
     });
     expect(r1.echo?.backend).toBe("a");
+    // the backend learns the listener's scheme, not what the client claimed
+    expect(r1.echo?.headers["x-forwarded-proto"]).toBe("https");
     const r2 = await request(Q, "/y", {
       host: "x.wild.test",
       tls: { servername: "x.wild.test", ca: certs.wild.certPem },

@@ -5,9 +5,10 @@
  * or a weighted random pick). Lines for empty maps are left out, so a simple gateway costs a
  * request a handful of actions.
  */
-import type { PortView } from "../view";
+import type { PortView, RenderView } from "../view";
 import { weightedMarker } from "../view";
-import { BE_404 } from "../targets";
+import { BE_404, targetValue } from "../targets";
+import { logLines } from "../access-log";
 import type { ComplexRule } from "../matching";
 import { MAX_LINE_WORDS, wordCount } from "../quote";
 
@@ -56,26 +57,11 @@ function hostLines(p: PortView): string[] {
 }
 
 /**
- * Whether the port's last path lookup can be the `use_backend` itself: its value is then a
- * backend name as is (direct mode, no weighted pick to make), so storing it in txn.be first would
- * only cost a variable per request. A miss gives no name, and HAProxy then uses default_backend.
- */
-const lookupInUseBackend = (p: PortView): boolean => p.direct && p.targets.targets.every((t) => t.choices.length < 2);
-
-interface RuleLines {
-  lines: string[];
-  /** The last path lookup (`var(txn.k),<conv>(<file>)`) when it is left to `use_backend`. */
-  finalLookup?: string;
-  /** Lookups before the final one may already have stored a hit in txn.be. */
-  earlierHits: boolean;
-}
-
-/**
  * Path → first simple rule, one vhost level at a time: rules of a more specific vhost come first,
  * so the first level with a hit wins. Then the complex rules, each gated on its vhost being in
  * the request's chain and on beating the current best.
  */
-function ruleLines(p: PortView, vh: string): RuleLines {
+function ruleLines(p: PortView, vh: string): string[] {
   const out: string[] = [];
   const result = p.direct ? "txn.be" : "txn.best";
   const none = `!{ var(${result}) -m found }`;
@@ -95,12 +81,10 @@ function ruleLines(p: PortView, vh: string): RuleLines {
     if (p.prefixMap.length)
       lookups.push({ before, key: `${vh}:%[path]/`, lookup: `var(txn.k),${prefixConv}(${p.files.prefix})` });
   }
-  const finalLookup = lookupInUseBackend(p) ? lookups.at(-1)?.lookup : undefined;
   lookups.forEach((l, i) => {
     const guard = i === 0 ? "" : ` if ${none}`;
     out.push(...l.before, `  http-request set-var-fmt(txn.k) "${l.key}"${guard}`);
-    if (i < lookups.length - 1 || finalLookup === undefined)
-      out.push(`  http-request set-var(${result}) ${l.lookup}${guard}`);
+    out.push(`  http-request set-var(${result}) ${l.lookup}${guard}`);
   });
   if (!p.direct) {
     out.push(
@@ -110,7 +94,7 @@ function ruleLines(p: PortView, vh: string): RuleLines {
     for (const c of p.matching.complex) out.push(...complexRuleLines(c));
     out.push(`  http-request set-var(txn.be) var(txn.best),map_str(${p.files.targets})`);
   }
-  return { lines: out, finalLookup, earlierHits: lookups.length > 1 };
+  return out;
 }
 
 /** Words a complex-rule line may use: HAProxy's limit, less a margin for the leading indent. */
@@ -147,16 +131,12 @@ function complexRuleLines(c: ComplexRule): string[] {
 }
 
 /**
- * Backend switching. All http-request rules run before any use_backend, so a hit stored in txn.be
- * is taken first; then the final lookup, if left to use_backend. That expression's map file is
- * opened relative to the working directory (HAProxy reads use_backend expressions after the
- * config, where `default-path` no longer applies): haproxy runs with `-C <config dir>`.
+ * Backend switching: `txn.be` holds `<backend>/<rule no>` (targetValue); the rule number stays in
+ * it for the access log. The map files of use_backend and log-format expressions are opened
+ * relative to the working directory (HAProxy parses those after the config, where `default-path`
+ * no longer applies): haproxy runs with `-C <config dir>`.
  */
-function switchingLines(r: RuleLines): string[] {
-  const hit = "  use_backend %[var(txn.be)] if { var(txn.be) -m found }";
-  if (r.finalLookup === undefined) return [hit];
-  return [...(r.earlierHits ? [hit] : []), `  use_backend %[${r.finalLookup}]`];
-}
+const SWITCH = "  use_backend %[var(txn.be),field(1,/)] if { var(txn.be) -m found }";
 
 /** Weighted rules: a random number into cumulative ranges, one backend per range. */
 function weightedLines(p: PortView): string[] {
@@ -170,7 +150,7 @@ function weightedLines(p: PortView): string[] {
     for (const c of t.choices) {
       // once txn.be is set the marker no longer matches: ranges are disjoint anyway
       out.push(
-        `  http-request set-var(txn.be) str(${c.backend}) if ${selected} { var(txn.rnd) -m int ${from}:${from + c.weight - 1} }`,
+        `  http-request set-var(txn.be) str(${targetValue(c.backend, t.no)}) if ${selected} { var(txn.rnd) -m int ${from}:${from + c.weight - 1} }`,
       );
       from += c.weight;
     }
@@ -178,17 +158,32 @@ function weightedLines(p: PortView): string[] {
   return out;
 }
 
-export function renderFrontend(p: PortView): string[] {
+/**
+ * What the backends learn about the client: X-Forwarded-For is the address HAProxy accepted the
+ * connection from (`option forwardfor` in defaults adds it after these rules) and X-Forwarded-Proto
+ * the listener's scheme. Client-sent values are not trusted: they are removed (as is `Forwarded`,
+ * which makes the same claims), so a client cannot pose as another address or as HTTPS.
+ */
+function forwardedLines(p: PortView): string[] {
+  return [
+    "  http-request del-header X-Forwarded-For",
+    "  http-request del-header Forwarded",
+    `  http-request set-header X-Forwarded-Proto ${p.crtList ? "https" : "http"}`,
+  ];
+}
+
+export function renderFrontend(view: RenderView, p: PortView): string[] {
   const tls = p.crtList ? ` ssl crt-list ${p.files.crtList} alpn h2,http/1.1` : "";
   const inline = inlineVhost(p);
-  const rules = ruleLines(p, inline ?? "%[var(txn.vh)]");
   return [
     `frontend fe_${p.port.port}`,
     `  bind ${p.bindAddress}:${p.port.port}${tls}`,
+    ...logLines(view, p),
+    ...forwardedLines(p),
     ...(inline === undefined || inline === HOST_VAR ? hostLines(p) : []),
-    ...rules.lines,
+    ...ruleLines(p, inline ?? "%[var(txn.vh)]"),
     ...weightedLines(p),
-    ...switchingLines(rules),
+    SWITCH,
     `  default_backend ${BE_404}`,
     "",
   ];
