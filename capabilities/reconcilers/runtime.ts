@@ -7,6 +7,7 @@
  * - admission (pepr's webhook Deployment runs no watches): own watches to keep the index that
  *   the warnings read current.
  */
+import { metricsCollector } from "pepr";
 import { translate } from "../engine";
 import { renderGateway } from "../render";
 import { dataPlaneObjects } from "../dataplane/manifests";
@@ -18,6 +19,7 @@ import { admissionHandlers } from "./admission";
 import { liveKubeClient } from "./kube";
 import { describeError, log } from "./log";
 import { findHaproxy, haproxyChecker, type ConfigCheck } from "./config-vet";
+import { exposeOnPeprEndpoint, moduleMetrics } from "./metrics";
 
 /** The data-plane objects of one Gateway: one Service port per IR port. */
 const gatewayManifests: DataPlaneManifests = (gw, ir) => {
@@ -54,7 +56,11 @@ export const controller = new Controller({
   kube: liveKubeClient(),
   translate,
   dataPlane: { render: (ir) => renderGateway(ir), manifests: gatewayManifests, check: configCheck() },
+  metrics: moduleMetrics,
 });
+
+// crossway_* metrics on pepr's /metrics (port 3000 of the watcher and admission pods).
+exposeOnPeprEndpoint(metricsCollector, moduleMetrics.registry);
 
 export const upserted = controller.upserted;
 export const deleted = controller.deleted;
