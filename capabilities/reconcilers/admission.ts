@@ -62,16 +62,28 @@ export function admissionHandlers(controller: Controller, translate: Translate, 
     };
   };
 
-  return {
-    warnHTTPRoute: routeHandler("HTTPRoute"),
-    warnGRPCRoute: routeHandler("GRPCRoute"),
-    warnGateway: approveWith("Gateway", (o) => listenerOwnerWarnings("Gateway", o, snapshot(), translate, opts())),
-    warnListenerSet: approveWith("ListenerSet", (o) =>
-      listenerOwnerWarnings("ListenerSet", o, snapshot(), translate, opts()),
-    ),
-    warnReferenceGrant: approveWith("ReferenceGrant", (o) => referenceGrantWarnings(o, snapshot(), translate, opts())),
+  /** crossway_admission_duration_seconds{kind, verdict} around each handler. */
+  const timed =
+    (kind: string, handler: (req: Req) => ValidateActionResponse) =>
+    (req: Req): ValidateActionResponse =>
+      controller.metrics.timeAdmission(kind, () => handler(req));
 
-    enforceNamespaceLabels: (req: Req): ValidateActionResponse => {
+  return {
+    warnHTTPRoute: timed("HTTPRoute", routeHandler("HTTPRoute")),
+    warnGRPCRoute: timed("GRPCRoute", routeHandler("GRPCRoute")),
+    warnGateway: timed(
+      "Gateway",
+      approveWith("Gateway", (o) => listenerOwnerWarnings("Gateway", o, snapshot(), translate, opts())),
+    ),
+    warnListenerSet: timed(
+      "ListenerSet",
+      approveWith("ListenerSet", (o) => listenerOwnerWarnings("ListenerSet", o, snapshot(), translate, opts())),
+    ),
+    warnReferenceGrant: timed(
+      "ReferenceGrant",
+      approveWith("ReferenceGrant", (o) => referenceGrantWarnings(o, snapshot(), translate, opts())),
+    ),
+    enforceNamespaceLabels: timed("Namespace", (req: Req): ValidateActionResponse => {
       const s = controller.settings;
       try {
         const decision = checkNamespaceLabels(
@@ -89,6 +101,6 @@ export function admissionHandlers(controller: Controller, translate: Translate, 
         log.error(d, "namespace label policy failed; denying");
         return req.Deny(`crossway namespace label policy could not evaluate the request: ${d.error}`, 500);
       }
-    },
+    }),
   };
 }

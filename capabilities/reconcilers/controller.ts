@@ -4,6 +4,7 @@
  * input marks the loop dirty; each run translates the whole snapshot, syncs the data plane and
  * writes statuses. Validate bindings read the same index to compute kubectl warnings.
  */
+import { hostname } from "node:os";
 import { K8s, type KubernetesObject } from "kubernetes-fluent-client";
 import type { Gateway, GatewayClass } from "../crd";
 import type { TranslateOptions } from "../engine/snapshot";
@@ -26,6 +27,9 @@ import { OwnershipIndexWriter } from "./ownership-index-writer";
 import { secretsToRead } from "../engine/secrets";
 import { configSecretName } from "../dataplane/conventions";
 import { SecretReader, type WantedSecret } from "./secrets";
+import { ConditionEvents } from "./condition-events";
+import { EventRecorder, type RecorderOptions } from "./events";
+import { CrosswayMetrics } from "./metrics";
 
 /** Vetting passes per run: each pass leaves out what the last one found; then give up for now. */
 const MAX_VET_PASSES = 6;
@@ -46,6 +50,10 @@ export interface ControllerDeps {
    */
   dataPlane?: { render: RenderGateway; manifests: DataPlaneManifests; check?: VersionedCheck };
   log?: Logger;
+  /** Where the metrics go (the process's `moduleMetrics` in the module; a fresh registry by default). */
+  metrics?: CrosswayMetrics;
+  /** Event recorder settings (rate limits, clock); reportingInstance defaults to $HOSTNAME (the pod). */
+  events?: Partial<RecorderOptions>;
 }
 
 /** No data plane wired in: say so in Programmed rather than pretend. */
@@ -64,6 +72,9 @@ export class Controller {
   readonly index = new ObjectIndex();
   readonly loop: ReconcileLoop;
   readonly settings: ModuleSettings;
+  readonly metrics: CrosswayMetrics;
+  /** Kubernetes Events about condition transitions (fire-and-forget; `events.idle()` in tests). */
+  readonly events: EventRecorder;
   readonly #deps: ControllerDeps;
   readonly #writer: StatusWriter;
   readonly #dataplane: DataPlaneSync | undefined;
@@ -95,7 +106,20 @@ export class Controller {
     this.settings = deps.settings;
     this.#log = (deps.log ?? rootLog).child({ part: "controller" });
     const retry = { baseMs: deps.settings.objectBackoffBaseMs, maxMs: deps.settings.objectBackoffMaxMs };
-    this.#writer = new StatusWriter(deps.kube, this.index, deps.settings.controllerName, { log: this.#log, retry });
+    this.metrics = deps.metrics ?? new CrosswayMetrics();
+    this.events = new EventRecorder(deps.kube, {
+      reportingController: deps.settings.controllerName,
+      reportingInstance: process.env.HOSTNAME || hostname(),
+      log: this.#log,
+      counted: (type, outcome) => this.metrics.events.inc({ type, outcome }),
+      ...deps.events,
+    });
+    const transitions = new ConditionEvents((e) => this.events.record(e), this.index);
+    this.#writer = new StatusWriter(deps.kube, this.index, deps.settings.controllerName, {
+      log: this.#log,
+      retry,
+      transitions,
+    });
     this.#dataPlaneRetries = new ObjectRetries(retry);
     this.#ownershipIndex = new OwnershipIndexWriter(deps.kube, { log: this.#log, retry });
     const check = deps.dataPlane?.check;
@@ -282,6 +306,19 @@ export class Controller {
    * to be tried again. Throws (the loop backs off) only when nothing could be done for anyone.
    */
   async reconcile(): Promise<RunOutcome> {
+    const end = this.metrics.reconcileDuration.startTimer();
+    try {
+      const outcome = await this.#reconcile();
+      end({ outcome: outcome.retryInMs === undefined ? "ok" : "partial" });
+      return outcome;
+    } catch (e) {
+      this.metrics.reconcileFailures.inc();
+      end({ outcome: "error" });
+      throw e;
+    }
+  }
+
+  async #reconcile(): Promise<RunOutcome> {
     const started = Date.now();
     // Reads of newly needed Secrets start here at the latest; they are not awaited (their
     // answers mark the loop dirty): one slow GET must not hold up every other Gateway.
@@ -293,6 +330,10 @@ export class Controller {
       : withoutDataPlane(result.ir);
     const statuses = foldDataPlane(result.statuses, planes.gateways, this.#listenerSetParent);
     const summary = await this.#writer.write(statuses);
+    this.metrics.observeStatuses(statuses);
+    this.metrics.observeDataPlane(planes.gateways);
+    if (summary.failed) this.metrics.objectWriteFailures.inc({ what: "status" }, summary.failed);
+    if (planes.errors.length) this.metrics.objectWriteFailures.inc({ what: "dataplane" }, planes.errors.length);
     const indexRetry = await this.#ownershipIndex.write(result.ownershipIndex ?? { listeners: [] });
     const due = [summary.retryInMs, this.#noteDataPlaneErrors(planes), indexRetry].filter((ms) => ms !== undefined);
     const outcome: RunOutcome = due.length ? { retryInMs: Math.min(...due) } : {};

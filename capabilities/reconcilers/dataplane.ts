@@ -48,6 +48,8 @@ export interface GatewayDataPlane {
   namespace: string;
   name: string;
   generation: number;
+  /** The generation every ready data-plane pod serves (0: no ready pod); for metrics. */
+  servedGeneration?: number;
   addresses: { type: "IPAddress" | "Hostname"; value: string }[];
   programmed: ProgrammedState;
 }
@@ -119,6 +121,13 @@ export function programmedState(
   }
   if (addresses.length === 0) return P.addressNotAssigned(generation, serviceName);
   return P.serving(generation, ready.length);
+}
+
+/** The config generation all ready pods serve: the oldest one a ready pod reports (0 if none is ready). */
+export function servedGeneration(pods: PodLike[]): number {
+  const ready = pods.filter(isReady);
+  if (ready.length === 0) return 0;
+  return Math.min(...ready.map((p) => Number(p.metadata?.annotations?.[ANN_SERVED_GENERATION] ?? "0") || 0));
 }
 
 export function serviceAddresses(svc: KubernetesObject | undefined): GatewayDataPlane["addresses"] {
@@ -203,6 +212,7 @@ export class DataPlaneSync {
       namespace,
       name,
       generation,
+      servedGeneration: servedGeneration(pods),
       addresses,
       programmed:
         refused === undefined

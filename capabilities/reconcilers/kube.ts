@@ -11,6 +11,7 @@ import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy } from
 import { GatewayClass, Gateway, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant, RouteOwnershipPolicy } from "../crd";
 import { FIELD_MANAGER, LABEL_GATEWAY } from "../dataplane/conventions";
 import type { StatusKind } from "../engine/result";
+import type { EventSink } from "./events";
 import type { IndexKind, ListedKind } from "./index";
 import { errorStatus } from "./log";
 
@@ -19,7 +20,8 @@ export interface ObjectName {
   name: string;
 }
 
-export interface KubeClient {
+/** Events (events.k8s.io/v1, events.ts) go through the same boundary. */
+export interface KubeClient extends EventSink {
   /** Merge-patch `/status`; resolves with the updated object, or undefined if it is gone. */
   patchStatus(
     kind: StatusKind,
@@ -132,6 +134,19 @@ export function liveKubeClient(): KubeClient {
         true,
         PatchStrategy.ServerSideApply,
       )) as KubernetesObject;
+    },
+    async createEvent(event) {
+      await objectApi().create(event as never);
+    },
+    async patchEventSeries(ref, series) {
+      await objectApi().patch(
+        { apiVersion: "events.k8s.io/v1", kind: "Event", metadata: ref, series } as never,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        PatchStrategy.MergePatch,
+      );
     },
     async get(_k, ref) {
       try {

@@ -9,6 +9,7 @@
  * - watcher and admission (not dev): the webhook certificate's expiry, reported at start and daily
  *   (certificate-expiry.ts).
  */
+import { metricsCollector } from "pepr";
 import { translate } from "../engine";
 import { renderGateway } from "../render";
 import { dataPlaneObjects } from "../dataplane/manifests";
@@ -21,6 +22,7 @@ import { liveKubeClient } from "./kube";
 import { describeError, log } from "./log";
 import { chooseConfigCheck } from "./config-checks";
 import { watchCertificateExpiry } from "./certificate-expiry";
+import { exposeOnPeprEndpoint, moduleMetrics } from "./metrics";
 
 /** The data-plane objects of one Gateway: one Service port per IR port. */
 const gatewayManifests: DataPlaneManifests = (gw, ir) => {
@@ -48,7 +50,11 @@ export const controller = new Controller({
   kube: liveKubeClient(),
   translate,
   dataPlane: { render: (ir) => renderGateway(ir), manifests: gatewayManifests, check: configCheck() },
+  metrics: moduleMetrics,
 });
+
+// crossway_* metrics on pepr's /metrics (port 3000 of the watcher and admission pods).
+exposeOnPeprEndpoint(metricsCollector, moduleMetrics.registry);
 
 export const upserted = controller.upserted;
 export const deleted = controller.deleted;

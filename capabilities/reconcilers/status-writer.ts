@@ -11,7 +11,9 @@
  * - a write that fails fails for that object alone: the others are written, and the object waits
  *   out its own backoff (a conflict is retried promptly) unless what we want to write for it
  *   changes meanwhile. `write` resolves with when the first waiting object is due again; it never
- *   rejects for one object.
+ *   rejects for one object;
+ * - every condition transition written is handed to the `transitions` observer (Kubernetes Events,
+ *   condition-events.ts) after the write succeeded; the observer can neither fail nor delay it.
  */
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import type { ObjectStatus, StatusKind } from "../engine/result";
@@ -29,6 +31,13 @@ import {
   type ParentStatus,
   type Transition,
 } from "./status-merge";
+
+/** Told of each object's condition transitions once they are written (condition-events.ts). */
+export interface TransitionObserver {
+  observe(kind: StatusKind, obj: KubernetesObject, objectKey: string, transitions: Transition[]): void;
+  /** The objects the writer handles now (keys as `objectKey` above); forget the rest. */
+  retainOnly(objectKeys: Set<string>): void;
+}
 
 export interface WriteSummary {
   patched: number;
@@ -69,12 +78,19 @@ export class StatusWriter {
   readonly #log: Logger;
   readonly #now: () => string;
   readonly #retries: ObjectRetries;
+  readonly #observer: TransitionObserver | undefined;
 
   constructor(
     kube: KubeClient,
     index: ObjectIndex,
     controllerName: string,
-    opts: { log?: Logger; now?: () => string; retry?: RetryPolicy; clock?: () => number } = {},
+    opts: {
+      log?: Logger;
+      now?: () => string;
+      retry?: RetryPolicy;
+      clock?: () => number;
+      transitions?: TransitionObserver;
+    } = {},
   ) {
     this.#kube = kube;
     this.#index = index;
@@ -82,6 +98,7 @@ export class StatusWriter {
     this.#log = (opts.log ?? rootLog).child({ writer: "status" });
     this.#now = opts.now ?? (() => new Date().toISOString().replace(/\.\d+Z$/, "Z"));
     this.#retries = new ObjectRetries(opts.retry ?? DEFAULT_OBJECT_RETRY, opts.clock);
+    this.#observer = opts.transitions;
   }
 
   /**
@@ -113,7 +130,9 @@ export class StatusWriter {
         this.#failed(d, key, fingerprint, e);
       }
     }
-    this.#retries.retainOnly(new Set(work.map(objectKey)));
+    const keys = new Set(work.map(objectKey));
+    this.#retries.retainOnly(keys);
+    this.#observer?.retainOnly(keys);
     summary.retryInMs = this.#retries.nextRetryInMs();
     return summary;
   }
@@ -191,7 +210,20 @@ export class StatusWriter {
         : await this.#kube.patchStatus(d.kind, d, body);
     if (updated) this.#index.upsert(d.kind, updated);
     this.#logTransitions(d.kind, d, transitions);
+    if (transitions.length > 0) this.#observe(d, updated ?? obj, transitions);
     return true;
+  }
+
+  /** The status is written: whatever the observer does cannot make it a failed write. */
+  #observe(d: ObjectStatus, obj: KubernetesObject, transitions: Transition[]) {
+    try {
+      this.#observer?.observe(d.kind, obj, objectKey(d), transitions);
+    } catch (e) {
+      this.#log.warn(
+        { kind: d.kind, namespace: d.namespace, name: d.name, ...describeError(e) },
+        "could not make events",
+      );
+    }
   }
 
   #logTransitions(kind: StatusKind, d: ObjectStatus, transitions: Transition[]) {

@@ -3,6 +3,7 @@
  * reconciling, HAProxy serving, echo-basic pods answering — and what the user would see asserted.
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from "@jest/globals";
+import https from "node:https";
 import { ensureCluster } from "../../hack/cluster/up.js";
 import { KUBECONFIG } from "../../hack/cluster/config.js";
 import { startModule, stopModule } from "../../hack/dev-module.js";
@@ -19,6 +20,37 @@ import {
 } from "../../hack/lib/e2e.js";
 
 jest.setTimeout(240_000);
+
+let metricsUrl = "";
+
+/** The module's /metrics (pepr's endpoint, on the dev module's own TLS port). */
+const scrape = () =>
+  new Promise<string>((resolve, reject) => {
+    // the dev module's throwaway certificate; this is our own process on localhost
+    https
+      .get(metricsUrl, { rejectUnauthorized: false }, (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => resolve(body));
+      })
+      .on("error", reject);
+  });
+
+/** Events about one object, as `kubectl describe` finds them (core v1 view of events.k8s.io/v1 events). */
+async function eventsAbout(ns: string, kind: string, name: string, reason: string) {
+  const out = await kubectl([
+    "get",
+    "events",
+    "-n",
+    ns,
+    "--field-selector",
+    `involvedObject.kind=${kind},involvedObject.name=${name},reason=${reason}`,
+    "-o",
+    "json",
+  ]);
+  const items = (JSON.parse(out) as { items: Record<string, unknown>[] }).items;
+  return items.length > 0 ? items : undefined;
+}
 
 const SEED_NAMESPACES = [
   "infra-ns",
@@ -37,7 +69,8 @@ beforeAll(async () => {
   // A clean slate before the module starts: a previous run's namespaces may still be terminating.
   await kubectl(["delete", "gateway", "-n", "default", "kong", "--ignore-not-found"]);
   await freshNamespaces(SEED_NAMESPACES);
-  await startModule({ kubeconfig: KUBECONFIG, readyTimeoutMs: 90_000, lockTimeoutMs: 600_000 });
+  const running = await startModule({ kubeconfig: KUBECONFIG, readyTimeoutMs: 90_000, lockTimeoutMs: 600_000 });
+  metricsUrl = `${new URL(running.webhookUrl).origin}/metrics`;
   await applyFile("gatewayclass.yaml");
 });
 
@@ -69,6 +102,34 @@ describe("seed 000: shared Gateway at ACME, namespaces opt in by label", () => {
     await waitRouteCondition("careers", "careers-route", "Accepted", "True", "Accepted");
   });
 
+  test("kubectl get events -n hr says it too: Warning NotAllowedByListeners on hr-route", async () => {
+    const [event] = await eventually(
+      "an event on hr-route",
+      () => eventsAbout("hr", "HTTPRoute", "hr-route", "NotAllowedByListeners"),
+      15_000,
+    );
+    expect(event).toMatchObject({ type: "Warning", reportingComponent: "crossway.dev/gateway-controller" });
+    expect(event.message).toContain("Accepted=False: HTTPRoute hr/hr-route is not attached");
+    expect(event.message).toContain('namespace "hr" is not allowed by listener');
+    process.stderr.write(`seed-000: kubectl get events -n hr\n${await kubectl(["get", "events", "-n", "hr"])}\n`);
+  });
+
+  test("the module's /metrics carries crossway_* next to pepr_*", async () => {
+    const text = await scrape();
+    expect(text).toContain("pepr_validate");
+    expect(text).toMatch(/^crossway_reconcile_duration_seconds_count\{outcome="ok"\} [1-9]/m);
+    expect(text).toMatch(
+      /^crossway_objects_by_condition\{kind="HTTPRoute",type="Accepted",status="False",reason="NotAllowedByListeners"\} [1-9]/m,
+    );
+    expect(text).toMatch(
+      /^crossway_gateway_config_generation_published\{namespace="infra-ns",gateway="shared-gateway"\} [1-9]/m,
+    );
+    expect(text).toMatch(
+      /^crossway_gateway_config_generation_served\{namespace="infra-ns",gateway="shared-gateway"\} [1-9]/m,
+    );
+    expect(text).toMatch(/^crossway_events_total\{type="Warning",outcome="written"\} [1-9]/m);
+  });
+
   test("labelling hr opens /hr; removing the label closes it again", async () => {
     await kubectl(["label", "namespace", "hr", "shared-gateway-access=true"]);
     const opened = await waitStatus(address, "/hr", 200, 10_000);
@@ -96,6 +157,14 @@ describe("seed 001: /fruits split 70/30 across namespaces, ReferenceGrants requi
   test("with ReferenceGrants /fruits splits 70/30 between bananas and apples (±5% over 1,000 requests)", async () => {
     await applyFile("seed-001-grants.yaml");
     await waitRouteCondition("infra", "fruits", "ResolvedRefs", "True", "ResolvedRefs");
+    // the grant that made it resolve says so on itself
+    const [granted] = await eventually(
+      "an event on ReferenceGrant apples/apples-infra",
+      () => eventsAbout("apples", "ReferenceGrant", "apples-infra", "ResolvedRefs"),
+      15_000,
+    );
+    expect(granted.type).toBe("Normal");
+    expect(granted.message).toContain("allows HTTPRoute infra/fruits to reference Service apples/apple-echo");
     // Both teams' pods must be ready and programmed before we count: until then the split
     // rightly answers 503 for the share of a Service without ready endpoints.
     await kubectl(["wait", "--for=condition=Available", "--timeout=120s", "-n", "apples", "deployment/apple-echo"]);

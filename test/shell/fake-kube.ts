@@ -3,6 +3,7 @@ import type { KubernetesObject } from "kubernetes-fluent-client";
 import type { KubeClient, ObjectName } from "../../capabilities/reconcilers/kube";
 import type { StatusKind } from "../../capabilities/engine/result";
 import type { ListedKind } from "../../capabilities/reconcilers/index";
+import type { EventSeries, KubeEvent } from "../../capabilities/reconcilers/events";
 
 export interface PatchCall {
   kind: StatusKind;
@@ -18,6 +19,52 @@ export class FakeKube implements KubeClient {
   /** Names (ns/name) whose status patch fails with the given HTTP response. */
   failPatch = new Map<string, { status: number; statusText: string; data: unknown }>();
   #rv = 1000;
+  /** Events as the API server holds them (events.k8s.io/v1), by namespace/name; series patched in place. */
+  events = new Map<string, KubeEvent>();
+  /** Every event write in order: "create <ns>/<name>" or "patch <ns>/<name> count=<n>". */
+  eventWrites: string[] = [];
+  /** When set, every event write fails with this HTTP response. */
+  failEvents: { status: number; statusText: string; data: unknown } | undefined;
+
+  /** The events about one object, as `kubectl get events --field-selector involvedObject.name=…` lists them. */
+  eventsFor(kind: string, namespace: string | undefined, name: string): KubeEvent[] {
+    return [...this.events.values()].filter(
+      (e) => e.regarding.kind === kind && e.regarding.namespace === namespace && e.regarding.name === name,
+    );
+  }
+
+  async createEvent(event: KubeEvent) {
+    if (this.failEvents) throw { ok: false, ...this.failEvents };
+    const key = `${event.metadata.namespace}/${event.metadata.name}`;
+    if (this.events.has(key)) throw { ok: false, status: 409, statusText: "Conflict", data: { message: "exists" } };
+    // what the API server validates for events.k8s.io/v1 (core/validation/events.go)
+    const invalid = (why: string) => ({
+      ok: false,
+      status: 422,
+      statusText: "Unprocessable Entity",
+      data: { message: why },
+    });
+    if (Buffer.byteLength(event.note) > 1024) throw invalid("note: can have at most 1024 characters");
+    if (!event.reportingController || !event.reportingInstance || !event.action || !event.reason)
+      throw invalid("reportingController, reportingInstance, action and reason are required");
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(event.eventTime)) throw invalid("eventTime: not a MicroTime");
+    if (event.series && event.series.count < 2) throw invalid("series.count: should be at least 2");
+    this.events.set(key, structuredClone(event));
+    this.eventWrites.push(`create ${key}`);
+  }
+
+  async patchEventSeries(ref: { namespace: string; name: string }, series: EventSeries) {
+    if (this.failEvents) throw { ok: false, ...this.failEvents };
+    const key = `${ref.namespace}/${ref.name}`;
+    const held = this.events.get(key);
+    if (!held)
+      throw { ok: false, status: 404, statusText: "Not Found", data: { message: `events "${ref.name}" not found` } };
+    held.series = { ...series };
+    this.eventWrites.push(`patch ${key} count=${series.count}`);
+  }
+
+  /** The next resourceVersion, as the API server would give a changed object. */
+  nextResourceVersion = () => String(++this.#rv);
 
   key = (kind: string, ns: string | undefined, name: string) => `${kind}/${ns ?? ""}/${name}`;
 
