@@ -150,13 +150,23 @@ interface Stats {
   max: number;
   /** samples that did not reach the expected answer within WIRE_CAP_MS (not in the percentiles) */
   timeouts: number;
+  /** every sample in order (null: timed out) */
+  samples: (number | null)[];
 }
 
 /** Nearest-rank percentiles (with 20 samples, p99 is the worst one). */
 function stats(xs: (number | undefined)[]): Stats {
   const s = xs.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
   const p = (q: number) => (s.length ? Math.round(s[Math.max(0, Math.ceil(q * s.length) - 1)]) : NaN);
-  return { n: s.length, p50: p(0.5), p90: p(0.9), p99: p(0.99), max: p(1), timeouts: xs.length - s.length };
+  return {
+    n: s.length,
+    p50: p(0.5),
+    p90: p(0.9),
+    p99: p(0.99),
+    max: p(1),
+    timeouts: xs.length - s.length,
+    samples: xs.map((x) => (x === undefined ? null : Math.round(x))),
+  };
 }
 
 /** Peak and last RSS of the module and of the data plane's HAProxy, sampled every 250 ms. */
@@ -177,9 +187,19 @@ class Sampler {
   /** master + every worker (old ones still draining included). */
   haproxyRss(): number {
     if (!this.haproxyMaster) return 0;
-    return [this.haproxyMaster, ...childPids(this.haproxyMaster)].reduce((t, p) => t + (procSample(p)?.rssMiB ?? 0), 0);
+    return [this.haproxyMaster, ...childPids(this.haproxyMaster)]
+      .filter((p) => comm(p) === "haproxy")
+      .reduce((t, p) => t + (procSample(p)?.rssMiB ?? 0), 0);
   }
 }
+
+const comm = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+};
 
 /** The data-plane pod's name and its haproxy container's pid (the node agent's record). */
 async function dataPlanePod(): Promise<{ name: string; haproxyPid?: number }> {
@@ -227,7 +247,8 @@ function reloadTimes(mod: RunningModule, agentLog: string, from: number, to: num
     if (l.msg === "config reloaded") ms.push(Date.parse(String(l.time)) - t);
     if (l.msg === "config runtime") runtime++;
   }
-  return { published: published.size, reloads: ms.length, runtime, ...stats(ms) };
+  const { n, p50, p90, p99, max } = stats(ms);
+  return { published: published.size, reloads: ms.length, runtime, n, p50, p90, p99, max };
 }
 
 /** Sum of `patched` in the module's "reconciled" lines in [from, to): status writes of every kind. */
@@ -277,11 +298,15 @@ const listenerAttached = async () => {
 async function grow(from: number, n: number, mod: RunningModule) {
   const routesPath = `/apis/${GWAPI}/httproutes?labelSelector=crossway-bench%3D1`;
   const list = await apiJson<{ metadata: { resourceVersion: string } }>("GET", `${routesPath}&limit=1`);
+  const isNew = (key: string) => Number(/\/r(\d+)$/.exec(key)?.[1]) >= from;
   const writes = new Map<string, number>();
+  /** When the last new route got its first status write. */
+  let lastFirstWrite = 0;
   const w = watch(routesPath, list.metadata.resourceVersion, 3600, (e) => {
     // The bench never changes a route's spec after creating it: every MODIFIED is a status write.
     if (e.type === "MODIFIED") {
       const key = `${e.object.metadata?.namespace}/${e.object.metadata?.name}`;
+      if (!writes.has(key) && isNew(key)) lastFirstWrite = performance.now();
       writes.set(key, (writes.get(key) ?? 0) + 1);
     }
   });
@@ -310,11 +335,15 @@ async function grow(from: number, n: number, mod: RunningModule) {
       return undefined;
     })(),
   ]);
-  // Late writes count too: keep watching a while after the Gateway says it is settled.
+  // Every new route's status written (the status writer goes route by route after the Gateway's).
+  const newWritten = () => [...writes.keys()].filter(isNew).length;
+  for (let k = 0; k < SETTLE_CAP_MS / 50 && newWritten() < n - from && performance.now() - tLast < SETTLE_CAP_MS; k++)
+    await sleep(50);
+  const statusMs = newWritten() === n - from ? lastFirstWrite - tLast : undefined;
+  // Late writes count too: keep watching a while after everything says it is settled.
   await sleep(3000);
   w.stop();
   if (w.ended()) console.log(`  note: the route watch ended early (${w.ended()}); status writes undercounted`);
-  const isNew = (key: string) => Number(/\/r(\d+)$/.exec(key)?.[1]) >= from;
   let newWrites = 0;
   let olderWrites = 0;
   let newTouched = 0;
@@ -337,6 +366,7 @@ async function grow(from: number, n: number, mod: RunningModule) {
     createS: round1(createS),
     attachedMs: attachedMs === undefined ? null : Math.round(attachedMs),
     wireMs: wireMs === undefined ? null : Math.round(wireMs),
+    allRouteStatusesMs: statusMs === undefined ? null : Math.round(statusMs),
     sweep: { checked: swept.length, wrong: wrong.length, examples: wrong.slice(0, 5) },
     statusWrites: {
       perNewRoute: round2(newWrites / (n - from)),
@@ -534,7 +564,8 @@ async function main() {
         `\n== ${n} routes (${s.added} added in ${s.createS} s at concurrency ${CONCURRENCY}; load ${r.loadavg.join(" ")})`,
       );
       console.log(
-        `  settle after the last write: attachedRoutes=${n} in ${s.attachedMs} ms; last route on the wire in ${s.wireMs} ms`,
+        `  settle after the last write: attachedRoutes=${n} in ${s.attachedMs} ms; last route on the wire in ${s.wireMs} ms; ` +
+          `every new route's status written in ${s.allRouteStatusesMs} ms`,
       );
       console.log(
         `  wire sweep: ${s.sweep.checked} routes checked, ${s.sweep.wrong} not answering 200 ${s.sweep.examples.join(" ")}`,
