@@ -237,12 +237,14 @@ export class Controller {
       }
       result = this.#deps.translate(snapshot, this.translateOptions);
       if (pass >= MAX_VET_PASSES) {
-        // Still refusals after this many passes: publish nothing new for those Gateways this run.
-        const left = await this.#vetter.vet(result.ir);
-        this.#noteVetting(left.unavailable);
-        if (left.unavailable !== undefined) return { result, refused: new Map() };
-        const gateways = new Map(left.gateways);
+        // Still refusals after this many passes: publish nothing new for the Gateways that still
+        // have some this run (each vetted on its own, so the others publish as usual).
+        const gateways = new Map<string, string>();
         for (const ir of result.ir) {
+          const left = await this.#vetter.vet([ir]);
+          this.#noteVetting(left.unavailable);
+          if (left.unavailable !== undefined) return { result, refused: new Map() };
+          for (const [gw, why] of left.gateways) gateways.set(gw, why);
           const gw = `${ir.gateway.namespace}/${ir.gateway.name}`;
           if (left.refused.size > 0 && !gateways.has(gw))
             gateways.set(gw, `no configuration HAProxy accepts was found in ${MAX_VET_PASSES} passes`);
