@@ -38,6 +38,8 @@ let haproxy: Haproxy | undefined;
 let P = 0;
 let runDir = "";
 
+/** Stable route names (the builder numbers them): they are in the files (the access log's map), like the real ones. */
+const named = (name: string) => ({ route: { kind: "HTTPRoute" as const, namespace: "default", name } });
 const render = (e: Echo, extra = 0) =>
   renderGateway(
     gateway([
@@ -45,9 +47,9 @@ const render = (e: Echo, extra = 0) =>
         listener("http", undefined, [
           vhost("*", [
             ...Array.from({ length: extra }, (_, i) =>
-              rule(prefix(`/x${i}`), [svc(`x${i}`, [{ ip: "127.0.0.1", port: e.port }])]),
+              rule(prefix(`/x${i}`), [svc(`x${i}`, [{ ip: "127.0.0.1", port: e.port }])], [], named(`x${i}`)),
             ),
-            rule(prefix("/"), [svc("main", [{ ip: "127.0.0.1", port: e.port }])]),
+            rule(prefix("/"), [svc("main", [{ ip: "127.0.0.1", port: e.port }])], [], named("main")),
           ]),
         ]),
       ]),

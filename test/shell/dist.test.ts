@@ -160,9 +160,13 @@ test("the credentials overlay builds with kustomize on dist/ and passes a server
   expect(fingerprints[0]).toMatch(/^[0-9a-f]{16}$/);
   for (const d of docs)
     if (d?.kind === "ValidatingWebhookConfiguration") d.metadata.name = `pepr-crossway-dryrun-${process.pid}`;
-  const p = run(BIN.kubectl, ["--kubeconfig", KUBECONFIG, "apply", "--server-side", "--dry-run=server", "-f", "-"], {
-    timeout: 60_000,
-  });
+  const p = run(
+    BIN.kubectl,
+    ["--kubeconfig", KUBECONFIG, "apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", "-"],
+    {
+      timeout: 60_000,
+    },
+  );
   p.child.stdin!.end(docs.map((d) => stringify(d)).join("---\n"));
   const { stdout } = await p;
   for (const what of [
