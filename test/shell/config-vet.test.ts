@@ -5,12 +5,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
 import { pino, type Logger } from "pino";
-import type { KubernetesObject } from "kubernetes-fluent-client";
 import { defaultValidator, translate } from "../../capabilities/engine";
 import type { GatewayIR } from "../../capabilities/engine/ir";
 import { renderGateway } from "../../capabilities/render/index";
@@ -31,7 +29,7 @@ import { Controller } from "../../capabilities/reconcilers/controller";
 import { readSettings } from "../../capabilities/reconcilers/config";
 import { decodeConfigData } from "../../capabilities/dataplane/secret-data";
 import { gateway, listener, match, port, prefix, rule, svc, vhost } from "../render/ir-builders";
-import { FakeKube } from "./fake-kube";
+import { FakeKube, seedAcme } from "./fake-kube";
 
 const quiet = pino({ level: "silent" });
 const bin = findHaproxy({});
@@ -129,12 +127,7 @@ describe("ConfigVetter", () => {
 /** The ACME seed with the product team's route using a regex only HAProxy refuses; a Controller vetting with `check`. */
 function acmeController(check: VersionedCheck, log: Logger = quiet) {
   const kube = new FakeKube();
-  const docs = parseAllDocuments(readFileSync(new URL("./testdata/acme.yaml", import.meta.url), "utf8"));
-  docs.forEach((d, i) => {
-    const o = d.toJS() as KubernetesObject;
-    o.metadata = { uid: `uid-${i}`, resourceVersion: "1", ...o.metadata };
-    kube.put(o);
-  });
+  seedAcme(kube);
   // The product team's route uses a regex that the engine's validator is told to let through
   // (standing in for any PCRE2 construct the validator does not know): only HAProxy refuses it.
   const product = kube.objects.get(kube.key("HTTPRoute", "product", "product")) as unknown as {

@@ -1,25 +1,14 @@
 /** The controller end to end over the K8s client boundary: real engine, fake API server. */
 import { jest } from "@jest/globals";
-import { readFileSync } from "node:fs";
-import { parseAllDocuments } from "yaml";
 import { pino } from "pino";
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import { translate } from "../../capabilities/engine";
 import { Controller } from "../../capabilities/reconcilers/controller";
 import { readSettings, type ModuleSettings } from "../../capabilities/reconcilers/config";
 import type { IndexKind } from "../../capabilities/reconcilers/index";
-import { FakeKube } from "./fake-kube";
+import { FakeKube, seedAcme } from "./fake-kube";
 
 const quiet = pino({ level: "silent" });
-
-function seeded(kube: FakeKube) {
-  const docs = parseAllDocuments(readFileSync(new URL("./testdata/acme.yaml", import.meta.url), "utf8"));
-  docs.forEach((d, i) => {
-    const o = d.toJS() as KubernetesObject;
-    o.metadata = { uid: `uid-${i}`, resourceVersion: "1", ...o.metadata };
-    kube.put(o);
-  });
-}
 
 function controller(kube: FakeKube, count?: { n: number }, overrides: Partial<ModuleSettings> = {}) {
   const settings = {
@@ -46,7 +35,7 @@ describe("Controller", () => {
 
   it("primes from a full list, writes every status once, then nothing while the cluster is unchanged", async () => {
     const kube = new FakeKube();
-    seeded(kube);
+    seedAcme(kube);
     const c = controller(kube);
     await c.start();
     await c.loop.idle();
@@ -74,7 +63,7 @@ describe("Controller", () => {
   it("a route deleted before the watches start (no watch reports it) is dropped by the catch-up relist", async () => {
     jest.useFakeTimers(); // the relist is due 200 ms after start: no waiting for it in real time
     const kube = new FakeKube();
-    seeded(kube);
+    seedAcme(kube);
     const c = controller(kube, undefined, { catchUpResyncSeconds: 0.2 });
     await c.start();
     await jest.advanceTimersByTimeAsync(20); // the first reconcile (debounceMs)
@@ -97,7 +86,7 @@ describe("Controller", () => {
 
   it("a burst of 1,000 watch events is one recompute", async () => {
     const kube = new FakeKube();
-    seeded(kube);
+    seedAcme(kube);
     const count = { n: 0 };
     const c = controller(kube, count);
     await c.start();
@@ -117,7 +106,7 @@ describe("Controller", () => {
 
   it("labelling a namespace re-evaluates the refused route", async () => {
     const kube = new FakeKube();
-    seeded(kube);
+    seedAcme(kube);
     const c = controller(kube);
     await c.start();
     await c.loop.idle();
@@ -135,7 +124,7 @@ describe("Controller", () => {
 
   it("keeps the API server's ownership index (RouteOwnershipIndex) equal to the admission: Deny policies", async () => {
     const kube = new FakeKube();
-    seeded(kube);
+    seedAcme(kube);
     const c = controller(kube);
     await c.start();
     await c.loop.idle();

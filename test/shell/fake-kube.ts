@@ -1,4 +1,6 @@
 /** A recording stand-in for the one K8s client boundary (KubeClient). */
+import { readFileSync } from "node:fs";
+import { parseAllDocuments } from "yaml";
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import type { KubeClient, ObjectName } from "../../capabilities/reconcilers/kube";
 import type { StatusKind } from "../../capabilities/engine/result";
@@ -165,4 +167,14 @@ export class FakeKube implements KubeClient {
       resourceVersion: String(this.#rv),
     };
   }
+}
+
+/** The ACME seed (testdata/acme.yaml) in the fake API server, each object with a uid and resourceVersion "1". */
+export function seedAcme(kube: FakeKube): void {
+  const docs = parseAllDocuments(readFileSync(new URL("./testdata/acme.yaml", import.meta.url), "utf8"));
+  docs.forEach((d, i) => {
+    const o = d.toJS() as KubernetesObject;
+    o.metadata = { uid: `uid-${i}`, resourceVersion: "1", ...o.metadata };
+    kube.put(o);
+  });
 }

@@ -3,8 +3,6 @@
  * API server, fake timers (no sleeps). One object that cannot be written never slows anyone else.
  */
 import { jest } from "@jest/globals";
-import { readFileSync } from "node:fs";
-import { parseAllDocuments } from "yaml";
 import { pino } from "pino";
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import { translate } from "../../capabilities/engine";
@@ -12,7 +10,7 @@ import { Controller } from "../../capabilities/reconcilers/controller";
 import { readSettings } from "../../capabilities/reconcilers/config";
 import type { ObjectName } from "../../capabilities/reconcilers/kube";
 import type { StatusKind } from "../../capabilities/engine/result";
-import { FakeKube } from "./fake-kube";
+import { FakeKube, seedAcme } from "./fake-kube";
 
 /** The fake API server, also counting every status write attempted per object (ns/name). */
 class CountingKube extends FakeKube {
@@ -37,15 +35,6 @@ class CountingKube extends FakeKube {
     }
     return super.apply(obj);
   }
-}
-
-function seeded(kube: FakeKube) {
-  const docs = parseAllDocuments(readFileSync(new URL("./testdata/acme.yaml", import.meta.url), "utf8"));
-  docs.forEach((d, i) => {
-    const o = d.toJS() as KubernetesObject;
-    o.metadata = { uid: `uid-${i}`, resourceVersion: "1", ...o.metadata };
-    kube.put(o);
-  });
 }
 
 const DEBOUNCE_MS = 20;
@@ -86,7 +75,7 @@ describe("per-object failure isolation", () => {
 
   it("a route whose status patch keeps failing: everyone else is written in the same run and later ones at debounce speed; it is retried alone and written once the fault clears", async () => {
     const kube = new CountingKube();
-    seeded(kube);
+    seedAcme(kube);
     kube.failPatch.set("hr/hr", {
       status: 503,
       statusText: "Service Unavailable",
@@ -157,7 +146,7 @@ describe("per-object failure isolation", () => {
 
   it("a Gateway whose data plane cannot be applied is retried on its own; the other Gateway's config is published and its status written meanwhile", async () => {
     const kube = new CountingKube();
-    seeded(kube);
+    seedAcme(kube);
     kube.put({
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "Gateway",

@@ -3,8 +3,6 @@
  * registry after a real reconcile (engine, status writer, data-plane sync over the fake API server)
  * and real admission handlers, and appended to pepr's own /metrics document.
  */
-import { readFileSync } from "node:fs";
-import { parseAllDocuments } from "yaml";
 import { pino } from "pino";
 import type { KubernetesObject } from "kubernetes-fluent-client";
 import { MetricsCollector } from "pepr/src/lib/telemetry/metrics";
@@ -14,7 +12,7 @@ import { admissionHandlers } from "../../capabilities/reconcilers/admission";
 import { Controller } from "../../capabilities/reconcilers/controller";
 import { readSettings } from "../../capabilities/reconcilers/config";
 import { CrosswayMetrics, exposeOnPeprEndpoint } from "../../capabilities/reconcilers/metrics";
-import { FakeKube } from "./fake-kube";
+import { FakeKube, seedAcme } from "./fake-kube";
 
 const quiet = pino({ level: "silent" });
 
@@ -26,15 +24,6 @@ function samples(text: string, name: string): Record<string, number> {
     if (m && m[1] === name) out[m[2] ?? ""] = Number(m[3]);
   }
   return out;
-}
-
-function seeded(kube: FakeKube) {
-  const docs = parseAllDocuments(readFileSync(new URL("./testdata/acme.yaml", import.meta.url), "utf8"));
-  docs.forEach((d, i) => {
-    const o = d.toJS() as KubernetesObject;
-    o.metadata = { uid: `uid-${i}`, resourceVersion: "1", ...o.metadata };
-    kube.put(o);
-  });
 }
 
 /** A data-plane pod of the shared Gateway, ready, reporting the generation it serves. */
@@ -67,7 +56,7 @@ function controller(kube: FakeKube, metrics: CrosswayMetrics) {
 describe("crossway_* metrics", () => {
   it("a reconcile reports its duration, objects by condition and each Gateway's published and served generation", async () => {
     const kube = new FakeKube();
-    seeded(kube);
+    seedAcme(kube);
     kube.put(pod(0));
     const metrics = new CrosswayMetrics();
     const c = controller(kube, metrics);
@@ -111,7 +100,7 @@ describe("crossway_* metrics", () => {
 
   it("a reconcile that fails as a whole is counted", async () => {
     const kube = new FakeKube();
-    seeded(kube);
+    seedAcme(kube);
     const metrics = new CrosswayMetrics();
     const c = new Controller({
       settings: { ...readSettings({}), debounceMs: 0, resyncSeconds: 0, catchUpResyncSeconds: 0 },
@@ -130,7 +119,7 @@ describe("crossway_* metrics", () => {
 
   it("admission handlers are timed by kind and verdict", async () => {
     const kube = new FakeKube();
-    seeded(kube);
+    seedAcme(kube);
     const metrics = new CrosswayMetrics();
     const c = controller(kube, metrics);
     await c.start();

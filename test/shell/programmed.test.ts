@@ -3,10 +3,7 @@
  * every state programmedState, a refused Gateway and a controller without a data plane can
  * report is a `dataPlane` constructor of engine/conditions.ts, with a catalogue reason.
  */
-import { readFileSync } from "node:fs";
-import { parseAllDocuments } from "yaml";
 import { pino } from "pino";
-import type { KubernetesObject } from "kubernetes-fluent-client";
 import { translate } from "../../capabilities/engine";
 import { dataPlane, Reason } from "../../capabilities/engine/conditions";
 import type { Gateway } from "../../capabilities/crd";
@@ -16,7 +13,7 @@ import { Controller } from "../../capabilities/reconcilers/controller";
 import { readSettings } from "../../capabilities/reconcilers/config";
 import { DataPlaneSync, programmedState, type ProgrammedState } from "../../capabilities/reconcilers/dataplane";
 import { ObjectIndex } from "../../capabilities/reconcilers/index";
-import { FakeKube } from "./fake-kube";
+import { FakeKube, seedAcme } from "./fake-kube";
 
 const quiet = pino({ level: "silent" });
 
@@ -97,12 +94,7 @@ describe("Programmed outside programmedState", () => {
 
   it("a controller without a data plane says so on the Gateway", async () => {
     const kube = new FakeKube();
-    const docs = parseAllDocuments(readFileSync(new URL("./testdata/acme.yaml", import.meta.url), "utf8"));
-    docs.forEach((d, i) => {
-      const o = d.toJS() as KubernetesObject;
-      o.metadata = { uid: `uid-${i}`, resourceVersion: "1", ...o.metadata };
-      kube.put(o);
-    });
+    seedAcme(kube);
     const c = new Controller({
       settings: { ...readSettings({}), debounceMs: 0, resyncSeconds: 0, catchUpResyncSeconds: 0 },
       kube,
