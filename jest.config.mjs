@@ -19,6 +19,7 @@ const CLUSTER = [
   "test/e2e/",
   "test/shell/dataplane.test.ts",
   "test/shell/dist.test.ts",
+  "test/shell/helm-chart.test.ts",
   "test/shell/module.test.ts",
 ];
 const clusterGlobs = CLUSTER.map((p) => `<rootDir>/${p}${p.endsWith("/") ? "**/*.test.ts" : ""}`);

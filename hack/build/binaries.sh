@@ -4,8 +4,9 @@
 #   k8s-<ver>/bin/{kube-apiserver,kube-controller-manager,kubectl}   from k8s.io/kubernetes
 #   etcd-<ver>/bin/etcd                                             from go.etcd.io/etcd/server/v3
 #   echo-basic-<ver>/bin/echo-basic                                 from sigs.k8s.io/gateway-api
+#   helm-<ver>/bin/helm                                             from helm.sh/helm/v4
 # Idempotent: a binary set that is already cached is not rebuilt. Runnable standalone (CI).
-# Usage: hack/build/binaries.sh [all|k8s|etcd|echo-basic]...
+# Usage: hack/build/binaries.sh [all|k8s|etcd|echo-basic|helm]...
 set -euo pipefail
 
 # K8S_VERSION, ETCD_VERSION, GATEWAY_API_VERSION (also read by hack/cluster/config.ts)
@@ -141,17 +142,32 @@ build_echo_basic() {
   log "echo-basic $GATEWAY_API_VERSION built into $dest"
 }
 
+build_helm() {
+  local dest="$CACHE/helm-$HELM_VERSION/bin"
+  if have_all "$dest" helm; then log "helm $HELM_VERSION cached in $dest"; return; fi
+  local work; work="$(new_workdir "helm-$HELM_VERSION")"
+  printf 'module crossway.local/helm-build\n\ngo 1.26\n\nrequire helm.sh/helm/v4 %s\n' "$HELM_VERSION" > "$work/go.mod"
+  log "helm $HELM_VERSION: building helm.sh/helm/v4/cmd/helm (-p 2)"
+  local stage="$work/out"; mkdir -p "$stage"
+  (cd "$work" && go build -p 2 -trimpath \
+    -ldflags="$LDFLAGS_BASE -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    -o "$stage/helm" helm.sh/helm/v4/cmd/helm)
+  install_into "$stage" "$dest"
+  log "helm $HELM_VERSION built into $dest"
+}
+
 main() {
   ensure_go
   local targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(all)
   local start=$SECONDS t
   for t in "${targets[@]}"; do
     case "$t" in
-      all) build_echo_basic; build_etcd; build_k8s ;;
+      all) build_echo_basic; build_etcd; build_k8s; build_helm ;;
       k8s) build_k8s ;;
       etcd) build_etcd ;;
       echo-basic) build_echo_basic ;;
-      *) die "unknown target '$t' (expected all, k8s, etcd or echo-basic)" ;;
+      helm) build_helm ;;
+      *) die "unknown target '$t' (expected all, k8s, etcd, echo-basic or helm)" ;;
     esac
   done
   log "done in $((SECONDS - start))s (cache: $CACHE)"

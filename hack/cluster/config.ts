@@ -17,7 +17,7 @@ const readVersions = (): Record<string, string> => {
       /^\s*([A-Z0-9_]+)="?\$\{[A-Z0-9_]+:-([^}]+)\}"?\s*$/.exec(line) ?? /^\s*([A-Z0-9_]+)="?([^"$]+)"?\s*$/.exec(line);
     if (m) out[m[1]] = process.env[m[1]] ?? m[2];
   }
-  for (const k of ["K8S_VERSION", "ETCD_VERSION", "GATEWAY_API_VERSION"]) {
+  for (const k of ["K8S_VERSION", "ETCD_VERSION", "GATEWAY_API_VERSION", "HELM_VERSION"]) {
     if (!out[k]) throw new Error(`${file} does not define ${k}`);
   }
   return out;
@@ -26,6 +26,7 @@ const versions = readVersions();
 export const K8S_VERSION = versions.K8S_VERSION;
 const ETCD_VERSION = versions.ETCD_VERSION;
 export const GATEWAY_API_VERSION = versions.GATEWAY_API_VERSION;
+const HELM_VERSION = versions.HELM_VERSION;
 
 export const CACHE = process.env.CROSSWAY_CACHE ?? join(homedir(), ".cache/crossway");
 export const BIN = {
@@ -34,6 +35,7 @@ export const BIN = {
   controllerManager: join(CACHE, `k8s-${K8S_VERSION}/bin/kube-controller-manager`),
   kubectl: join(CACHE, `k8s-${K8S_VERSION}/bin/kubectl`),
   echoBasic: join(CACHE, `echo-basic-${GATEWAY_API_VERSION}/bin/echo-basic`),
+  helm: join(CACHE, `helm-${HELM_VERSION}/bin/helm`),
 } as const;
 
 /** Everything the running cluster owns; gitignored. */
@@ -49,6 +51,8 @@ export const DIRS = {
 } as const;
 export const KUBECONFIG = join(LOCAL, "kubeconfig");
 export const KUBECTL_WRAPPER = join(DIRS.bin, "kubectl");
+/** `.local/bin/helm`: helm against the local cluster (its admin kubeconfig). */
+export const HELM_WRAPPER = join(DIRS.bin, "helm");
 
 /** Pod network, owned by the node agent: bridge crossway0 carries the gateway address. */
 export const BRIDGE = "crossway0";

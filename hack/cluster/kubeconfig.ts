@@ -1,7 +1,7 @@
 /** Kubeconfig files (client-cert users against the loopback API server) and the kubectl wrapper. */
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { stringify } from "yaml";
-import { APISERVER_URL, BIN, KUBECONFIG, KUBECTL_WRAPPER } from "./config.js";
+import { APISERVER_URL, BIN, HELM_WRAPPER, KUBECONFIG, KUBECTL_WRAPPER } from "./config.js";
 import { PKI } from "./pki.js";
 
 const b64 = (file: string) => readFileSync(file).toString("base64");
@@ -40,6 +40,11 @@ export function writeKubeconfigs(): void {
   writeIfChanged(
     KUBECTL_WRAPPER,
     `#!/bin/sh\n# kubectl ${BIN.kubectl} against the local crossway cluster.\nexec "${BIN.kubectl}" --kubeconfig "${KUBECONFIG}" "$@"\n`,
+    0o755,
+  );
+  writeIfChanged(
+    HELM_WRAPPER,
+    `#!/bin/sh\n# helm ${BIN.helm} against the local crossway cluster.\nexec "${BIN.helm}" --kubeconfig "${KUBECONFIG}" "$@"\n`,
     0o755,
   );
 }
