@@ -172,7 +172,11 @@ export function ownershipAdmissionPolicy(opts: { name?: string; paramName?: stri
         kind: "ValidatingAdmissionPolicy",
         metadata: { name, labels },
         spec: {
-          failurePolicy: "Fail",
+          // Ignore: a policy the API server cannot evaluate (its parameter's CRD not discovered yet
+          // after an API server start, a CEL error) must not refuse every route write in the
+          // cluster. The webhook still refuses while the module is up, and the data plane never
+          // serves a refused match either way.
+          failurePolicy: "Ignore",
           paramKind: { apiVersion: "crossway.dev/v1alpha1", kind: "RouteOwnershipIndex" },
           matchConstraints: {
             resourceRules: [
